@@ -1,0 +1,65 @@
+#pragma once
+// GroupStore: where a group keeps its messages and members.
+//
+// Contract (every implementation):
+// - Sequence numbers are per group, start at 1, strictly increase by one per
+//   appended message and are never reused, even across restarts.
+// - Writes between begin_batch() and commit_batch() become durable together
+//   at commit_batch(): after it returns ok, they survive a crash of the
+//   process. The server loop replies SUCCESS only after the commit.
+//   Outside a batch each write commits on its own.
+// - A failed commit loses the whole batch; the caller must reply FAILED to
+//   every request in it, and last_seq() is rolled back to the committed value.
+// - Reads see the writes of the current batch.
+// - Reads never load the whole history: each read returns at most `limit`
+//   messages, found by index.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "groupchat/result.hpp"
+
+namespace gc {
+
+struct StoredMessage {
+  uint64_t seq = 0;
+  std::string user_uuid;
+  std::string name;  // sender's display name; empty when none was given
+  std::string text;
+  int64_t time_us = 0;  // epoch microseconds, non-decreasing with seq
+};
+
+struct MessagePage {
+  std::vector<StoredMessage> messages;  // ascending by seq
+  bool more = false;                    // more messages match after the last one returned
+};
+
+class GroupStore {
+ public:
+  virtual ~GroupStore() = default;
+
+  virtual Status begin_batch() = 0;
+  virtual Status commit_batch() = 0;
+  virtual void rollback_batch() = 0;
+
+  // Appends a message; assigns and returns its seq (msg.seq is ignored).
+  virtual Result<uint64_t> append(const StoredMessage& msg) = 0;
+  // Messages with seq > after_seq, oldest first, at most limit.
+  virtual Result<MessagePage> read_after_seq(uint64_t after_seq, size_t limit) = 0;
+  // Messages with time_us >= since_us, oldest first, at most limit.
+  virtual Result<MessagePage> read_since_time(int64_t since_us, size_t limit) = 0;
+  // The highest seq stored (0 when empty).
+  virtual uint64_t last_seq() const = 0;
+  // The time of the newest message (0 when empty).
+  virtual int64_t last_time_us() const = 0;
+
+  // Members; add is idempotent, remove returns false for a non-member.
+  virtual Status add_member(const std::string& user_uuid) = 0;
+  virtual Result<bool> remove_member(const std::string& user_uuid) = 0;
+  virtual bool is_member(const std::string& user_uuid) const = 0;
+  virtual size_t member_count() const = 0;
+};
+
+}  // namespace gc

@@ -1,0 +1,112 @@
+#include "groupchat/timefmt.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+
+namespace gc {
+
+int64_t now_us() {
+  using namespace std::chrono;
+  return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+int64_t mono_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
+}
+
+std::string format_local_iso(int64_t epoch_us) {
+  int64_t secs = epoch_us / 1000000;
+  int64_t micros = epoch_us % 1000000;
+  if (micros < 0) {
+    micros += 1000000;
+    secs -= 1;
+  }
+  time_t t = static_cast<time_t>(secs);
+  struct tm tm {};
+  localtime_r(&t, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lld", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<long long>(micros));
+  return buf;
+}
+
+namespace {
+
+bool digits(std::string_view s, size_t pos, size_t n, int& out) {
+  if (pos + n > s.size()) return false;
+  int v = 0;
+  for (size_t i = pos; i < pos + n; ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    v = v * 10 + (s[i] - '0');
+  }
+  out = v;
+  return true;
+}
+
+// Parses "HH:MM:SS[.f]" at pos to the end of s.
+bool parse_clock(std::string_view s, size_t pos, int& h, int& m, int& sec, int64_t& micros) {
+  if (!digits(s, pos, 2, h) || pos + 2 >= s.size() || s[pos + 2] != ':' ||
+      !digits(s, pos + 3, 2, m) || pos + 5 >= s.size() || s[pos + 5] != ':' ||
+      !digits(s, pos + 6, 2, sec))
+    return false;
+  if (h > 23 || m > 59 || sec > 60) return false;
+  size_t p = pos + 8;
+  micros = 0;
+  if (p == s.size()) return true;
+  if (s[p] != '.' || p + 1 == s.size()) return false;
+  ++p;
+  size_t nd = s.size() - p;
+  if (nd > 9) return false;
+  int64_t scale = 100000;
+  for (size_t i = 0; i < nd; ++i) {
+    char c = s[p + i];
+    if (c < '0' || c > '9') return false;
+    if (i < 6) {
+      micros += (c - '0') * scale;
+      scale /= 10;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<int64_t> parse_since(std::string_view text, int64_t now_epoch_us) {
+  auto fail = [&]() {
+    return Result<int64_t>::error(
+        "cannot parse timestamp '" + std::string(text.substr(0, 64)) +
+        "': use HH:MM:SS, YYYY-MM-DDTHH:MM:SS or YYYY-MM-DD HH:MM:SS, with optional fractional "
+        "seconds");
+  };
+  struct tm tm {};
+  int h = 0, m = 0, sec = 0;
+  int64_t micros = 0;
+  if (text.size() >= 8 && text.size() <= 18 && text[2] == ':') {
+    if (!parse_clock(text, 0, h, m, sec, micros)) return fail();
+    time_t now = static_cast<time_t>(now_epoch_us / 1000000);
+    localtime_r(&now, &tm);
+  } else if (text.size() >= 19 && text[4] == '-' && text[7] == '-' &&
+             (text[10] == 'T' || text[10] == ' ')) {
+    int y = 0, mo = 0, d = 0;
+    if (!digits(text, 0, 4, y) || !digits(text, 5, 2, mo) || !digits(text, 8, 2, d)) return fail();
+    if (mo < 1 || mo > 12 || d < 1 || d > 31) return fail();
+    if (!parse_clock(text, 11, h, m, sec, micros)) return fail();
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+  } else {
+    return fail();
+  }
+  tm.tm_hour = h;
+  tm.tm_min = m;
+  tm.tm_sec = sec;
+  tm.tm_isdst = -1;
+  time_t t = mktime(&tm);
+  if (t == static_cast<time_t>(-1)) return fail();
+  return static_cast<int64_t>(t) * 1000000 + micros;
+}
+
+}  // namespace gc

@@ -1,0 +1,210 @@
+"""Shared fixtures for the integration tests.
+
+Every test starts the real binaries on 127.0.0.1 with ports picked free, and
+synchronises on what the programs print (a readiness line, a reply), never on
+sleeps. Every wait has a deadline, so a broken program fails a test instead of
+hanging it.
+"""
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+import zmq
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "peers"))
+
+BIN_DIR = os.environ.get(
+    "GROUPCHAT_BIN_DIR",
+    os.path.join(os.path.dirname(__file__), "..", "..", "build", "apps"),
+)
+
+DEFAULT_TIMEOUT = 10.0
+
+
+def binary(name):
+    path = os.path.join(BIN_DIR, name)
+    if not os.path.exists(path):
+        raise RuntimeError(f"{path} not built; build first or set GROUPCHAT_BIN_DIR")
+    return path
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Proc:
+    """A child process whose stdout and stderr lines are collected as they come."""
+
+    def __init__(self, args, env=None, stdin=subprocess.DEVNULL, cwd=None):
+        full_env = dict(os.environ)
+        if env:
+            full_env.update(env)
+        self.args = args
+        self.popen = subprocess.Popen(
+            args,
+            stdin=stdin,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=full_env,
+            cwd=cwd,
+        )
+        self.lines = {"stdout": [], "stderr": []}
+        self.cond = threading.Condition()
+        self.threads = [
+            threading.Thread(target=self._pump, args=(self.popen.stdout, "stdout"), daemon=True),
+            threading.Thread(target=self._pump, args=(self.popen.stderr, "stderr"), daemon=True),
+        ]
+        for t in self.threads:
+            t.start()
+
+    def _pump(self, stream, name):
+        for raw in iter(stream.readline, b""):
+            with self.cond:
+                self.lines[name].append(raw.decode("utf-8", "replace").rstrip("\n"))
+                self.cond.notify_all()
+        with self.cond:
+            self.cond.notify_all()
+
+    def wait_for(self, pattern, stream="stdout", timeout=DEFAULT_TIMEOUT, start=0):
+        """Waits until a line of `stream` (from index `start`) matches `pattern`; returns it."""
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                for line in self.lines[stream][start:]:
+                    if rx.search(line):
+                        return line
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(
+                        f"timed out waiting for /{pattern}/ on {stream} of {self.args}\n"
+                        f"stdout: {self.lines['stdout'][-20:]}\nstderr: {self.lines['stderr'][-20:]}"
+                    )
+                self.cond.wait(min(left, 0.5))
+
+    def count(self, pattern, stream="stdout"):
+        rx = re.compile(pattern)
+        with self.cond:
+            return sum(1 for line in self.lines[stream] if rx.search(line))
+
+    def out(self, stream="stdout"):
+        with self.cond:
+            return list(self.lines[stream])
+
+    def signal(self, sig):
+        if self.popen.poll() is None:
+            self.popen.send_signal(sig)
+
+    def wait(self, timeout=DEFAULT_TIMEOUT):
+        rc = self.popen.wait(timeout=timeout)
+        for t in self.threads:
+            t.join(timeout=timeout)
+        return rc
+
+    def stop(self):
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(timeout=5)
+
+    def kill(self):
+        if self.popen.poll() is None:
+            self.popen.kill()
+            self.popen.wait(timeout=5)
+
+
+def request(endpoint, body, timeout=3.0, ctx=None):
+    """One REQ round trip. body: dict (sent as JSON), str or bytes. Returns the reply bytes.
+    Raises TimeoutError when no reply comes in time."""
+    ctx = ctx or zmq.Context.instance()
+    s = ctx.socket(zmq.REQ)
+    s.setsockopt(zmq.LINGER, 0)
+    try:
+        s.connect(endpoint if endpoint.startswith("tcp://") else "tcp://" + endpoint)
+        if isinstance(body, dict) or isinstance(body, list):
+            body = json.dumps(body)
+        if isinstance(body, str):
+            body = body.encode()
+        s.send(body)
+        if not s.poll(int(timeout * 1000)):
+            raise TimeoutError(f"no reply from {endpoint} in {timeout}s")
+        return s.recv()
+    finally:
+        s.close()
+
+
+def request_json(endpoint, body, timeout=3.0):
+    return json.loads(request(endpoint, body, timeout))
+
+
+class Cluster:
+    """Starts and tracks servers for one test; everything is stopped at teardown."""
+
+    def __init__(self, tmp_path):
+        self.tmp_path = tmp_path
+        self.procs = []
+
+    def start(self, name, args, env=None, **kw):
+        p = Proc([binary(name)] + list(args), env=env, **kw)
+        self.procs.append(p)
+        return p
+
+    def registry(self, port=None, extra=()):
+        port = port or free_port()
+        p = self.start("message_server", ["--bind", f"127.0.0.1:{port}", *extra])
+        p.wait_for(r"serving on", stream="stderr")
+        p.port = port
+        p.address = f"127.0.0.1:{port}"
+        return p
+
+    def group(self, name, registry_address, port=None, extra=(), wait=True, data_dir=None):
+        port = port or free_port()
+        data_dir = data_dir or str(self.tmp_path / "data")
+        p = self.start(
+            "group_server",
+            [name, f"127.0.0.1:{port}", "--server", registry_address, "--data-dir", data_dir, *extra],
+        )
+        p.port = port
+        p.address = f"127.0.0.1:{port}"
+        if wait:
+            p.wait_for(r"serving on", stream="stderr")
+        return p
+
+    def client(self, args, env=None, input=None, timeout=30):
+        """Runs user_client to completion; returns CompletedProcess with text output."""
+        full_env = dict(os.environ)
+        full_env.setdefault("XDG_CONFIG_HOME", str(self.tmp_path / "config"))
+        if env:
+            full_env.update(env)
+        return subprocess.run(
+            [binary("user_client")] + list(args),
+            input=input,
+            capture_output=True,
+            text=True,
+            env=full_env,
+            timeout=timeout,
+        )
+
+    def stop_all(self):
+        for p in reversed(self.procs):
+            p.stop()
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    c = Cluster(tmp_path)
+    yield c
+    c.stop_all()
