@@ -1,0 +1,48 @@
+#pragma once
+// LineEditor: an interactive line editor (libedit, with history) that an
+// event loop drives, so text can be printed while the user is typing.
+//
+// The loop polls fd() for input and calls on_readable(); completed lines come
+// back from it. print_above() prints text above the prompt and redraws the
+// prompt and the half-typed line intact. Only one LineEditor may exist at a
+// time (libedit's callback interface is global), and only on a terminal.
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace gc {
+
+class LineEditor {
+ public:
+  // history_file: where history is loaded from and saved to ("" for none).
+  LineEditor(std::string prompt, std::string history_file);
+  ~LineEditor();
+  LineEditor(const LineEditor&) = delete;
+  LineEditor& operator=(const LineEditor&) = delete;
+
+  int fd() const { return 0; }
+  // Feeds the available input to the editor. Returns the lines completed by
+  // it, in order. After end of input (Ctrl-D on an empty line), eof() is true.
+  std::vector<std::string> on_readable();
+  bool eof() const { return eof_; }
+
+  // Prints text (one or more lines, no trailing newline needed) above the
+  // input line, then redraws the prompt and what the user has typed so far.
+  void print_above(std::string_view text);
+  // Draws the prompt (and the buffer) afresh, after output that followed a
+  // completed line.
+  void redraw();
+  // Changes the prompt from the next redraw on.
+  void set_prompt(std::string prompt);
+
+ private:
+  static void on_line(char* line);
+  void install();
+
+  std::string prompt_;
+  std::string history_file_;
+  std::vector<std::string> completed_;
+  bool eof_ = false;
+};
+
+}  // namespace gc

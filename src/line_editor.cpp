@@ -1,0 +1,84 @@
+#include "groupchat/line_editor.hpp"
+
+// clang-format off
+#include <cstdio>
+#include <editline/readline.h>
+// clang-format on
+#include <cstdlib>
+
+namespace gc {
+
+namespace {
+LineEditor* g_active = nullptr;  // libedit's callback interface has one global handler
+}
+
+LineEditor::LineEditor(std::string prompt, std::string history_file)
+    : prompt_(std::move(prompt)), history_file_(std::move(history_file)) {
+  g_active = this;
+  using_history();
+  stifle_history(1000);
+  if (!history_file_.empty()) read_history(history_file_.c_str());
+  install();
+}
+
+LineEditor::~LineEditor() {
+  rl_callback_handler_remove();
+  if (!history_file_.empty()) write_history(history_file_.c_str());
+  g_active = nullptr;
+}
+
+void LineEditor::install() {
+  // libedit drops back to whole-line (blocking) reads once a line completes;
+  // installing the handler again puts it back in character-at-a-time mode.
+  rl_callback_handler_install(prompt_.c_str(), &LineEditor::on_line);
+}
+
+void LineEditor::on_line(char* line) {
+  LineEditor* self = g_active;
+  if (self == nullptr) {
+    std::free(line);
+    return;
+  }
+  if (line == nullptr) {
+    self->eof_ = true;
+    return;
+  }
+  if (*line != '\0') add_history(line);
+  self->completed_.emplace_back(line);
+  std::free(line);
+  self->install();
+}
+
+std::vector<std::string> LineEditor::on_readable() {
+  completed_.clear();
+  rl_callback_read_char();
+  std::vector<std::string> out;
+  out.swap(completed_);
+  return out;
+}
+
+void LineEditor::print_above(std::string_view text) {
+  // Carriage return and erase the input line, print, then let libedit draw
+  // the prompt and the buffer again.
+  std::fputs("\r\033[K", stdout);
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  if (text.empty() || text.back() != '\n') std::fputc('\n', stdout);
+  std::fflush(stdout);
+  rl_forced_update_display();
+}
+
+}  // namespace gc
+
+namespace gc {
+
+void LineEditor::redraw() {
+  std::fflush(stdout);
+  rl_forced_update_display();
+}
+
+void LineEditor::set_prompt(std::string prompt) {
+  prompt_ = std::move(prompt);
+  rl_set_prompt(prompt_.c_str());
+}
+
+}  // namespace gc
