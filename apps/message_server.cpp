@@ -1,0 +1,74 @@
+// message_server: the registry of live groups (see docs/PROTOCOL.md).
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <csignal>
+#include <cstdlib>
+
+#include "groupchat/endpoint.hpp"
+#include "groupchat/registry_server.hpp"
+#include "groupchat/version.hpp"
+
+namespace {
+std::atomic<bool> g_stop{false};
+extern "C" void request_stop(int) {
+  g_stop = true;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  // stdout carries only the reference's print lines; diagnostics go to stderr.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("message_server"));
+
+  const char* env_bind = std::getenv("GROUPCHAT_BIND");
+  std::string bind = env_bind && *env_bind ? env_bind : "*:5555";
+  gc::RegistryServerOptions options;
+
+  CLI::App app{
+      "message_server: the registry of live groups. Groups register here; user clients "
+      "ask it for the list of live groups (get_group_list). Prints the reference's lines "
+      "(JOIN REQUEST FROM ..., GROUP LIST REQUEST FROM ...) on stdout, diagnostics on "
+      "stderr. Stops cleanly on SIGINT/SIGTERM."};
+  app.set_version_flag("--version", std::string("message_server ") + gc::kVersion);
+  app.add_option("--bind", bind,
+                 "address to listen on: IP:PORT, *:PORT or tcp://IP:PORT (default *:5555, or "
+                 "$GROUPCHAT_BIND)");
+  app.add_option("--expiry-ms", options.registry.expiry_ms,
+                 "drop a heartbeating group this long after its last heartbeat")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{100}, int64_t{3600000}));
+  app.add_option("--heartbeat-ms", options.registry.heartbeat_ms,
+                 "heartbeat interval the registry asks groups to keep (less than --expiry-ms)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{50}, int64_t{600000}));
+  CLI11_PARSE(app, argc, argv);
+
+  if (options.registry.heartbeat_ms >= options.registry.expiry_ms) {
+    std::fprintf(stderr,
+                 "message_server: --heartbeat-ms (%lld) must be less than --expiry-ms (%lld)\n",
+                 static_cast<long long>(options.registry.heartbeat_ms),
+                 static_cast<long long>(options.registry.expiry_ms));
+    return 2;
+  }
+  auto endpoint = gc::parse_endpoint(bind);
+  if (!endpoint) {
+    std::fprintf(stderr, "message_server: --bind: %s\n", endpoint.error().c_str());
+    return 2;
+  }
+  options.bind = endpoint->zmq();
+
+  std::signal(SIGINT, request_stop);
+  std::signal(SIGTERM, request_stop);
+
+  zmq::context_t context;
+  gc::RegistryServer server(context, options);
+  if (auto status = server.bind(); !status) {
+    std::fprintf(stderr, "message_server: %s\n", status.message().c_str());
+    return 1;
+  }
+  spdlog::info("serving on {}", options.bind);
+  server.run(g_stop);
+  return 0;
+}
