@@ -1,0 +1,180 @@
+// user_client: the groupchat user program. One-shot subcommands for scripts,
+// and the reference's interactive shell (the default).
+// Exit codes: 0 success, 1 refused by the server, 2 bad usage, 3 no reply.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <iostream>
+#include <iterator>
+#include <nlohmann/json.hpp>
+
+#include "groupchat/chat_client.hpp"
+#include "groupchat/endpoint.hpp"
+#include "groupchat/identity.hpp"
+#include "groupchat/shell.hpp"
+#include "groupchat/timefmt.hpp"
+#include "groupchat/version.hpp"
+
+namespace {
+
+constexpr int kOk = 0, kRefused = 1, kUsage = 2, kUnreachable = 3;
+
+int usage_error(const std::string& what) {
+  std::cerr << "error: " << what << "\n";
+  return kUsage;
+}
+
+// Reports a failed call on stderr and maps it to the exit code.
+int failure(gc::CallStatus status, const std::string& address, const std::string& error) {
+  if (status == gc::CallStatus::refused) {
+    std::cerr << "error: " << gc::describe_refusal(address, error) << "\n";
+    return kRefused;
+  }
+  std::cerr << "error: " << error << "\n";
+  return kUnreachable;  // no reply, or a reply that is not from a groupchat server
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"groupchat user client: list groups, join, leave, send and read messages"};
+  app.set_version_flag("--version", std::string("user_client ") + gc::kVersion);
+
+  std::string server = "localhost:5555";
+  std::string user_id, name;
+  int timeout_ms = 1500, tries = 3;
+  app.add_option("--server", server, "message_server address HOST:PORT")
+      ->envname("GROUPCHAT_SERVER")
+      ->capture_default_str();
+  auto* user_id_opt =
+      app.add_option("--user-id", user_id, "use this user id instead of the stored identity");
+  auto* name_opt = app.add_option("--name", name, "display name (stored with the identity)");
+  app.add_option("--timeout-ms", timeout_ms, "reply timeout per try, in ms")
+      ->check(CLI::Range(1, 600000))
+      ->capture_default_str();
+  app.add_option("--tries", tries, "tries per request before giving up")
+      ->check(CLI::Range(1, 100))
+      ->capture_default_str();
+  app.require_subcommand(0, 1);
+
+  std::string group;
+  std::vector<std::string> words;
+  std::string since;
+  int64_t since_seq = -1;
+  int limit = 0;
+  bool json_out = false;
+
+  auto* groups_cmd = app.add_subcommand("groups", "list the live groups");
+  auto* join_cmd = app.add_subcommand("join", "join a group");
+  join_cmd->add_option("group", group, "group address IP:PORT")->required();
+  auto* leave_cmd = app.add_subcommand("leave", "leave a group");
+  leave_cmd->add_option("group", group, "group address IP:PORT")->required();
+  auto* send_cmd = app.add_subcommand("send", "send a message (TEXT '-' reads it from stdin)");
+  send_cmd->add_option("group", group, "group address IP:PORT")->required();
+  send_cmd->add_option("text", words, "message text, or - for stdin")->required();
+  auto* get_cmd = app.add_subcommand("get", "print messages, oldest first");
+  get_cmd->add_option("group", group, "group address IP:PORT")->required();
+  get_cmd->add_option("--since", since,
+                      "messages at or after TIME (HH:MM:SS, YYYY-MM-DDTHH:MM:SS, "
+                      "YYYY-MM-DD HH:MM:SS)");
+  get_cmd->add_option("--since-seq", since_seq, "messages after this seq")
+      ->check(CLI::NonNegativeNumber);
+  get_cmd->add_option("--limit", limit, "at most N messages (one page)")
+      ->check(CLI::Range(1, 10000));
+  get_cmd->add_flag("--json", json_out, "one JSON object per message");
+  auto* shell_cmd = app.add_subcommand("shell", "interactive shell (the default)");
+  // Global flags may also follow the subcommand name.
+  for (auto* sub : {groups_cmd, join_cmd, leave_cmd, send_cmd, get_cmd, shell_cmd})
+    sub->fallthrough();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? kOk : kUsage;
+  }
+
+  auto registry = gc::parse_endpoint(server);
+  if (!registry) return usage_error("--server: " + registry.error());
+  if (user_id_opt->count() > 0) {
+    if (auto bad = gc::check_user_id(user_id)) return usage_error("--user-id: " + *bad);
+  }
+  std::optional<gc::Endpoint> group_ep;
+  if (!group.empty()) {
+    auto ep = gc::parse_endpoint(group);
+    if (!ep) return usage_error(ep.error());
+    group_ep = *ep;
+  }
+  std::optional<std::string> since_wire;
+  if (!since.empty()) {
+    auto w = gc::since_for_wire(since, gc::now_us());
+    if (!w) return usage_error("--since: " + w.error());
+    since_wire = *w;
+  }
+
+  gc::IdentityOptions id_opts;
+  if (user_id_opt->count() > 0) id_opts.user_id = user_id;
+  if (name_opt->count() > 0) id_opts.name = name;
+  gc::Identity me = gc::load_identity(id_opts);
+  for (const auto& w : me.warnings) std::cerr << "warning: " << w << "\n";
+
+  gc::ZmqTransport transport(timeout_ms, tries);
+
+  if (*groups_cmd) {
+    gc::RegistryClient reg(transport, registry->ip_port(), me.user_uuid);
+    auto r = reg.get_group_list();
+    if (!r.ok()) return failure(r.status(), reg.address(), r.error());
+    for (const auto& g : r.value()) std::cout << g << "\n";
+    return kOk;
+  }
+  if (*join_cmd || *leave_cmd || *send_cmd || *get_cmd) {
+    gc::GroupClient g(transport, group_ep->ip_port(), me.user_uuid, me.name);
+    if (*join_cmd || *leave_cmd) {
+      auto r = *join_cmd ? g.join() : g.leave();
+      if (!r.ok()) return failure(r.status(), g.address(), r.error());
+      std::cout << "SUCCESS\n";
+      return kOk;
+    }
+    if (*send_cmd) {
+      std::string text;
+      if (words.size() == 1 && words[0] == "-") {
+        text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+        if (!text.empty() && text.back() == '\n') text.pop_back();
+        if (!text.empty() && text.back() == '\r') text.pop_back();
+      } else {
+        for (size_t i = 0; i < words.size(); ++i) text += (i ? " " : "") + words[i];
+      }
+      auto r = g.send(text);
+      if (!r.ok()) return failure(r.status(), g.address(), r.error());
+      std::cout << "SUCCESS\n";
+      return kOk;
+    }
+    gc::MessageQuery q;
+    q.timestamp = since_wire;
+    if (since_seq >= 0) q.since_seq = since_seq;
+    if (limit > 0) q.limit = limit;
+    auto r = limit > 0 ? g.get(q) : g.get_all(q);
+    if (!r.ok()) return failure(r.status(), g.address(), r.error());
+    for (const auto& m : r->messages) {
+      if (json_out) {
+        nlohmann::json j = {
+            {"user_uuid", m.user_uuid}, {"message", m.message}, {"timestamp", m.timestamp}};
+        if (m.seq) j["seq"] = *m.seq;
+        if (!m.name.empty()) j["name"] = m.name;
+        std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+      } else {
+        std::cout << gc::format_message(m) << "\n";
+      }
+    }
+    if (limit > 0 && r->more && r->end_seq())
+      std::cerr << "note: more messages follow; continue with --since-seq " << *r->end_seq()
+                << "\n";
+    return kOk;
+  }
+
+  // The shell: the default without a subcommand.
+  gc::ShellConfig cfg{registry->ip_port(), me.user_uuid, me.name, ::isatty(STDIN_FILENO) == 1};
+  gc::Shell shell(transport, cfg, std::cin, std::cout, std::cerr);
+  return shell.run();
+}

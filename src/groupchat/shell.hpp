@@ -1,0 +1,63 @@
+#pragma once
+// The interactive shell: the reference user's commands, read a line at a time,
+// printing what the reference prints. It talks through a Transport, so tests
+// drive it with a fake one and plain string streams.
+#include <cstdint>
+#include <istream>
+#include <ostream>
+#include <string>
+#include <string_view>
+
+#include "groupchat/chat_client.hpp"
+#include "groupchat/result.hpp"
+
+namespace gc {
+
+struct ShellConfig {
+  std::string registry;  // IP:PORT of the message_server
+  std::string user_uuid;
+  std::string name;     // display name; empty = none
+  bool prompt = false;  // print "> " before each command (stdin is a terminal)
+};
+
+class Shell {
+ public:
+  // Replies and the reference's lines go to `out`; local and transport errors
+  // (bad address, unreachable server) go to `err`.
+  Shell(Transport& transport, ShellConfig config, std::istream& in, std::ostream& out,
+        std::ostream& err);
+
+  // Reads commands until `exit` or the end of input. Returns the exit status (0).
+  int run();
+  // Runs one command line; returns false when the shell should stop.
+  bool execute(const std::string& line);
+
+ private:
+  void join_group(const std::string& address);
+  void leave_group(const std::string& address);
+  void get_group_list();
+  void get_messages(const std::string& address, const std::string& since);
+  bool send_message(const std::string& address);  // false: input ended before END
+  void help();
+  // Prints a failed call: FAILED (+ the server's reason) or the transport error.
+  void report_failure(CallStatus status, const std::string& error, const char* failed_line);
+  bool checked_address(const std::string& text, std::string& address);
+
+  Transport& transport_;
+  ShellConfig config_;
+  std::istream& in_;
+  std::ostream& out_;
+  std::ostream& err_;
+};
+
+// "WHO : TEXT (TIMESTAMP)" as the reference prints a message; WHO is the display
+// name when the message has one, else the sender's UUID.
+std::string format_message(const ChatMessage& m);
+
+// Checks a "since" time as a user typed it (the forms parse_since accepts) and
+// returns it in the form every group understands: YYYY-MM-DDTHH:MM:SS, with
+// .ffffff only when the text had a fraction. (The reference group parses only
+// %Y-%m-%dT%H:%M:%S; HH:MM:SS alone would break it.)
+Result<std::string> since_for_wire(std::string_view text, int64_t now_epoch_us);
+
+}  // namespace gc

@@ -1,0 +1,236 @@
+#include "groupchat/identity.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <sstream>
+
+namespace gc {
+namespace fs = std::filesystem;
+
+std::string generate_uuid_v4() {
+  std::random_device rd;
+  unsigned char bytes[16];
+  for (int i = 0; i < 16; i += 4) {
+    uint32_t r = rd();
+    for (int k = 0; k < 4; ++k) bytes[i + k] = static_cast<unsigned char>(r >> (8 * k));
+  }
+  bytes[6] = static_cast<unsigned char>((bytes[6] & 0x0f) | 0x40);  // version 4
+  bytes[8] = static_cast<unsigned char>((bytes[8] & 0x3f) | 0x80);  // RFC 4122 variant
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  out.reserve(36);
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
+    out.push_back(hex[bytes[i] >> 4]);
+    out.push_back(hex[bytes[i] & 0x0f]);
+  }
+  return out;
+}
+
+bool is_canonical_uuid(std::string_view t) {
+  if (t.size() != 36) return false;
+  for (size_t i = 0; i < t.size(); ++i) {
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (t[i] != '-') return false;
+    } else if (!std::isxdigit(static_cast<unsigned char>(t[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::optional<std::string> check_user_id(std::string_view id) {
+  if (id.empty()) return "user id must not be empty";
+  if (id.size() > 128) return "user id of " + std::to_string(id.size()) + " bytes is over 128";
+  for (char c : id)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+      return "user id must not contain control characters";
+  return std::nullopt;
+}
+
+std::optional<fs::path> identity_file(const IdentityOptions& options) {
+  fs::path base;
+  if (options.config_home) {
+    base = *options.config_home;
+  } else if (const char* x = std::getenv("XDG_CONFIG_HOME"); x && x[0] == '/') {
+    base = x;  // the XDG spec says to ignore a relative value
+  } else if (const char* h = std::getenv("HOME"); h && h[0] != '\0') {
+    base = fs::path(h) / ".config";
+  } else {
+    return std::nullopt;
+  }
+  return base / "groupchat" / "identity";
+}
+
+namespace {
+
+std::string errno_text(int err) {
+  return std::strerror(err);
+}
+
+// Writes text to a fresh temporary file beside `target`; returns its path or
+// an error text.
+std::optional<std::string> write_temp(const fs::path& target, const std::string& text,
+                                      fs::path& tmp) {
+  tmp = target;
+  tmp += ".tmp." + std::to_string(::getpid());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return "cannot create " + tmp.string() + ": " + errno_text(errno);
+  size_t off = 0;
+  while (off < text.size()) {
+    ssize_t n = ::write(fd, text.data() + off, text.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int e = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return "cannot write " + tmp.string() + ": " + errno_text(e);
+    }
+    off += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    int e = errno;
+    ::unlink(tmp.c_str());
+    return "cannot write " + tmp.string() + ": " + errno_text(e);
+  }
+  return std::nullopt;
+}
+
+std::string serialize(const std::string& uuid, const std::string& name) {
+  nlohmann::json j = {{"user_uuid", uuid}};
+  if (!name.empty()) j["name"] = name;
+  return j.dump(2) + "\n";
+}
+
+enum class ReadState { missing, ok, broken };
+
+ReadState read_identity(const fs::path& file, std::string& uuid, std::string& name,
+                        std::string& why) {
+  std::error_code ec;
+  if (!fs::exists(file, ec) && !ec) return ReadState::missing;
+  std::ifstream in(file);
+  if (!in) {
+    why = "cannot read " + file.string() + ": " + errno_text(errno);
+    return ReadState::broken;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto j = nlohmann::json::parse(ss.str(), nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    why = file.string() + " is not a JSON object";
+    return ReadState::broken;
+  }
+  auto u = j.find("user_uuid");
+  if (u == j.end() || !u->is_string() || check_user_id(u->get<std::string>())) {
+    why = file.string() + " has no valid \"user_uuid\" string";
+    return ReadState::broken;
+  }
+  uuid = u->get<std::string>();
+  if (auto n = j.find("name"); n != j.end() && n->is_string()) name = n->get<std::string>();
+  return ReadState::ok;
+}
+
+}  // namespace
+
+Identity load_identity(const IdentityOptions& options) {
+  Identity id;
+  auto file = identity_file(options);
+  auto in_memory = [&](const std::string& why) {
+    if (id.user_uuid.empty()) id.user_uuid = generate_uuid_v4();
+    if (options.name) id.name = *options.name;
+    id.persisted = false;
+    id.file.clear();
+    id.warnings.push_back(why + "; using the id " + id.user_uuid +
+                          " for this run only (memberships will not carry over)");
+  };
+  if (options.user_id) id.user_uuid = *options.user_id;
+  if (!file) {
+    if (options.user_id) {
+      if (options.name) id.name = *options.name;
+      return id;  // nothing to store and nothing to warn about: the id was given
+    }
+    in_memory("no config directory (set XDG_CONFIG_HOME or HOME)");
+    return id;
+  }
+
+  std::string stored_uuid, stored_name, why;
+  ReadState state = read_identity(*file, stored_uuid, stored_name, why);
+  if (state == ReadState::broken) {
+    if (options.user_id) {
+      if (options.name) id.name = *options.name;
+      id.warnings.push_back(why + "; fix or remove it");
+      return id;
+    }
+    in_memory(why + "; fix or remove it");
+    return id;
+  }
+
+  std::error_code ec;
+  if (state == ReadState::missing) {
+    fs::create_directories(file->parent_path(), ec);
+    if (ec) {
+      if (options.user_id) {
+        if (options.name) id.name = *options.name;
+        return id;
+      }
+      in_memory("cannot create " + file->parent_path().string() + ": " + ec.message());
+      return id;
+    }
+    stored_uuid = generate_uuid_v4();
+    if (options.name) stored_name = *options.name;
+    fs::path tmp;
+    if (auto err = write_temp(*file, serialize(stored_uuid, stored_name), tmp)) {
+      if (options.user_id) {
+        if (options.name) id.name = *options.name;
+        return id;
+      }
+      id.user_uuid = stored_uuid;
+      in_memory(*err);
+      return id;
+    }
+    // link() fails if another process created the file first; then its id wins,
+    // so two first runs at once still agree on one identity.
+    if (::link(tmp.c_str(), file->c_str()) != 0) {
+      int e = errno;
+      ::unlink(tmp.c_str());
+      if (e != EEXIST || read_identity(*file, stored_uuid, stored_name, why) != ReadState::ok) {
+        if (options.user_id) {
+          if (options.name) id.name = *options.name;
+          return id;
+        }
+        id.user_uuid = stored_uuid;
+        in_memory(e == EEXIST ? why : "cannot create " + file->string() + ": " + errno_text(e));
+        return id;
+      }
+    } else {
+      ::unlink(tmp.c_str());
+    }
+  }
+
+  // The file holds our identity now; store a changed display name.
+  if (options.name && *options.name != stored_name) {
+    fs::path tmp;
+    auto err = write_temp(*file, serialize(stored_uuid, *options.name), tmp);
+    if (!err && ::rename(tmp.c_str(), file->c_str()) != 0) {
+      err = "cannot replace " + file->string() + ": " + errno_text(errno);
+      ::unlink(tmp.c_str());
+    }
+    if (err) id.warnings.push_back(*err + "; the name is used for this run only");
+    stored_name = *options.name;
+  }
+  id.user_uuid = options.user_id ? *options.user_id : stored_uuid;
+  id.name = stored_name;
+  id.file = *file;
+  id.persisted = !options.user_id.has_value();
+  return id;
+}
+
+}  // namespace gc

@@ -1,0 +1,294 @@
+"""user_client against our message_server and group_server: every subcommand
+and exit code, the shell over a pipe, the stored identity, and failures
+(server down, bad address, bad usage) that end quickly with a clear error."""
+import json
+import re
+import threading
+
+import pytest
+import zmq
+
+from conftest import free_port, request_json
+
+MSG_LINE = re.compile(r"^(.+) : (.*) \((\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?)\)$")
+NOT_MEMBER = "User is not a member of this group. Please join the group first."
+FAST = ["--timeout-ms", "300", "--tries", "2"]
+
+
+@pytest.fixture
+def chat(cluster):
+    reg = cluster.registry()
+    grp = cluster.group("alpha", reg.address)
+    cluster.reg, cluster.grp = reg, grp
+    return cluster
+
+
+def run(chat, *args, **kw):
+    return chat.client(["--server", chat.reg.address, *args], **kw)
+
+
+def stored_uuid(chat):
+    with open(chat.tmp_path / "config" / "groupchat" / "identity") as f:
+        return json.load(f)["user_uuid"]
+
+
+def test_groups_lists_the_live_group_and_exits_0(chat):
+    r = run(chat, "groups")
+    assert r.returncode == 0, r.stderr
+    assert f"alpha - {chat.grp.address}" in r.stdout.splitlines()
+
+
+def test_groups_reads_the_registry_from_GROUPCHAT_SERVER(chat):
+    r = chat.client(["groups"], env={"GROUPCHAT_SERVER": chat.reg.address})
+    assert r.returncode == 0, r.stderr
+    assert f"alpha - {chat.grp.address}" in r.stdout
+
+
+def test_join_send_get_leave_succeed_with_exit_0(chat):
+    g = chat.grp.address
+    r = run(chat, "join", g)
+    assert (r.returncode, r.stdout) == (0, "SUCCESS\n"), r.stderr
+    r = run(chat, "send", g, "hello", "world")
+    assert (r.returncode, r.stdout) == (0, "SUCCESS\n"), r.stderr
+    r = run(chat, "get", g)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert len(lines) == 1
+    m = MSG_LINE.match(lines[0])
+    assert m and m.group(1) == stored_uuid(chat) and m.group(2) == "hello world", lines
+    r = run(chat, "leave", g)
+    assert (r.returncode, r.stdout) == (0, "SUCCESS\n"), r.stderr
+
+
+def test_refusals_exit_1_and_name_the_address(chat):
+    g = chat.grp.address
+    for args in (["send", g, "x"], ["get", g], ["leave", g]):
+        r = run(chat, *args)
+        assert r.returncode == 1, (args, r.stdout, r.stderr)
+        assert g in r.stderr and "not a member" in r.stderr, r.stderr
+        assert r.stdout == ""
+
+
+def test_send_reads_the_text_from_stdin_with_dash(chat):
+    g = chat.grp.address
+    assert run(chat, "join", g).returncode == 0
+    r = run(chat, "send", g, "-", input="first line\nsecond line\n")
+    assert r.returncode == 0, r.stderr
+    r = run(chat, "get", g, "--json")
+    assert r.returncode == 0, r.stderr
+    msgs = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [m["message"] for m in msgs] == ["first line\nsecond line"]
+    assert msgs[0]["user_uuid"] == stored_uuid(chat) and msgs[0]["seq"] >= 1
+
+
+def test_identity_is_reused_across_runs(chat):
+    g = chat.grp.address
+    assert run(chat, "join", g).returncode == 0
+    first = stored_uuid(chat)
+    # A separate process: membership holds because the stored id is reused.
+    r = run(chat, "send", g, "again")
+    assert r.returncode == 0, r.stderr
+    assert stored_uuid(chat) == first
+    # --user-id overrides: that user is not a member.
+    r = run(chat, "--user-id", "someone-else", "send", g, "x")
+    assert r.returncode == 1, r.stderr
+
+
+def test_display_name_is_stored_and_shown_instead_of_the_uuid(chat):
+    g = chat.grp.address
+    assert run(chat, "--name", "alice", "join", g).returncode == 0
+    assert run(chat, "send", g, "hi").returncode == 0  # the name comes from the file now
+    r = run(chat, "get", g)
+    assert r.returncode == 0, r.stderr
+    m = MSG_LINE.match(r.stdout.splitlines()[0])
+    assert m and m.group(1) == "alice", r.stdout
+
+
+def test_get_filters_by_seq_time_and_limit(chat):
+    g = chat.grp.address
+    assert run(chat, "join", g).returncode == 0
+    for text in ("one", "two", "three"):
+        assert run(chat, "send", g, text).returncode == 0
+    r = run(chat, "get", g, "--json")
+    seqs = [json.loads(line)["seq"] for line in r.stdout.splitlines()]
+    assert len(seqs) == 3
+    r = run(chat, "get", g, "--since-seq", str(seqs[0]))
+    assert [MSG_LINE.match(x).group(2) for x in r.stdout.splitlines()] == ["two", "three"]
+    r = run(chat, "get", g, "--limit", "1")
+    assert r.returncode == 0 and len(r.stdout.splitlines()) == 1
+    assert f"--since-seq {seqs[0]}" in r.stderr  # says how to go on
+    r = run(chat, "get", g, "--since", "2000-01-01 00:00:00")
+    assert len(r.stdout.splitlines()) == 3
+    r = run(chat, "get", g, "--since", "2999-01-01T00:00:00")
+    assert r.returncode == 0 and r.stdout == ""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["join", "nonsense"],
+        ["join", "127.0.0.1:0"],
+        ["send", "127.0.0.1:99999", "x"],
+        ["get", "127.0.0.1:5560", "--since", "yesterday"],
+        ["get", "127.0.0.1:5560", "--limit", "0"],
+        ["get", "127.0.0.1:5560", "--since-seq", "-1"],
+        ["join"],
+        ["frobnicate"],
+        ["--tries", "0", "groups"],
+        ["--server", "no-port", "groups"],
+        ["--user-id", "", "groups"],
+    ],
+)
+def test_bad_usage_exits_2_with_an_error(cluster, args):
+    r = cluster.client(args, timeout=10)
+    assert r.returncode == 2, (args, r.stdout, r.stderr)
+    assert r.stderr.strip(), args
+
+
+def test_help_and_version_exit_0(cluster):
+    r = cluster.client(["--help"])
+    assert r.returncode == 0 and "groups" in r.stdout and "send" in r.stdout
+    r = cluster.client(["--version"])
+    assert r.returncode == 0 and re.search(r"\d+\.\d+\.\d+", r.stdout)
+
+
+def test_server_down_exits_3_naming_the_address_without_hanging(cluster):
+    dead = f"127.0.0.1:{free_port()}"
+    for args in (["--server", dead, "groups"], ["join", dead], ["send", dead, "x"], ["get", dead]):
+        r = cluster.client([*FAST, *args], timeout=15)
+        assert r.returncode == 3, (args, r.stderr)
+        assert dead in r.stderr and "no reply" in r.stderr, r.stderr
+
+
+def test_a_reply_that_is_not_json_exits_3(cluster):
+    ctx = zmq.Context.instance()
+    rep = ctx.socket(zmq.REP)
+    rep.setsockopt(zmq.LINGER, 0)
+    port = rep.bind_to_random_port("tcp://127.0.0.1")
+
+    def answer_garbage():
+        if rep.poll(10000):
+            rep.recv()
+            rep.send(b"garbage")
+
+    t = threading.Thread(target=answer_garbage)
+    t.start()
+    try:
+        r = cluster.client([*FAST, "join", f"127.0.0.1:{port}"], timeout=15)
+    finally:
+        t.join()
+        rep.close()
+    assert r.returncode == 3, r.stderr
+    assert "unexpected reply" in r.stderr and f"127.0.0.1:{port}" in r.stderr
+
+
+def test_shell_speaks_the_reference_commands_over_a_pipe(chat):
+    g = chat.grp.address
+    script = "\n".join([
+        "get_group_list",
+        f"get_messages {g}",
+        f"send_message {g}", "not yet", "END",
+        f"join_group {g}",
+        f"send_message {g}", "hello", "END",
+        f"send_message {g}", "line a", "line b", "END",
+        f"get_messages {g}",
+        f"get_messages {g} 2000-01-01T00:00:00",
+        f"get_messages {g} nonsense",
+        "dance",
+        f"leave_group {g}",
+        f"leave_group {g}",
+        "exit",
+        "get_group_list",
+    ]) + "\n"
+    r = run(chat, "shell", input=script)
+    assert r.returncode == 0, r.stderr
+    u = stored_uuid(chat)
+    out = r.stdout.splitlines()
+    ts = re.findall(r"\((\d{4}-\d\d-\d\dT[0-9:.]+)\)", r.stdout)
+    assert len(ts) == 4, out
+    history = [f"{u} : hello ({ts[0]})", f"{u} : line a", f"line b ({ts[1]})"]
+    assert out == [
+        f"alpha - {g}",
+        NOT_MEMBER, out[2],
+        "FAILED", out[4],
+        "SUCCESS",
+        "SUCCESS",
+        "SUCCESS",
+        *history,
+        *history,
+        "Invalid command",
+        "SUCCESS",
+        "FAILED", out[-1],
+    ]
+    for i in (2, 4, -1):  # our server says why after FAILED
+        assert out[i].startswith("error: ") and "member" in out[i], out[i]
+    assert "nonsense" in r.stderr  # the bad time is rejected locally, clearly
+
+
+def test_shell_help_lists_the_commands(chat):
+    r = run(chat, input="help\n")
+    assert r.returncode == 0
+    for cmd in ("join_group", "leave_group", "get_group_list", "get_messages", "send_message", "exit"):
+        assert cmd in r.stdout
+
+
+def test_shell_is_the_default_and_ends_cleanly_at_end_of_input(chat):
+    r = run(chat, input="get_group_list\n")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == [f"alpha - {chat.grp.address}"]
+    assert "> " not in r.stdout  # no prompt when stdin is not a terminal
+
+
+def test_shell_reports_an_unreachable_server_and_goes_on(chat):
+    dead = f"127.0.0.1:{free_port()}"
+    r = run(chat, *FAST, "shell", input=f"join_group {dead}\nget_group_list\n", timeout=20)
+    assert r.returncode == 0
+    assert dead in r.stderr and "no reply" in r.stderr
+    assert r.stdout.splitlines() == [f"alpha - {chat.grp.address}"]
+
+
+def test_get_pages_through_more_than_one_server_page(chat):
+    """The server answers at most 1000 messages a page; get and the shell must
+    follow `more` and print every message once, in order."""
+    g = chat.grp.address
+    uid = "pager"
+    assert run(chat, "--user-id", uid, "join", g).returncode == 0
+    total = 1005
+    ctx = zmq.Context.instance()
+    s = ctx.socket(zmq.DEALER)  # pipelined sends: one round trip for the lot
+    s.setsockopt(zmq.LINGER, 0)
+    s.connect("tcp://" + g)
+    try:
+        for i in range(total):
+            body = {"action": "sendMessage", "user_uuid": uid, "message": f"m{i}"}
+            s.send_multipart([b"", json.dumps(body).encode()])
+        for _ in range(total):
+            assert s.poll(10000), "no reply to a pipelined send"
+            assert json.loads(s.recv_multipart()[-1])["response"] == "SUCCESS"
+    finally:
+        s.close()
+    first = request_json(g, {"action": "getMessage", "user_uuid": uid, "timestamp": None})
+    assert first["more"] is True and len(first["messages"]) < total  # the premise: several pages
+    expected = [f"m{i}" for i in range(total)]
+    r = run(chat, "--user-id", uid, "get", g)
+    assert r.returncode == 0, r.stderr
+    assert [MSG_LINE.match(x).group(2) for x in r.stdout.splitlines()] == expected
+    r = run(chat, "--user-id", uid, "shell", input=f"get_messages {g}\n")
+    assert r.returncode == 0, r.stderr
+    assert [MSG_LINE.match(x).group(2) for x in r.stdout.splitlines()] == expected
+
+
+def test_default_timeouts_give_up_on_a_dead_registry(cluster):
+    dead = f"127.0.0.1:{free_port()}"
+    r = cluster.client(["--server", dead, "groups"], timeout=20)  # 3 tries x 1500 ms by default
+    assert r.returncode == 3
+    assert f"no reply from {dead} after 3 tries" in r.stderr, r.stderr
+
+
+def test_unwritable_config_falls_back_to_a_run_only_id_with_a_warning(chat, tmp_path):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    r = chat.client(["--server", chat.reg.address, "join", chat.grp.address],
+                    env={"XDG_CONFIG_HOME": str(blocker)})
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.startswith("warning: ") and "for this run only" in r.stderr, r.stderr

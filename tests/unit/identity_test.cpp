@@ -1,0 +1,150 @@
+// The stored identity: created once, reused, overridden, and kept in memory
+// with a warning when it cannot be stored.
+#include "groupchat/identity.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+
+namespace gc {
+namespace {
+namespace fs = std::filesystem;
+
+class IdentityTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/identity_test.XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::permissions(dir_, fs::perms::owner_all, ec);
+    fs::remove_all(dir_, ec);
+  }
+  IdentityOptions opts() const {
+    IdentityOptions o;
+    o.config_home = dir_;
+    return o;
+  }
+  nlohmann::json file_json() const {
+    std::ifstream in(dir_ / "groupchat" / "identity");
+    return nlohmann::json::parse(in);
+  }
+  fs::path dir_;
+};
+
+TEST(UuidTest, GeneratesLowercaseCanonicalVersion4) {
+  std::set<std::string> seen;
+  for (int i = 0; i < 100; ++i) {
+    auto u = generate_uuid_v4();
+    ASSERT_TRUE(is_canonical_uuid(u)) << u;
+    EXPECT_EQ(u[14], '4') << u;
+    EXPECT_NE(std::string("89ab").find(u[19]), std::string::npos) << u;
+    for (char c : u) EXPECT_FALSE(std::isupper(static_cast<unsigned char>(c))) << u;
+    seen.insert(u);
+  }
+  EXPECT_EQ(seen.size(), 100u);
+}
+
+TEST_F(IdentityTest, FirstRunCreatesTheFileAndLaterRunsReuseIt) {
+  auto first = load_identity(opts());
+  EXPECT_TRUE(first.persisted);
+  EXPECT_TRUE(first.warnings.empty());
+  EXPECT_TRUE(is_canonical_uuid(first.user_uuid));
+  EXPECT_EQ(first.file, dir_ / "groupchat" / "identity");
+  EXPECT_EQ(file_json()["user_uuid"], first.user_uuid);
+  EXPECT_FALSE(file_json().contains("name"));
+  auto second = load_identity(opts());
+  EXPECT_EQ(second.user_uuid, first.user_uuid);
+}
+
+TEST_F(IdentityTest, NameIsStoredAndKept) {
+  auto o = opts();
+  o.name = "alice";
+  auto first = load_identity(o);
+  EXPECT_EQ(first.name, "alice");
+  EXPECT_EQ(file_json()["name"], "alice");
+  auto again = load_identity(opts());
+  EXPECT_EQ(again.name, "alice");
+  EXPECT_EQ(again.user_uuid, first.user_uuid);
+  o.name = "bob";
+  EXPECT_EQ(load_identity(o).user_uuid, first.user_uuid);
+  EXPECT_EQ(file_json()["name"], "bob");
+}
+
+TEST_F(IdentityTest, UserIdOverridesWithoutTouchingTheFile) {
+  auto stored = load_identity(opts());
+  auto o = opts();
+  o.user_id = "someone-else";
+  auto over = load_identity(o);
+  EXPECT_EQ(over.user_uuid, "someone-else");
+  EXPECT_FALSE(over.persisted);
+  EXPECT_EQ(file_json()["user_uuid"], stored.user_uuid);
+}
+
+TEST_F(IdentityTest, XdgConfigHomeIsUsedWhenAbsolute) {
+  std::string old = std::getenv("XDG_CONFIG_HOME") ? std::getenv("XDG_CONFIG_HOME") : "";
+  ::setenv("XDG_CONFIG_HOME", dir_.c_str(), 1);
+  auto path = identity_file(IdentityOptions{});
+  ::setenv("XDG_CONFIG_HOME", "relative/dir", 1);
+  auto fallback = identity_file(IdentityOptions{});
+  if (old.empty())
+    ::unsetenv("XDG_CONFIG_HOME");
+  else
+    ::setenv("XDG_CONFIG_HOME", old.c_str(), 1);
+  ASSERT_TRUE(path);
+  EXPECT_EQ(*path, dir_ / "groupchat" / "identity");
+  if (fallback) {
+    EXPECT_NE(fallback->string().find(".config/groupchat/identity"), std::string::npos);
+  }
+}
+
+TEST_F(IdentityTest, UnwritableDirFallsBackToMemoryWithAWarning) {
+  if (::geteuid() == 0) GTEST_SKIP() << "root ignores directory permissions";
+  fs::permissions(dir_, fs::perms::owner_read | fs::perms::owner_exec);
+  auto id = load_identity(opts());
+  EXPECT_FALSE(id.persisted);
+  EXPECT_TRUE(is_canonical_uuid(id.user_uuid));
+  ASSERT_FALSE(id.warnings.empty());
+  EXPECT_NE(id.warnings[0].find("for this run only"), std::string::npos);
+}
+
+TEST_F(IdentityTest, ConfigPathThatIsAFileFallsBackToMemoryWithAWarning) {
+  // Works as root too: a directory cannot be created under a regular file.
+  std::ofstream(dir_ / "blocker") << "x";
+  IdentityOptions o;
+  o.config_home = dir_ / "blocker";
+  auto id = load_identity(o);
+  EXPECT_FALSE(id.persisted);
+  EXPECT_TRUE(is_canonical_uuid(id.user_uuid));
+  ASSERT_FALSE(id.warnings.empty());
+  EXPECT_NE(id.warnings[0].find("blocker"), std::string::npos);
+}
+
+TEST_F(IdentityTest, CorruptFileIsLeftAloneAndReported) {
+  fs::create_directories(dir_ / "groupchat");
+  std::ofstream(dir_ / "groupchat" / "identity") << "{not json";
+  auto id = load_identity(opts());
+  EXPECT_FALSE(id.persisted);
+  ASSERT_FALSE(id.warnings.empty());
+  EXPECT_NE(id.warnings[0].find("not a JSON object"), std::string::npos);
+  std::ifstream in(dir_ / "groupchat" / "identity");
+  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(content, "{not json");
+}
+
+TEST(CheckUserIdTest, RejectsEmptyLongAndControlCharacters) {
+  EXPECT_FALSE(check_user_id("abc"));
+  EXPECT_TRUE(check_user_id(""));
+  EXPECT_TRUE(check_user_id(std::string(129, 'a')));
+  EXPECT_TRUE(check_user_id("a\nb"));
+}
+
+}  // namespace
+}  // namespace gc
