@@ -1,0 +1,111 @@
+// group_server NAME IP:PORT: one chat group (see docs/PROTOCOL.md).
+#include "groupchat/group_server.hpp"
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <filesystem>
+
+#include "groupchat/endpoint.hpp"
+#include "groupchat/memory_store.hpp"
+#include "groupchat/sqlite_store.hpp"
+#include "groupchat/version.hpp"
+
+namespace {
+
+std::string env_or(const char* name, std::string fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::string(v) : fallback;
+}
+
+// $XDG_DATA_HOME/groupchat, else ~/.local/share/groupchat.
+std::string default_data_dir() {
+  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg)
+    return std::string(xdg) + "/groupchat";
+  return env_or("HOME", ".") + "/.local/share/groupchat";
+}
+
+int fail(const std::string& message) {
+  std::fprintf(stderr, "group_server: %s\n", message.c_str());
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // stdout carries only the reference's print lines; diagnostics go to stderr.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("group_server"));
+
+  gc::GroupServerOptions options;
+  std::string address;
+  options.registry = env_or("GROUPCHAT_SERVER", "localhost:5555");
+  std::string data_dir = env_or("GROUPCHAT_DATA_DIR", default_data_dir());
+  std::string store_kind = "sqlite", sync = "normal";
+
+  CLI::App app{
+      "group_server: one chat group. Binds a ROUTER on tcp://IP:PORT, registers NAME with the "
+      "registry (message_server), and serves joinGroup, leaveGroup, sendMessage and getMessage. "
+      "Messages and members are kept in SQLite under --data-dir and survive restarts. Prints the "
+      "reference's lines (JOIN REQUEST FROM ..., MESSAGE SEND FROM ...) on stdout, diagnostics on "
+      "stderr. Stops cleanly on SIGINT/SIGTERM (unregisters first)."};
+  app.set_version_flag("--version", std::string("group_server ") + gc::kVersion);
+  app.add_option("NAME", options.name, "the group's name, as listed by the registry")->required();
+  app.add_option("IP:PORT", address, "address to bind and register, e.g. 127.0.0.1:5560")
+      ->required();
+  app.add_option("--server", options.registry,
+                 "the registry (message_server) as HOST:PORT (default localhost:5555, or "
+                 "$GROUPCHAT_SERVER)");
+  app.add_option("--data-dir", data_dir,
+                 "where groups keep their data; this group uses the sub-directory IP_PORT "
+                 "(default $XDG_DATA_HOME/groupchat or ~/.local/share/groupchat, or "
+                 "$GROUPCHAT_DATA_DIR)");
+  app.add_option("--store", store_kind, "sqlite (durable) or memory (lost at exit)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"sqlite", "memory"}));
+  app.add_option("--sync", sync,
+                 "normal: a stored message survives a crash of the process; full: also a power "
+                 "loss (an fsync per batch)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"normal", "full"}));
+  app.add_option("--max-message-bytes", options.max_message_bytes, "longest message text accepted")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{8} * 1024 * 1024));
+  app.add_flag("--quiet", options.quiet, "do not print a line per request on stdout");
+  CLI11_PARSE(app, argc, argv);
+
+  auto endpoint = gc::parse_endpoint(address);
+  if (!endpoint) {
+    std::fprintf(stderr, "group_server: %s\n", endpoint.error().c_str());
+    return 2;
+  }
+  options.endpoint = *endpoint;
+
+  std::unique_ptr<gc::GroupStore> store;
+  if (store_kind == "memory") {
+    store = std::make_unique<gc::MemoryStore>();
+  } else {
+    std::string dir = data_dir + "/" + endpoint->host + "_" + std::to_string(endpoint->port);
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec)
+      return fail("cannot create the data directory " + dir + ": " + ec.message() +
+                  "; choose a writable place with --data-dir");
+    auto opened = gc::SqliteStore::open({dir + "/group.db", sync == "full", 0});
+    if (!opened) return fail(opened.error());
+    store = std::move(*opened);
+    spdlog::info("data in {}/group.db ({} messages)", dir, store->last_seq());
+  }
+
+  int stop_fd = gc::install_stop_signals();
+  zmq::context_t context;
+  gc::GroupServer server(context, *store, options);
+  if (auto s = server.bind(); !s) return fail(s.message());
+  if (auto s = server.register_group(stop_fd); !s) {
+    if (s.message() == "interrupted") return 0;
+    return fail(s.message());
+  }
+  spdlog::info("serving on {}", endpoint->zmq());
+  return server.run(stop_fd);
+}

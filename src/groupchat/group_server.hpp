@@ -1,0 +1,69 @@
+#pragma once
+// GroupServer: the group's event loop. One ROUTER socket, one thread, no
+// shared state: poll, drain up to kMaxBatch ready requests, handle each
+// through Group inside one store transaction, commit, and only then send the
+// replies and print the stdout lines (one flush per batch). A SUCCESS thus
+// always means "stored". Heartbeats to the registry ride the same loop.
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+#include <zmq.hpp>
+
+#include "groupchat/endpoint.hpp"
+#include "groupchat/group.hpp"
+#include "groupchat/registry_link.hpp"
+#include "groupchat/result.hpp"
+#include "groupchat/router_envelope.hpp"
+
+namespace gc {
+
+struct GroupServerOptions {
+  std::string name;
+  Endpoint endpoint;  // where to bind (and what to register)
+  std::string registry = "localhost:5555";
+  size_t max_message_bytes = 65536;  // longest message text
+  bool quiet = false;                // no per-request stdout lines
+};
+
+// Requests beyond the message limit by more than this are refused unread.
+inline constexpr size_t kRequestOverheadBytes = 64 * 1024;
+// A frame above this drops the connection (ZMQ_MAXMSGSIZE).
+inline constexpr int64_t kMaxFrameBytes = 16 * 1024 * 1024;
+inline constexpr size_t kMaxBatch = 256;
+
+// Makes SIGINT and SIGTERM wake the loop: returns a file descriptor that
+// becomes readable on either signal (the self-pipe trick). Call once.
+int install_stop_signals();
+
+class GroupServer {
+ public:
+  GroupServer(zmq::context_t& ctx, GroupStore& store, GroupServerOptions options);
+  ~GroupServer();
+
+  // Binds the ROUTER. Error: "cannot bind tcp://IP:PORT: Address already in use".
+  Status bind();
+  // Registers with the registry (blocking, ~5 s at most).
+  Status register_group(int stop_fd);
+  // Serves until stop_fd becomes readable, then unregisters. Returns the exit code.
+  int run(int stop_fd);
+
+ private:
+  struct Pending {
+    RoutedRequest request;
+    GroupOutcome outcome;
+    bool reached_store = false;
+  };
+  void serve_batch();
+
+  zmq::context_t& ctx_;
+  GroupStore& store_;
+  GroupServerOptions options_;
+  Group group_;
+  zmq::socket_t router_;
+  std::unique_ptr<RegistryLink> link_;
+  std::vector<Pending> pending_;
+  std::string stdout_buf_;
+};
+
+}  // namespace gc
