@@ -1,0 +1,130 @@
+#pragma once
+// Load generators: sequential round trips (latency) and pipelined clients with
+// a window of outstanding requests (throughput), over ZeroMQ and over RESP
+// (Redis). The same drivers run against groupchat and against the baselines,
+// so the two sides of a ratio differ only in the server.
+//
+// Every run is bounded by a request count AND a time budget, whichever comes
+// first, and gives up on a server that stops answering.
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+#include <zmq.hpp>
+
+namespace bench {
+
+struct Bounds {
+  size_t max_count = 0;
+  std::chrono::milliseconds max_time{0};
+};
+
+// A reply counts as a success when it contains this text (groupchat's SUCCESS
+// replies do, and the baselines' canned replies do too).
+inline constexpr std::string_view kSuccessMark = "\"SUCCESS\"";
+
+struct LatencyStats {
+  size_t count = 0;
+  double p50_us = 0;
+  double p99_us = 0;
+  double mean_us = 0;
+};
+LatencyStats summarize(std::vector<double> latencies_us);
+
+struct RoundTripResult {
+  std::vector<double> latencies_us;  // after warm-up
+  size_t failed = 0;                 // replies without the success mark
+  std::string last_reply;
+  bool cut_by_time = false;
+  std::string error;  // set when the run was abandoned (no reply, I/O error)
+};
+
+struct PipelineResult {
+  size_t completed = 0;  // replies received (including failed ones)
+  size_t failed = 0;     // replies without the success mark (or RESP errors)
+  double seconds = 0;    // first send to last reply
+  uint64_t max_seq = 0;  // highest "seq" seen in replies (groupchat sends only)
+  bool cut_by_time = false;
+  std::string error;
+  double per_second() const { return seconds > 0 ? completed / seconds : 0; }
+};
+
+// Set from a signal handler (SIGINT/SIGTERM): drivers stop sending and
+// finish what is outstanding, as when their time budget runs out.
+inline std::atomic<bool> g_stop_requested{false};
+
+// How long a driver waits for any reply before calling the server dead.
+inline constexpr std::chrono::milliseconds kReplyTimeout{10000};
+
+// --- ZeroMQ ---
+
+// Sequential request/reply on one REQ socket; `warmup` first round trips are not recorded.
+RoundTripResult zmq_round_trips(zmq::context_t& ctx, const std::string& endpoint,
+                                const std::string& request, size_t warmup, Bounds bounds);
+
+// DEALER clients (one per entry of `requests`, each sending its own request
+// body again and again), each with up to `window` requests outstanding. Frames
+// are [empty, body] as a REQ peer sends them. With `track_seq` the "seq" field
+// of each reply is read.
+PipelineResult zmq_pipelined(zmq::context_t& ctx, const std::string& endpoint,
+                             const std::vector<std::string>& requests, size_t window, Bounds bounds,
+                             bool track_seq);
+
+// A bare libzmq server that answers every request with a fixed reply: the
+// baseline for what the transport alone costs. Runs on its own thread with its
+// own context; bound to 127.0.0.1 on a port the kernel picks.
+class EchoServer {
+ public:
+  enum class Kind { kRep, kRouter };
+  EchoServer(Kind kind, std::string reply);
+  ~EchoServer();
+  EchoServer(const EchoServer&) = delete;
+  EchoServer& operator=(const EchoServer&) = delete;
+  const std::string& endpoint() const { return endpoint_; }
+
+ private:
+  void serve();
+
+  Kind kind_;
+  std::string reply_;
+  zmq::context_t ctx_;
+  std::unique_ptr<zmq::socket_t> socket_;
+  std::string endpoint_;
+  std::thread thread_;
+};
+
+// --- RESP (Redis) ---
+
+// One RESP command as an array of bulk strings.
+std::string resp_command(const std::vector<std::string>& args);
+// Length of the first complete RESP value at the start of `buf`, or 0 if it is
+// not complete yet. Throws std::runtime_error on malformed input.
+size_t resp_value_length(std::string_view buf);
+
+// A blocking connection to a RESP server on 127.0.0.1.
+class RespConnection {
+ public:
+  explicit RespConnection(uint16_t port);
+  ~RespConnection();
+  RespConnection(const RespConnection&) = delete;
+  RespConnection& operator=(const RespConnection&) = delete;
+  // Sends one encoded command and returns the raw reply. Throws on I/O error or timeout.
+  std::string call(const std::string& encoded);
+  int fd() const { return fd_; }
+
+ private:
+  int fd_ = -1;
+  std::string buffer_;
+};
+
+RoundTripResult resp_round_trips(uint16_t port, const std::string& encoded_command, size_t warmup,
+                                 Bounds bounds);
+
+// Like zmq_pipelined, over one TCP connection per entry of `commands`.
+PipelineResult resp_pipelined(uint16_t port, const std::vector<std::string>& encoded_commands,
+                              size_t window, Bounds bounds);
+
+}  // namespace bench

@@ -1,0 +1,76 @@
+#pragma once
+// The scenarios of groupchat_bench: each measures one groupchat figure and
+// its baseline in the same run, bounded in count and in time.
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+#include <zmq.hpp>
+
+#include "child_process.hpp"
+#include "load.hpp"
+#include "report.hpp"
+
+namespace bench {
+
+struct Sizes {
+  size_t warmup = 0;
+  Bounds sequential;                         // a: round trips per side
+  size_t clients = 4;                        // b, c fill, e: DEALER clients / TCP connections
+  size_t window = 64;                        // outstanding requests per client
+  Bounds pipelined;                          // b, e: sends per side
+  size_t small_store = 0;                    // c, e: messages stored for the first read figure
+  size_t large_store = 0;                    // c, e: ... and for the second
+  std::chrono::milliseconds fill_time{0};    // c: time budget to fill up to large_store
+  Bounds reads;                              // c, e: getMessage / XREVRANGE round trips per size
+  std::chrono::milliseconds idle_window{0};  // d: how long idle CPU is watched
+  size_t message_bytes = 100;                // the text of every message sent
+};
+
+Sizes smoke_sizes();
+Sizes full_sizes();
+
+struct BenchRun {
+  BenchRun(Sizes sizes, std::filesystem::path bin_dir, std::string redis_server);
+  ~BenchRun();
+
+  Sizes sizes;
+  std::filesystem::path bin_dir;
+  std::string redis_server;  // path, or empty when not installed
+  zmq::context_t ctx;
+  Figures figures;
+  TempDir data;
+
+  // The registry every group server registers with; started on first use.
+  uint16_t registry_port();
+  // CPU time the registry has used so far, in ms; -1 when it is not running.
+  int64_t registry_cpu_ms();
+  // A fresh group server with its own data directory; returns its "tcp://" endpoint.
+  std::unique_ptr<ChildProcess> start_group(const std::string& name, std::string& endpoint);
+
+  // The group server scenario c filled, kept for scenario d.
+  std::unique_ptr<ChildProcess> read_group;
+  std::string read_endpoint;
+
+ private:
+  std::unique_ptr<ChildProcess> registry_;
+  uint16_t registry_port_ = 0;
+};
+
+// One scenario; `run` is empty for a scenario whose feature is not there yet
+// (it is then listed as "not available").
+struct Scenario {
+  std::string id;
+  std::string title;
+  std::function<void(BenchRun&)> run;
+  std::string unavailable_reason;
+};
+
+const std::vector<Scenario>& scenarios();
+
+// The rows of the final table, labelled with the sizes actually reached.
+std::vector<Row> table_rows(const Figures& figures, const Sizes& sizes);
+
+}  // namespace bench
