@@ -11,6 +11,7 @@ namespace gc {
 void GroupOutcome::clear() {
   reply.clear();
   stdout_line.clear();
+  handled = false;
   events.clear();
   store_failed = false;
   store_error.clear();
@@ -21,6 +22,9 @@ const Group::Command Group::kCommands[] = {
     {"leaveGroup", "LEAVE REQUEST FROM ", &Group::leave},
     {"sendMessage", "MESSAGE SEND FROM ", &Group::send},
     {"getMessage", "MESSAGE REQUEST FROM ", &Group::get},
+    // Live delivery (ours); the reference prints nothing for these.
+    {"follow", "", &Group::follow},
+    {"unfollow", "", &Group::unfollow},
 };
 
 Group::Group(GroupStore& store, GroupConfig config) : store_(store), config_(config) {}
@@ -38,16 +42,19 @@ void Group::handle(const GroupRequest& req, int64_t now_us, GroupOutcome& out) {
   out.clear();
   for (const auto& cmd : kCommands) {
     if (cmd.action == req.action) {
-      out.stdout_line.assign(cmd.print_prefix);
-      out.stdout_line += req.user_uuid;
+      out.handled = true;
+      if (!cmd.print_prefix.empty()) {
+        out.stdout_line.assign(cmd.print_prefix);
+        out.stdout_line += req.user_uuid;
+      }
       (this->*cmd.handler)(req, now_us, out);
       return;
     }
   }
   std::string shown = req.action.substr(0, 64);
   encode_failed(out.reply,
-                fmt::format("unknown action '{}'; use joinGroup, leaveGroup, sendMessage or "
-                            "getMessage",
+                fmt::format("unknown action '{}'; use joinGroup, leaveGroup, sendMessage, "
+                            "getMessage, follow or unfollow",
                             shown));
 }
 
@@ -135,6 +142,28 @@ void Group::get(const GroupRequest& req, int64_t now_us, GroupOutcome& out) {
   if (auto s = store_.read_after_seq(after, req.limit, page_); !s)
     return fail_store(out, s.message());
   encode_messages(out.reply, page_, store_.last_seq());
+}
+
+namespace {
+
+// {"response":"SUCCESS","last_seq":L}: where a new follower stands.
+void encode_follow_success(std::string& out, uint64_t last_seq) {
+  out.assign(R"({"response":"SUCCESS","last_seq":)");
+  out += std::to_string(last_seq);
+  out += '}';
+}
+
+}  // namespace
+
+void Group::follow(const GroupRequest& req, int64_t, GroupOutcome& out) {
+  if (!require_member(req, out)) return;
+  encode_follow_success(out.reply, store_.last_seq());
+  out.events.push_back({GroupEvent::Kind::follow_requested, req.user_uuid, {}});
+}
+
+void Group::unfollow(const GroupRequest& req, int64_t, GroupOutcome& out) {
+  encode_success(out.reply);
+  out.events.push_back({GroupEvent::Kind::unfollow_requested, req.user_uuid, {}});
 }
 
 }  // namespace gc

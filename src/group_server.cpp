@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstring>
 
@@ -41,7 +42,8 @@ GroupServer::GroupServer(zmq::context_t& ctx, GroupStore& store, GroupServerOpti
       store_(store),
       options_(std::move(options)),
       group_(store_, GroupConfig{options_.max_message_bytes}),
-      router_(ctx_, zmq::socket_type::router) {
+      router_(ctx_, zmq::socket_type::router),
+      followers_(options_.follow_expiry_ms) {
   pending_.resize(kMaxBatch);
   stdout_buf_.reserve(64 * 1024);
 }
@@ -77,6 +79,11 @@ int GroupServer::run(int stop_fd) {
   while (true) {
     int64_t now = mono_ms();
     long timeout = link_ ? link_->timeout_ms(now) : -1;
+    if (followers_.size() > 0) {
+      // Follows are swept once a second; with none, nothing wakes the loop.
+      long sweep = std::max<long>(0, next_follow_sweep_ms_ - now);
+      timeout = timeout < 0 ? sweep : std::min(timeout, sweep);
+    }
     zmq::socket_t* hb = link_ ? link_->socket() : nullptr;
     zmq::pollitem_t items[3] = {{router_.handle(), 0, ZMQ_POLLIN, 0},
                                 {nullptr, stop_fd, ZMQ_POLLIN, 0},
@@ -97,6 +104,12 @@ int GroupServer::run(int stop_fd) {
       now = mono_ms();
       if (hb && (items[2].revents & ZMQ_POLLIN)) link_->on_readable(now);
       link_->on_timer(now);
+    }
+    now = mono_ms();
+    if (now >= next_follow_sweep_ms_) {
+      if (size_t ended = followers_.expire(now))
+        spdlog::debug("{} follow(s) ended: not renewed", ended);
+      next_follow_sweep_ms_ = now + 1000;
     }
   }
   spdlog::info("stopping");
@@ -125,8 +138,8 @@ void GroupServer::serve_batch() {
       continue;
     }
     group_.handle_body(p.request.body, now_us(), p.outcome);
-    // A handler ran (its print line is set): it read or wrote the store.
-    p.reached_store = !p.outcome.stdout_line.empty();
+    // A handler ran: it read or wrote the store.
+    p.reached_store = p.outcome.handled;
     if (p.outcome.store_failed) {
       store_failed = true;
       store_error = p.outcome.store_error;
@@ -169,6 +182,69 @@ void GroupServer::serve_batch() {
     std::fwrite(stdout_buf_.data(), 1, stdout_buf_.size(), stdout);
     std::fflush(stdout);
   }
+  if (!store_failed) deliver_events(n);
+}
+
+void GroupServer::deliver_events(size_t n) {
+  int64_t now = mono_ms();
+  for (size_t i = 0; i < n; ++i) {
+    Pending& p = pending_[i];
+    for (const GroupEvent& ev : p.outcome.events) {
+      switch (ev.kind) {
+        case GroupEvent::Kind::message_stored:
+          push(ev.message);
+          break;
+        case GroupEvent::Kind::follow_requested: {
+          std::vector<std::string> envelope;
+          envelope.reserve(p.request.envelope.size());
+          for (const auto& frame : p.request.envelope) envelope.push_back(frame.to_string());
+          if (followers_.size() == 0) next_follow_sweep_ms_ = now + 1000;
+          followers_.follow(std::move(envelope), ev.user_uuid, now);
+          break;
+        }
+        case GroupEvent::Kind::unfollow_requested: {
+          std::vector<std::string> envelope;
+          for (const auto& frame : p.request.envelope) envelope.push_back(frame.to_string());
+          followers_.unfollow(envelope);
+          break;
+        }
+        case GroupEvent::Kind::member_left:
+          // Only members receive pushes: a leaver stops at once.
+          followers_.drop_user(ev.user_uuid);
+          break;
+        case GroupEvent::Kind::member_joined:
+          break;
+      }
+    }
+  }
+}
+
+void GroupServer::push(const StoredMessage& msg) {
+  if (followers_.size() == 0) return;
+  encode_push(push_buf_, msg);
+  gone_.clear();
+  for (const auto& [key, follow] : followers_.all()) {
+    try {
+      bool sent = true;
+      const size_t frames = follow.envelope.size();
+      for (size_t f = 0; f < frames && sent; ++f) {
+        const std::string& frame = follow.envelope[f];
+        sent = router_
+                   .send(zmq::buffer(frame.data(), frame.size()),
+                         zmq::send_flags::sndmore | zmq::send_flags::dontwait)
+                   .has_value();
+      }
+      // A full queue (high-water mark) skips this follower; it notices the gap
+      // by seq and fetches from the store, so a slow follower never slows us.
+      if (sent)
+        (void)router_.send(zmq::buffer(push_buf_.data(), push_buf_.size()),
+                           zmq::send_flags::dontwait);
+    } catch (const zmq::error_t& e) {
+      // EHOSTUNREACH (ROUTER_MANDATORY): the connection has gone.
+      gone_.push_back(key);
+    }
+  }
+  for (const auto& key : gone_) followers_.remove(key);
 }
 
 }  // namespace gc

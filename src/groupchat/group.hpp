@@ -21,7 +21,7 @@ struct GroupConfig {
 };
 
 struct GroupEvent {
-  enum class Kind { message_stored, member_joined, member_left };
+  enum class Kind { message_stored, member_joined, member_left, follow_requested, unfollow_requested };
   Kind kind = Kind::message_stored;
   std::string user_uuid;
   StoredMessage message;  // for message_stored
@@ -31,6 +31,7 @@ struct GroupEvent {
 struct GroupOutcome {
   std::string reply;        // the reply body (always set)
   std::string stdout_line;  // the reference's print line, without newline; empty for none
+  bool handled = false;     // an action's handler ran (it may have read or written the store)
   std::vector<GroupEvent> events;
   // The store failed: the batch must be rolled back and every request in it
   // answered FAILED (reply already holds this request's FAILED).
@@ -58,7 +59,7 @@ class Group {
   using Handler = void (Group::*)(const GroupRequest&, int64_t, GroupOutcome&);
   struct Command {
     std::string_view action;
-    std::string_view print_prefix;  // the reference's stdout line, before the uuid
+    std::string_view print_prefix;  // the reference's stdout line, before the uuid; empty: none
     Handler handler;
   };
   static const Command kCommands[];
@@ -67,6 +68,8 @@ class Group {
   void leave(const GroupRequest& req, int64_t now_us, GroupOutcome& out);
   void send(const GroupRequest& req, int64_t now_us, GroupOutcome& out);
   void get(const GroupRequest& req, int64_t now_us, GroupOutcome& out);
+  void follow(const GroupRequest& req, int64_t now_us, GroupOutcome& out);
+  void unfollow(const GroupRequest& req, int64_t now_us, GroupOutcome& out);
 
   // Looks the sender up; on a store error or a non-member fills `out` with
   // FAILED and returns false.

@@ -11,6 +11,7 @@
 #include <zmq.hpp>
 
 #include "groupchat/endpoint.hpp"
+#include "groupchat/followers.hpp"
 #include "groupchat/group.hpp"
 #include "groupchat/registry_link.hpp"
 #include "groupchat/result.hpp"
@@ -24,6 +25,7 @@ struct GroupServerOptions {
   std::string registry = "localhost:5555";
   size_t max_message_bytes = 65536;  // longest message text
   bool quiet = false;                // no per-request stdout lines
+  int64_t follow_expiry_ms = 5000;   // a follow not renewed for this long ends
 };
 
 // Requests beyond the message limit by more than this are refused unread.
@@ -55,6 +57,10 @@ class GroupServer {
     bool reached_store = false;
   };
   void serve_batch();
+  // After the replies: acts on the batch's events in request order (new
+  // follows, pushes of stored messages, follows ended by leave/unfollow).
+  void deliver_events(size_t n);
+  void push(const StoredMessage& msg);
 
   zmq::context_t& ctx_;
   GroupStore& store_;
@@ -64,6 +70,10 @@ class GroupServer {
   std::unique_ptr<RegistryLink> link_;
   std::vector<Pending> pending_;
   std::string stdout_buf_;
+  Followers followers_;
+  int64_t next_follow_sweep_ms_ = 0;
+  std::string push_buf_;
+  std::vector<std::string> gone_;  // follow keys found gone while pushing
 };
 
 }  // namespace gc

@@ -1,0 +1,138 @@
+"""Live push on the wire: the group server's follow action seen from raw DEALER
+sockets (the client side is tested in test_follow.py)."""
+import json
+
+import zmq
+
+from conftest import request_json
+
+TIMEOUT_MS = 5000
+
+
+def dealer(address):
+    s = zmq.Context.instance().socket(zmq.DEALER)
+    s.setsockopt(zmq.LINGER, 0)
+    s.connect("tcp://" + address)
+    return s
+
+
+def recv(sock):
+    assert sock.poll(TIMEOUT_MS), "nothing arrived in time"
+    return json.loads(sock.recv())
+
+
+def recv_reply(sock):
+    """The next frame that is a reply (pushes may come first)."""
+    while True:
+        frame = recv(sock)
+        if "response" in frame:
+            return frame
+
+
+def recv_push(sock):
+    frame = recv(sock)
+    assert frame.get("event") == "message", frame
+    return frame
+
+
+def follow(sock, user, **extra):
+    sock.send_json({"action": "follow", "user_uuid": user, **extra})
+    return recv_reply(sock)
+
+
+def join(address, user):
+    assert request_json(address, {"action": "joinGroup", "user_uuid": user})["response"] == "SUCCESS"
+
+
+def send(address, user, text):
+    r = request_json(address, {"action": "sendMessage", "user_uuid": user, "message": text})
+    assert r["response"] == "SUCCESS", r
+    return r["seq"]
+
+
+def test_non_member_follow_is_refused_with_an_error(cluster):
+    reg = cluster.registry()
+    g = cluster.group("g", reg.address)
+    s = dealer(g.address)
+    r = follow(s, "stranger")
+    assert r == {"response": "FAILED", "error": "not a member of this group; join first"}
+    s.close()
+
+
+def test_every_follower_gets_every_message_in_order_with_reference_fields(cluster):
+    reg = cluster.registry()
+    g = cluster.group("g", reg.address)
+    users = [f"user-{i}" for i in range(3)]
+    socks = []
+    for u in users:
+        join(g.address, u)
+        s = dealer(g.address)
+        assert follow(s, u) == {"response": "SUCCESS", "last_seq": 0}
+        socks.append(s)
+    sent = [send(g.address, users[i % 3], f"msg {i}") for i in range(20)]
+    assert sent == list(range(1, 21))
+    for s in socks:
+        got = [recv_push(s) for _ in range(20)]
+        assert [m["seq"] for m in got] == sent
+        assert [m["message"] for m in got] == [f"msg {i}" for i in range(20)]
+        for m in got:
+            assert set(m) >= {"user_uuid", "message", "timestamp", "seq"}
+        s.close()
+    # Followers print nothing: the stdout lines are the reference's only.
+    assert g.count(r"FOLLOW|follow") == 0
+
+
+def test_a_member_who_leaves_stops_receiving_at_once(cluster):
+    reg = cluster.registry()
+    g = cluster.group("g", reg.address)
+    join(g.address, "leaver")
+    join(g.address, "stayer")
+    s = dealer(g.address)
+    follow(s, "leaver")
+    assert send(g.address, "stayer", "before") == 1
+    assert recv_push(s)["seq"] == 1
+    assert request_json(g.address, {"action": "leaveGroup", "user_uuid": "leaver"})["response"] == "SUCCESS"
+    assert send(g.address, "stayer", "while away") == 2
+    # Rejoin and follow again on the same connection: pushes on one connection
+    # arrive in order, so had seq 2 been pushed it would come before seq 3.
+    join(g.address, "leaver")
+    follow(s, "leaver")
+    assert send(g.address, "stayer", "after") == 3
+    assert recv_push(s)["seq"] == 3
+    s.close()
+
+
+def test_unfollow_ends_pushes_on_that_connection(cluster):
+    reg = cluster.registry()
+    g = cluster.group("g", reg.address)
+    join(g.address, "u")
+    a, b = dealer(g.address), dealer(g.address)
+    follow(a, "u")
+    follow(b, "u")
+    a.send_json({"action": "unfollow", "user_uuid": "u"})
+    assert recv_reply(a) == {"response": "SUCCESS"}
+    send(g.address, "u", "one")
+    assert recv_push(b)["seq"] == 1
+    follow(a, "u", since_seq=1)
+    send(g.address, "u", "two")
+    assert recv_push(a)["seq"] == 2  # seq 1 never reached the unfollowed connection
+    a.close()
+    b.close()
+
+
+def test_a_stuck_follower_does_not_slow_the_group(cluster):
+    reg = cluster.registry()
+    g = cluster.group("g", reg.address)
+    join(g.address, "u")
+    stuck = dealer(g.address)
+    stuck.setsockopt(zmq.RCVHWM, 10)
+    follow(stuck, "u")
+    # The stuck follower never reads; sends must keep being acknowledged.
+    for i in range(3000):
+        r = request_json(g.address, {"action": "sendMessage", "user_uuid": "u", "message": "x" * 100})
+        assert r["response"] == "SUCCESS"
+    assert r["seq"] == 3000
+    # It is still a follower and catches up from the store by seq.
+    got = request_json(g.address, {"action": "getMessage", "user_uuid": "u", "since_seq": 2990})
+    assert [m["seq"] for m in got["messages"]] == list(range(2991, 3001))
+    stuck.close()
