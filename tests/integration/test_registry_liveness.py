@@ -196,3 +196,39 @@ def test_heartbeat_after_registry_restart_asks_to_reregister_and_group_returns(c
     reg2.wait_for(rf"^JOIN REQUEST FROM {hb.ip_port}$")
     assert any(r.get("reregister") is True for r in hb.replies)
     hb.stop()
+
+
+# The real group_server, end to end.
+
+def test_killed_group_server_vanishes_within_5s(cluster):
+    reg = cluster.registry()
+    g = cluster.group("doomed", reg.address)
+    entry = f"doomed - {g.address}"
+    wait_listed(reg, entry, present=True)
+    g.kill()  # SIGKILL: no chance to unregister
+    wait_listed(reg, entry, present=False)
+
+
+def test_group_server_stopped_cleanly_is_gone_at_once(cluster):
+    reg = cluster.registry()
+    g = cluster.group("polite", reg.address)
+    entry = f"polite - {g.address}"
+    wait_listed(reg, entry, present=True)
+    g.signal(signal.SIGTERM)
+    assert g.wait() == 0
+    # Unregistered before exiting: the very first list after the exit omits it.
+    assert entry not in group_list(reg)
+
+
+def test_running_group_servers_reappear_after_a_registry_restart(cluster):
+    reg = cluster.registry()
+    port = reg.port
+    a = cluster.group("alpha", reg.address)
+    b = cluster.group("beta", reg.address)
+    entries = [f"alpha - {a.address}", f"beta - {b.address}"]
+    for e in entries:
+        wait_listed(reg, e, present=True)
+    reg.kill()
+    reg2 = cluster.registry(port=port)
+    for e in entries:
+        wait_listed(reg2, e, present=True)
