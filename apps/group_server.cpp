@@ -46,7 +46,7 @@ int main(int argc, char** argv) {
 
   CLI::App app{
       "group_server: one chat group. Binds a ROUTER on tcp://IP:PORT, registers NAME with the "
-      "registry (message_server), and serves joinGroup, leaveGroup, sendMessage and getMessage. "
+      "registry (message_server), and serves joinGroup, leaveGroup, sendMessage and getMessage, pushing each new message to the members that follow the group. "
       "Messages and members are kept in SQLite under --data-dir and survive restarts. Prints the "
       "reference's lines (JOIN REQUEST FROM ..., MESSAGE SEND FROM ...) on stdout, diagnostics on "
       "stderr. Stops cleanly on SIGINT/SIGTERM (unregisters first)."};
