@@ -7,12 +7,14 @@
 #include <cstdlib>
 #include <iostream>
 #include <iterator>
-#include <nlohmann/json.hpp>
 
 #include "groupchat/chat_client.hpp"
 #include "groupchat/endpoint.hpp"
+#include "groupchat/follow_command.hpp"
 #include "groupchat/identity.hpp"
 #include "groupchat/shell.hpp"
+#include "groupchat/stop_signal.hpp"
+#include "groupchat/terminal_shell.hpp"
 #include "groupchat/timefmt.hpp"
 #include "groupchat/version.hpp"
 
@@ -83,9 +85,15 @@ int main(int argc, char** argv) {
   get_cmd->add_option("--limit", limit, "at most N messages (one page)")
       ->check(CLI::Range(1, 10000));
   get_cmd->add_flag("--json", json_out, "one JSON object per message");
+  auto* follow_cmd = app.add_subcommand(
+      "follow", "print the group's messages as they arrive, until SIGINT/SIGTERM (like tail -f)");
+  follow_cmd->add_option("group", group, "group address IP:PORT")->required();
+  follow_cmd->add_option("--since-seq", since_seq, "first print the stored messages after this seq")
+      ->check(CLI::NonNegativeNumber);
+  follow_cmd->add_flag("--json", json_out, "one JSON object per message");
   auto* shell_cmd = app.add_subcommand("shell", "interactive shell (the default)");
   // Global flags may also follow the subcommand name.
-  for (auto* sub : {groups_cmd, join_cmd, leave_cmd, send_cmd, get_cmd, shell_cmd})
+  for (auto* sub : {groups_cmd, join_cmd, leave_cmd, send_cmd, get_cmd, follow_cmd, shell_cmd})
     sub->fallthrough();
 
   try {
@@ -119,6 +127,28 @@ int main(int argc, char** argv) {
   gc::Identity me = gc::load_identity(id_opts);
   for (const auto& w : me.warnings) std::cerr << "warning: " << w << "\n";
 
+  // Joined groups are remembered per user id, so that a shell on a terminal
+  // follows them again; not when the identity itself lives only in memory.
+  std::optional<std::filesystem::path> groups_file;
+  if (me.persisted || user_id_opt->count() > 0) groups_file = gc::joined_groups_file(id_opts);
+  auto remember = [&](const std::string& address, bool joined) {
+    if (!groups_file) return;
+    if (auto err = gc::store_joined_group(*groups_file, me.user_uuid, address, joined))
+      std::cerr << "warning: " << *err << "; the shell will not follow this group at start\n";
+  };
+
+  if (*follow_cmd) {
+    gc::FollowCommandOptions fo;
+    fo.address = group_ep->ip_port();
+    fo.user_uuid = me.user_uuid;
+    if (since_seq >= 0) fo.since_seq = since_seq;
+    fo.json = json_out;
+    if (app.get_option("--timeout-ms")->count() > 0) fo.timing.reply_timeout_ms = timeout_ms;
+    int stop_fd = gc::watch_stop_signals();
+    zmq::context_t ctx;
+    return gc::run_follow_command(ctx, fo, stop_fd, std::cout, std::cerr);
+  }
+
   gc::ZmqTransport transport(timeout_ms, tries);
 
   if (*groups_cmd) {
@@ -133,7 +163,8 @@ int main(int argc, char** argv) {
     if (*join_cmd || *leave_cmd) {
       auto r = *join_cmd ? g.join() : g.leave();
       if (!r.ok()) return failure(r.status(), g.address(), r.error());
-      std::cout << "SUCCESS\n";
+      std::cout << "SUCCESS\n" << std::flush;
+      remember(g.address(), static_cast<bool>(*join_cmd));
       return kOk;
     }
     if (*send_cmd) {
@@ -156,17 +187,8 @@ int main(int argc, char** argv) {
     if (limit > 0) q.limit = limit;
     auto r = limit > 0 ? g.get(q) : g.get_all(q);
     if (!r.ok()) return failure(r.status(), g.address(), r.error());
-    for (const auto& m : r->messages) {
-      if (json_out) {
-        nlohmann::json j = {
-            {"user_uuid", m.user_uuid}, {"message", m.message}, {"timestamp", m.timestamp}};
-        if (m.seq) j["seq"] = *m.seq;
-        if (!m.name.empty()) j["name"] = m.name;
-        std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
-      } else {
-        std::cout << gc::format_message(m) << "\n";
-      }
-    }
+    for (const auto& m : r->messages)
+      std::cout << (json_out ? gc::format_message_json(m) : gc::format_message(m)) << "\n";
     if (limit > 0 && r->more && r->end_seq())
       std::cerr << "note: more messages follow; continue with --since-seq " << *r->end_seq()
                 << "\n";
@@ -174,7 +196,24 @@ int main(int argc, char** argv) {
   }
 
   // The shell: the default without a subcommand.
+  const bool on_terminal = ::isatty(STDIN_FILENO) == 1 && ::isatty(STDOUT_FILENO) == 1;
   gc::ShellConfig cfg{registry->ip_port(), me.user_uuid, me.name, ::isatty(STDIN_FILENO) == 1};
   gc::Shell shell(transport, cfg, std::cin, std::cout, std::cerr);
-  return shell.run();
+  if (!on_terminal) {
+    shell.on_membership(remember);
+    return shell.run();
+  }
+  // On a terminal: a line editor, and live messages of every joined group.
+  gc::TerminalOptions topts;
+  if (auto h = gc::history_file()) {
+    std::error_code ec;
+    std::filesystem::create_directories(h->parent_path(), ec);
+    if (!ec) topts.history_file = h->string();
+  }
+  if (groups_file) topts.followed = gc::load_joined_groups(*groups_file, me.user_uuid);
+  topts.stop_fd = gc::watch_stop_signals();
+  topts.on_membership = remember;
+  zmq::context_t ctx;
+  gc::TerminalShell terminal(ctx, shell, me.user_uuid, std::move(topts));
+  return terminal.run();
 }

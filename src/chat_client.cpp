@@ -152,18 +152,18 @@ CallResult<SentMessage> GroupClient::send(const std::string& text) {
   return sent;
 }
 
-CallResult<MessagePage> GroupClient::get(const MessageQuery& query) {
-  using R = CallResult<MessagePage>;
+CallResult<FetchedPage> GroupClient::get(const MessageQuery& query) {
+  using R = CallResult<FetchedPage>;
   auto r = call(make_get_request(user_uuid_, query));
   if (!r.ok()) return R::failure(r.status(), r.error());
   auto j = json::parse(r.value(), nullptr, false);
   auto m = j.find("messages");
   if (m == j.end() || !m->is_array())
-    return bad_reply<MessagePage>(address_, r.value(), "no \"messages\" list");
-  MessagePage page;
+    return bad_reply<FetchedPage>(address_, r.value(), "no \"messages\" list");
+  FetchedPage page;
   for (const auto& e : *m) {
     if (!e.is_object())
-      return bad_reply<MessagePage>(address_, r.value(), "a message is not an object");
+      return bad_reply<FetchedPage>(address_, r.value(), "a message is not an object");
     ChatMessage msg;
     msg.user_uuid = as_text(e.value("user_uuid", json("")));
     msg.message = as_text(e.value("message", json("")));
@@ -178,15 +178,15 @@ CallResult<MessagePage> GroupClient::get(const MessageQuery& query) {
   return page;
 }
 
-CallResult<MessagePage> GroupClient::get_all(const MessageQuery& query, int max_pages) {
+CallResult<FetchedPage> GroupClient::get_all(const MessageQuery& query, int max_pages) {
   MessageQuery q = query;
-  MessagePage all;
+  FetchedPage all;
   for (int page_no = 0; page_no < max_pages; ++page_no) {
     auto page = get(q);
     if (!page.ok()) {
       if (page_no == 0) return page;
       // Keep what arrived; report the failure of the later page.
-      return CallResult<MessagePage>::failure(page.status(), page.error());
+      return CallResult<FetchedPage>::failure(page.status(), page.error());
     }
     auto end = page->end_seq();
     for (auto& m : page->messages) all.messages.push_back(std::move(m));

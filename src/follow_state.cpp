@@ -80,15 +80,21 @@ void FollowState::on_frame(std::string_view body, int64_t now_ms, FollowOutput& 
   }
 
   // A reply to one of our requests.
-  if (outstanding_ > 0 && --outstanding_ == 0) waiting_since_ms_ = -1;
-  else if (outstanding_ > 0) waiting_since_ms_ = now_ms;
+  out.answered = true;
+  if (outstanding_ > 0 && --outstanding_ == 0)
+    waiting_since_ms_ = -1;
+  else if (outstanding_ > 0)
+    waiting_since_ms_ = now_ms;
   if (j.value("response", "") != "SUCCESS") {
     std::string error = j.value("error", "");
     out.refused = error.empty() ? "the group refused to deliver messages" : error;
     return;
   }
-  if (j.contains("last_seq") && j["last_seq"].is_number_integer())
-    known_last_ = std::max(known_last_, j["last_seq"].get<int64_t>());
+  std::optional<int64_t> reply_last;
+  if (j.contains("last_seq") && j["last_seq"].is_number_integer()) {
+    reply_last = j["last_seq"].get<int64_t>();
+    known_last_ = std::max(known_last_, *reply_last);
+  }
   if (j.contains("messages") && j["messages"].is_array()) {
     fetching_ = false;
     for (const auto& item : j["messages"]) {
@@ -105,7 +111,9 @@ void FollowState::on_frame(std::string_view body, int64_t now_ms, FollowOutput& 
       return;
     }
   } else if (last_ < 0) {
-    last_ = std::max<int64_t>(known_last_, 0);  // follow from now on
+    // Follow from now on: the reply's last_seq is where "now" is. A push that
+    // overtook the reply (stored in the same batch) is fetched, not skipped.
+    last_ = std::max<int64_t>(reply_last.value_or(known_last_), 0);
   }
   catch_up_if_behind(now_ms, out);
 }

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -56,18 +57,40 @@ std::optional<std::string> check_user_id(std::string_view id) {
   return std::nullopt;
 }
 
+namespace {
+
+std::optional<fs::path> config_base(const IdentityOptions& options) {
+  if (options.config_home) return *options.config_home;
+  if (const char* x = std::getenv("XDG_CONFIG_HOME"); x && x[0] == '/')
+    return fs::path(x);  // the XDG spec says to ignore a relative value
+  if (const char* h = std::getenv("HOME"); h && h[0] != '\0') return fs::path(h) / ".config";
+  return std::nullopt;
+}
+
+}  // namespace
+
 std::optional<fs::path> identity_file(const IdentityOptions& options) {
+  auto base = config_base(options);
+  if (!base) return std::nullopt;
+  return *base / "groupchat" / "identity";
+}
+
+std::optional<fs::path> joined_groups_file(const IdentityOptions& options) {
+  auto base = config_base(options);
+  if (!base) return std::nullopt;
+  return *base / "groupchat" / "groups";
+}
+
+std::optional<fs::path> history_file() {
   fs::path base;
-  if (options.config_home) {
-    base = *options.config_home;
-  } else if (const char* x = std::getenv("XDG_CONFIG_HOME"); x && x[0] == '/') {
-    base = x;  // the XDG spec says to ignore a relative value
+  if (const char* x = std::getenv("XDG_STATE_HOME"); x && x[0] == '/') {
+    base = x;
   } else if (const char* h = std::getenv("HOME"); h && h[0] != '\0') {
-    base = fs::path(h) / ".config";
+    base = fs::path(h) / ".local" / "state";
   } else {
     return std::nullopt;
   }
-  return base / "groupchat" / "identity";
+  return base / "groupchat" / "history";
 }
 
 namespace {
@@ -138,7 +161,51 @@ ReadState read_identity(const fs::path& file, std::string& uuid, std::string& na
   return ReadState::ok;
 }
 
+nlohmann::json read_groups_json(const fs::path& file) {
+  std::ifstream in(file);
+  if (!in) return nlohmann::json::object();
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto j = nlohmann::json::parse(ss.str(), nullptr, false);
+  return j.is_object() ? j : nlohmann::json::object();
+}
+
 }  // namespace
+
+std::vector<std::string> load_joined_groups(const fs::path& file, const std::string& user_uuid) {
+  std::vector<std::string> out;
+  auto j = read_groups_json(file);
+  auto it = j.find(user_uuid);
+  if (it == j.end() || !it->is_array()) return out;
+  for (const auto& a : *it)
+    if (a.is_string()) out.push_back(a.get<std::string>());
+  return out;
+}
+
+std::optional<std::string> store_joined_group(const fs::path& file, const std::string& user_uuid,
+                                              const std::string& address, bool joined) {
+  auto j = read_groups_json(file);
+  auto& list = j[user_uuid];
+  if (!list.is_array()) list = nlohmann::json::array();
+  auto pos = std::find(list.begin(), list.end(), address);
+  if (joined == (pos != list.end())) return std::nullopt;  // already as asked
+  if (joined)
+    list.push_back(address);
+  else
+    list.erase(pos);
+  if (list.empty()) j.erase(user_uuid);
+  std::error_code ec;
+  fs::create_directories(file.parent_path(), ec);
+  if (ec) return "cannot create " + file.parent_path().string() + ": " + ec.message();
+  fs::path tmp;
+  if (auto err = write_temp(file, j.dump(2) + "\n", tmp)) return err;
+  if (::rename(tmp.c_str(), file.c_str()) != 0) {
+    int e = errno;
+    ::unlink(tmp.c_str());
+    return "cannot replace " + file.string() + ": " + errno_text(e);
+  }
+  return std::nullopt;
+}
 
 Identity load_identity(const IdentityOptions& options) {
   Identity id;
@@ -151,7 +218,13 @@ Identity load_identity(const IdentityOptions& options) {
     id.warnings.push_back(why + "; using the id " + id.user_uuid +
                           " for this run only (memberships will not carry over)");
   };
-  if (options.user_id) id.user_uuid = *options.user_id;
+  if (options.user_id) {
+    // Another user's id for this run: the stored identity (and its display
+    // name) belongs to someone else, so neither is read nor written.
+    id.user_uuid = *options.user_id;
+    if (options.name) id.name = *options.name;
+    return id;
+  }
   if (!file) {
     if (options.user_id) {
       if (options.name) id.name = *options.name;

@@ -22,15 +22,17 @@ LineEditor::LineEditor(std::string prompt, std::string history_file)
 }
 
 LineEditor::~LineEditor() {
-  rl_callback_handler_remove();
+  rl_callback_handler_remove();  // also puts the terminal back in its normal mode
   if (!history_file_.empty()) write_history(history_file_.c_str());
   g_active = nullptr;
 }
 
 void LineEditor::install() {
-  // libedit drops back to whole-line (blocking) reads once a line completes;
-  // installing the handler again puts it back in character-at-a-time mode.
+  // Puts libedit in character-at-a-time mode and draws the prompt. libedit
+  // drops back to whole-line (blocking) reads once a line completes, so this
+  // runs again before the next read.
   rl_callback_handler_install(prompt_.c_str(), &LineEditor::on_line);
+  prompt_hidden_ = false;
 }
 
 void LineEditor::on_line(char* line) {
@@ -39,18 +41,23 @@ void LineEditor::on_line(char* line) {
     std::free(line);
     return;
   }
+  self->prompt_hidden_ = true;
   if (line == nullptr) {
     self->eof_ = true;
     return;
   }
-  if (*line != '\0') add_history(line);
+  if (self->recording_ && *line != '\0') {
+    add_history(line);
+    // Saved at once, so a shell that is killed keeps what was typed.
+    if (!self->history_file_.empty()) write_history(self->history_file_.c_str());
+  }
   self->completed_.emplace_back(line);
   std::free(line);
-  self->install();
 }
 
 std::vector<std::string> LineEditor::on_readable() {
   completed_.clear();
+  if (prompt_hidden_) install();  // never read in whole-line mode: that would block
   rl_callback_read_char();
   std::vector<std::string> out;
   out.swap(completed_);
@@ -58,6 +65,13 @@ std::vector<std::string> LineEditor::on_readable() {
 }
 
 void LineEditor::print_above(std::string_view text) {
+  if (prompt_hidden_) {
+    // No prompt on screen: the terminal is in its normal mode.
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    if (text.empty() || text.back() != '\n') std::fputc('\n', stdout);
+    std::fflush(stdout);
+    return;
+  }
   // Carriage return and erase the input line, print, then let libedit draw
   // the prompt and the buffer again.
   std::fputs("\r\033[K", stdout);
@@ -67,18 +81,17 @@ void LineEditor::print_above(std::string_view text) {
   rl_forced_update_display();
 }
 
-}  // namespace gc
-
-namespace gc {
-
 void LineEditor::redraw() {
   std::fflush(stdout);
-  rl_forced_update_display();
+  if (prompt_hidden_)
+    install();
+  else
+    rl_forced_update_display();
 }
 
 void LineEditor::set_prompt(std::string prompt) {
   prompt_ = std::move(prompt);
-  rl_set_prompt(prompt_.c_str());
+  if (!prompt_hidden_) rl_set_prompt(prompt_.c_str());
 }
 
 }  // namespace gc

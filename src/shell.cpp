@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <vector>
 
@@ -48,6 +49,14 @@ std::string format_message(const ChatMessage& m) {
   return fmt::format("{} : {} ({})", m.name.empty() ? m.user_uuid : m.name, m.message, m.timestamp);
 }
 
+std::string format_message_json(const ChatMessage& m) {
+  nlohmann::json j = {
+      {"user_uuid", m.user_uuid}, {"message", m.message}, {"timestamp", m.timestamp}};
+  if (m.seq) j["seq"] = *m.seq;
+  if (!m.name.empty()) j["name"] = m.name;
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 Result<std::string> since_for_wire(std::string_view text, int64_t now_epoch_us) {
   auto t = parse_since(text, now_epoch_us);
   if (!t) return Result<std::string>::error(t.error());
@@ -66,15 +75,44 @@ Shell::Shell(Transport& transport, ShellConfig config, std::istream& in, std::os
 
 int Shell::run() {
   std::string line;
+  bool ended = true;
   while (true) {
-    if (config_.prompt) out_ << "> " << std::flush;
+    if (config_.prompt && !collecting_message()) out_ << "> " << std::flush;
     if (!std::getline(in_, line)) break;
-    strip_cr(line);
-    if (!execute(line)) break;
+    if (!feed(line)) {
+      ended = false;
+      break;
+    }
   }
+  if (ended) end_of_input();
   if (config_.prompt && in_.eof()) out_ << "\n";
   out_.flush();
   return 0;
+}
+
+bool Shell::feed(std::string line) {
+  strip_cr(line);
+  if (!pending_send_) return execute(line);
+  // Read the whole message first, as the reference does, so the input stays
+  // in step with the commands even when the address turns out to be bad.
+  if (line == "END") {
+    PendingSend p = std::move(*pending_send_);
+    pending_send_.reset();
+    send_message(p.address, p.body);
+    out_.flush();
+    return true;
+  }
+  if (!pending_send_->first) pending_send_->body += "\n";
+  pending_send_->body += line;
+  pending_send_->first = false;
+  return true;
+}
+
+void Shell::end_of_input() {
+  if (!pending_send_) return;
+  pending_send_.reset();
+  out_.flush();
+  err_ << "error: input ended before the END line; message not sent\n" << std::flush;
 }
 
 bool Shell::execute(const std::string& line) {
@@ -94,7 +132,8 @@ bool Shell::execute(const std::string& line) {
   } else if (cmd == "get_messages" && n >= 2) {
     get_messages(words[1], rest_after_words(line, 2));
   } else if (cmd == "send_message" && n == 2) {
-    if (!send_message(words[1])) return false;
+    pending_send_ = PendingSend{words[1], {}, true};
+    if (config_.prompt) out_ << "(type the message; end it with a line END)\n";
   } else {
     out_ << "Invalid command\n";
   }
@@ -127,9 +166,10 @@ void Shell::join_group(const std::string& text) {
   if (!checked_address(text, address)) return;
   GroupClient group(transport_, address, config_.user_uuid, config_.name);
   auto r = group.join();
-  if (r.ok())
+  if (r.ok()) {
     out_ << "SUCCESS\n";
-  else
+    if (observer_) observer_(address, true);
+  } else
     report_failure(r.status(), r.error(), "FAILED");
 }
 
@@ -138,9 +178,10 @@ void Shell::leave_group(const std::string& text) {
   if (!checked_address(text, address)) return;
   GroupClient group(transport_, address, config_.user_uuid, config_.name);
   auto r = group.leave();
-  if (r.ok())
+  if (r.ok()) {
     out_ << "SUCCESS\n";
-  else
+    if (observer_) observer_(address, false);
+  } else
     report_failure(r.status(), r.error(), "FAILED");
 }
 
@@ -169,35 +210,15 @@ void Shell::get_messages(const std::string& text, const std::string& since) {
   for (const auto& m : r->messages) out_ << format_message(m) << "\n";
 }
 
-bool Shell::send_message(const std::string& text) {
-  // Read the message first, as the reference does, so the input stays in step
-  // with the commands even when the address turns out to be bad.
-  std::string body, line;
-  bool first = true, ended = false;
-  if (config_.prompt) out_ << "(type the message; end it with a line END)\n" << std::flush;
-  while (std::getline(in_, line)) {
-    strip_cr(line);
-    if (line == "END") {
-      ended = true;
-      break;
-    }
-    if (!first) body += "\n";
-    body += line;
-    first = false;
-  }
-  if (!ended) {
-    err_ << "error: input ended before the END line; message not sent\n" << std::flush;
-    return false;
-  }
+void Shell::send_message(const std::string& text, const std::string& body) {
   std::string address;
-  if (!checked_address(text, address)) return true;
+  if (!checked_address(text, address)) return;
   GroupClient group(transport_, address, config_.user_uuid, config_.name);
   auto r = group.send(body);
   if (r.ok())
     out_ << "SUCCESS\n";
   else
     report_failure(r.status(), r.error(), "FAILED");
-  return true;
 }
 
 void Shell::help() {

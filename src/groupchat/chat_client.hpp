@@ -89,7 +89,7 @@ struct ChatMessage {
   std::optional<int64_t> seq;
 };
 
-struct MessagePage {
+struct FetchedPage {
   std::vector<ChatMessage> messages;
   bool more = false;  // more messages match after this page
   // The group's latest seq as the server reported it (not necessarily the seq
@@ -130,10 +130,10 @@ class GroupClient {
   // Each call makes a fresh client_msg_id, so the transport's retries of this
   // one request cannot store the message twice.
   CallResult<SentMessage> send(const std::string& text);
-  CallResult<MessagePage> get(const MessageQuery& query);
+  CallResult<FetchedPage> get(const MessageQuery& query);
   // Pages through `more` (since_seq = seq of the previous page's last message)
   // until the server says there is no more, at most max_pages pages.
-  CallResult<MessagePage> get_all(const MessageQuery& query, int max_pages = 10000);
+  CallResult<FetchedPage> get_all(const MessageQuery& query, int max_pages = 10000);
   const std::string& address() const { return address_; }
 
  private:

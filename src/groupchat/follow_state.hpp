@@ -20,9 +20,9 @@
 namespace gc {
 
 struct FollowTiming {
-  int renew_ms = 1000;        // how often the follow is renewed
+  int renew_ms = 1000;          // how often the follow is renewed
   int reply_timeout_ms = 3000;  // no reply to a request for this long: reconnect
-  int fetch_limit = 1000;     // page size for catching up
+  int fetch_limit = 1000;       // page size for catching up
 };
 
 struct FollowOutput {
@@ -30,11 +30,13 @@ struct FollowOutput {
   std::vector<ChatMessage> to_show;   // messages to show, in order
   bool reconnect = false;             // drop the socket, open a new one, then call start()
   std::string refused;                // the server refused (e.g. not a member); stop following
+  bool answered = false;              // a reply to one of our requests arrived
   void clear() {
     requests.clear();
     to_show.clear();
     reconnect = false;
     refused.clear();
+    answered = false;
   }
 };
 

@@ -20,9 +20,11 @@ struct Identity {
 };
 
 struct IdentityOptions {
-  // --user-id: used as is for this run, never written to the file.
+  // --user-id: used as is for this run; the file is neither read nor written
+  // (its display name belongs to the stored id, not to this one).
   std::optional<std::string> user_id;
-  // --name: used and stored in the file (an empty string clears it).
+  // --name: used and stored in the file (an empty string clears it); with
+  // user_id, used for this run only.
   std::optional<std::string> name;
   // The config base directory; when unset, $XDG_CONFIG_HOME (if absolute) or
   // $HOME/.config is used.
@@ -43,6 +45,27 @@ std::optional<std::filesystem::path> identity_file(const IdentityOptions& option
 // and `warnings` says why and what to do. An unreadable or corrupt file is left
 // untouched (a user may want to repair it).
 Identity load_identity(const IdentityOptions& options);
+
+// Joined groups, remembered so that a new shell on a terminal follows them
+// again. One file for every user id used on this account:
+// <config_home>/groupchat/groups, JSON {"<user_uuid>": ["IP:PORT", ...]}.
+// nullopt when there is no usable base directory.
+std::optional<std::filesystem::path> joined_groups_file(const IdentityOptions& options);
+// The groups `user_uuid` is remembered to have joined, in the order joined.
+// A missing or unreadable file is an empty list.
+std::vector<std::string> load_joined_groups(const std::filesystem::path& file,
+                                            const std::string& user_uuid);
+// Adds (joined) or removes (!joined) one group address for the user and
+// rewrites the file (temporary file + rename). Returns an error text, or
+// nullopt when stored.
+std::optional<std::string> store_joined_group(const std::filesystem::path& file,
+                                              const std::string& user_uuid,
+                                              const std::string& address, bool joined);
+
+// Where the shell keeps its command history: $XDG_STATE_HOME/groupchat/history
+// when XDG_STATE_HOME is absolute, else $HOME/.local/state/groupchat/history;
+// nullopt when neither is usable.
+std::optional<std::filesystem::path> history_file();
 
 // Checks a --user-id value: non-empty, at most 128 bytes (the group server's
 // limit), no control characters. Returns an error text, or nullopt when fine.

@@ -3,9 +3,12 @@
 // event loop drives, so text can be printed while the user is typing.
 //
 // The loop polls fd() for input and calls on_readable(); completed lines come
-// back from it. print_above() prints text above the prompt and redraws the
-// prompt and the half-typed line intact. Only one LineEditor may exist at a
-// time (libedit's callback interface is global), and only on a terminal.
+// back from it. After a completed line the terminal is left in its normal
+// (cooked) mode with no prompt, so the command's output prints plainly; the
+// loop then calls redraw() to show the prompt again. print_above() prints text
+// above the prompt and redraws the prompt and the half-typed line intact.
+// Only one LineEditor may exist at a time (libedit's callback interface is
+// global), and only on a terminal.
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,6 +37,9 @@ class LineEditor {
   void redraw();
   // Changes the prompt from the next redraw on.
   void set_prompt(std::string prompt);
+  // Whether completed lines go into the history (and its file). On by default;
+  // off e.g. for the lines of a message being typed.
+  void set_recording(bool on) { recording_ = on; }
 
  private:
   static void on_line(char* line);
@@ -43,6 +49,8 @@ class LineEditor {
   std::string history_file_;
   std::vector<std::string> completed_;
   bool eof_ = false;
+  bool recording_ = true;
+  bool prompt_hidden_ = false;  // a line completed; no prompt on screen until redraw()
 };
 
 }  // namespace gc

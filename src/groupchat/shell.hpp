@@ -3,7 +3,9 @@
 // printing what the reference prints. It talks through a Transport, so tests
 // drive it with a fake one and plain string streams.
 #include <cstdint>
+#include <functional>
 #include <istream>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <string_view>
@@ -29,15 +31,28 @@ class Shell {
 
   // Reads commands until `exit` or the end of input. Returns the exit status (0).
   int run();
-  // Runs one command line; returns false when the shell should stop.
-  bool execute(const std::string& line);
+  // Takes one input line: a command, or a line of the message that a
+  // send_message is collecting. Returns false when the shell should stop.
+  // (run() is this fed from the input stream; a terminal loop feeds it from
+  // a line editor.)
+  bool feed(std::string line);
+  // True while send_message is collecting message lines (until END).
+  bool collecting_message() const { return pending_send_.has_value(); }
+  // The input has ended: a message still being collected is not sent (said on err).
+  void end_of_input();
+
+  // Called after a join (joined = true) or a leave that the group confirmed,
+  // with the group's IP:PORT.
+  using MembershipObserver = std::function<void(const std::string& address, bool joined)>;
+  void on_membership(MembershipObserver observer) { observer_ = std::move(observer); }
 
  private:
+  bool execute(const std::string& line);
   void join_group(const std::string& address);
   void leave_group(const std::string& address);
   void get_group_list();
   void get_messages(const std::string& address, const std::string& since);
-  bool send_message(const std::string& address);  // false: input ended before END
+  void send_message(const std::string& address, const std::string& body);
   void help();
   // Prints a failed call: FAILED (+ the server's reason) or the transport error.
   void report_failure(CallStatus status, const std::string& error, const char* failed_line);
@@ -48,11 +63,21 @@ class Shell {
   std::istream& in_;
   std::ostream& out_;
   std::ostream& err_;
+  MembershipObserver observer_;
+  struct PendingSend {
+    std::string address;  // as typed; checked once the message is complete
+    std::string body;
+    bool first = true;
+  };
+  std::optional<PendingSend> pending_send_;
 };
 
 // "WHO : TEXT (TIMESTAMP)" as the reference prints a message; WHO is the display
 // name when the message has one, else the sender's UUID.
 std::string format_message(const ChatMessage& m);
+// The same message as one line of JSON: user_uuid, message, timestamp, and
+// seq and name when present (what `get --json` and `follow --json` print).
+std::string format_message_json(const ChatMessage& m);
 
 // Checks a "since" time as a user typed it (the forms parse_since accepts) and
 // returns it in the form every group understands: YYYY-MM-DDTHH:MM:SS, with

@@ -35,7 +35,9 @@ std::vector<int64_t> seqs(const FollowOutput& out) {
   return s;
 }
 
-json request(const FollowOutput& out, size_t i) { return json::parse(out.requests.at(i)); }
+json request(const FollowOutput& out, size_t i) {
+  return json::parse(out.requests.at(i));
+}
 
 TEST(FollowStateTest, WithoutSinceSeqStartsFromTheServersLastSeq) {
   FollowState f("u", std::nullopt);
@@ -117,6 +119,52 @@ TEST(FollowStateTest, RenewsAndReconnectsWhenTheServerIsSilent) {
   ASSERT_EQ(out.requests.size(), 2u);
   EXPECT_EQ(request(out, 1)["action"], "getMessage");
   EXPECT_EQ(request(out, 1)["since_seq"], 5);
+}
+
+TEST(FollowStateTest, APushThatOvertakesTheFollowReplyIsFetchedNotSkipped) {
+  // The reply says "now" is seq 41, but the push of 42 (stored in the same
+  // batch) came first: 42 is after "now", so it must be shown.
+  FollowState f("u", std::nullopt);
+  FollowOutput out;
+  f.start(0, out);
+  out.clear();
+  f.on_frame(push(42), 1, out);
+  f.on_frame(follow_ok(41), 2, out);
+  EXPECT_EQ(f.last_seq(), 41);
+  ASSERT_EQ(out.requests.size(), 1u);
+  EXPECT_EQ(request(out, 0)["action"], "getMessage");
+  EXPECT_EQ(request(out, 0)["since_seq"], 41);
+  out.clear();
+  f.on_frame(page(42, 42, false), 3, out);
+  EXPECT_EQ(seqs(out), (std::vector<int64_t>{42}));
+}
+
+TEST(FollowStateTest, AnsweredIsSetByRepliesOnly) {
+  FollowState f("u", 0);
+  FollowOutput out;
+  f.start(0, out);
+  f.on_frame(push(1), 1, out);
+  EXPECT_FALSE(out.answered);  // a push is not an answer
+  f.on_frame(follow_ok(0), 2, out);
+  EXPECT_TRUE(out.answered);
+  out.clear();
+  EXPECT_FALSE(out.answered);
+}
+
+TEST(FollowStateTest, ALeaveEndsFollowingAtTheNextRenewal) {
+  FollowTiming timing;
+  timing.renew_ms = 100;
+  FollowState f("u", 3, timing);
+  FollowOutput out;
+  f.start(0, out);
+  f.on_frame(follow_ok(3), 1, out);
+  out.clear();
+  f.on_tick(100, out);
+  ASSERT_EQ(out.requests.size(), 1u);
+  out.clear();
+  f.on_frame(R"({"response":"FAILED","error":"not a member of this group; join first"})", 101, out);
+  EXPECT_EQ(out.refused, "not a member of this group; join first");
+  EXPECT_TRUE(out.to_show.empty());
 }
 
 TEST(FollowStateTest, RefusalIsReported) {

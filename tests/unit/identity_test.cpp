@@ -139,6 +139,55 @@ TEST_F(IdentityTest, CorruptFileIsLeftAloneAndReported) {
   EXPECT_EQ(content, "{not json");
 }
 
+TEST_F(IdentityTest, UserIdNeitherReadsNorWritesTheStoredName) {
+  auto o = opts();
+  o.name = "owner";
+  load_identity(o);
+  auto other = opts();
+  other.user_id = "someone-else";
+  EXPECT_EQ(load_identity(other).name, "");  // the owner's name is not someone else's
+  other.name = "guest";
+  EXPECT_EQ(load_identity(other).name, "guest");
+  EXPECT_EQ(file_json()["name"], "owner");
+}
+
+TEST_F(IdentityTest, JoinedGroupsAreRememberedPerUserInJoinOrder) {
+  auto file = *joined_groups_file(opts());
+  EXPECT_EQ(file, dir_ / "groupchat" / "groups");
+  EXPECT_TRUE(load_joined_groups(file, "u").empty());  // no file yet
+  EXPECT_FALSE(store_joined_group(file, "u", "127.0.0.1:6001", true));
+  EXPECT_FALSE(store_joined_group(file, "u", "127.0.0.1:6000", true));
+  EXPECT_FALSE(store_joined_group(file, "u", "127.0.0.1:6001", true));  // once only
+  EXPECT_FALSE(store_joined_group(file, "v", "127.0.0.1:6000", true));
+  EXPECT_EQ(load_joined_groups(file, "u"),
+            (std::vector<std::string>{"127.0.0.1:6001", "127.0.0.1:6000"}));
+  EXPECT_FALSE(store_joined_group(file, "u", "127.0.0.1:6001", false));
+  EXPECT_FALSE(store_joined_group(file, "u", "127.0.0.1:6009", false));  // not there: fine
+  EXPECT_EQ(load_joined_groups(file, "u"), (std::vector<std::string>{"127.0.0.1:6000"}));
+  EXPECT_EQ(load_joined_groups(file, "v"), (std::vector<std::string>{"127.0.0.1:6000"}));
+}
+
+TEST_F(IdentityTest, ACorruptGroupsFileIsAnEmptyList) {
+  fs::create_directories(dir_ / "groupchat");
+  std::ofstream(dir_ / "groupchat" / "groups") << "[1, 2";
+  auto file = *joined_groups_file(opts());
+  EXPECT_TRUE(load_joined_groups(file, "u").empty());
+  EXPECT_FALSE(store_joined_group(file, "u", "127.0.0.1:6000", true));
+  EXPECT_EQ(load_joined_groups(file, "u"), (std::vector<std::string>{"127.0.0.1:6000"}));
+}
+
+TEST_F(IdentityTest, HistoryFileFollowsXdgStateHome) {
+  std::string old = std::getenv("XDG_STATE_HOME") ? std::getenv("XDG_STATE_HOME") : "";
+  ::setenv("XDG_STATE_HOME", dir_.c_str(), 1);
+  auto path = history_file();
+  if (old.empty())
+    ::unsetenv("XDG_STATE_HOME");
+  else
+    ::setenv("XDG_STATE_HOME", old.c_str(), 1);
+  ASSERT_TRUE(path);
+  EXPECT_EQ(*path, dir_ / "groupchat" / "history");
+}
+
 TEST(CheckUserIdTest, RejectsEmptyLongAndControlCharacters) {
   EXPECT_FALSE(check_user_id("abc"));
   EXPECT_TRUE(check_user_id(""));

@@ -296,6 +296,57 @@ TEST(ChatClientTest, GetRequestCarriesOurFiltersOnlyWhenSet) {
   EXPECT_EQ(j["timestamp"], "2026-01-01T00:00:00");
 }
 
+TEST(ShellFeedTest, SendMessageCollectsLinesUntilEndThenSends) {
+  // The terminal loop feeds lines one at a time; the shell keeps its place.
+  ScriptedTransport t;
+  t.reply(R"({"response":"SUCCESS","seq":1,"timestamp":"T"})");
+  std::istringstream in;
+  std::ostringstream out, err;
+  Shell shell(t, ShellConfig{"127.0.0.1:5555", "u-1", "", true}, in, out, err);
+  EXPECT_TRUE(shell.feed("send_message 127.0.0.1:6000"));
+  EXPECT_TRUE(shell.collecting_message());
+  EXPECT_TRUE(shell.feed("line one"));
+  EXPECT_TRUE(shell.feed("line two\r"));
+  EXPECT_TRUE(t.sent.empty());  // nothing sent before END
+  EXPECT_TRUE(shell.feed("END"));
+  EXPECT_FALSE(shell.collecting_message());
+  ASSERT_EQ(t.sent.size(), 1u);
+  EXPECT_EQ(t.sent[0].body["message"], "line one\nline two");
+  EXPECT_EQ(out.str(), "(type the message; end it with a line END)\nSUCCESS\n");
+  EXPECT_FALSE(shell.feed("exit"));
+}
+
+TEST(ShellFeedTest, EndOfInputInsideAMessageSendsNothing) {
+  ScriptedTransport t;
+  std::istringstream in;
+  std::ostringstream out, err;
+  Shell shell(t, ShellConfig{"127.0.0.1:5555", "u-1", "", false}, in, out, err);
+  shell.feed("send_message 127.0.0.1:6000");
+  shell.feed("half a message");
+  shell.end_of_input();
+  EXPECT_TRUE(t.sent.empty());
+  EXPECT_NE(err.str().find("message not sent"), std::string::npos);
+  EXPECT_FALSE(shell.collecting_message());
+}
+
+TEST(ShellFeedTest, ConfirmedJoinsAndLeavesAreReportedToTheObserver) {
+  ScriptedTransport t;
+  t.reply(R"({"response":"SUCCESS"})");
+  t.reply(R"({"response":"FAILED","error":"not a member of this group; join first"})");
+  t.reply(R"({"response":"SUCCESS"})");
+  std::istringstream in;
+  std::ostringstream out, err;
+  Shell shell(t, ShellConfig{"127.0.0.1:5555", "u-1", "", false}, in, out, err);
+  std::vector<std::pair<std::string, bool>> seen;
+  shell.on_membership([&](const std::string& a, bool joined) { seen.emplace_back(a, joined); });
+  shell.feed("join_group 127.0.0.1:6000");
+  shell.feed("leave_group 127.0.0.1:6001");  // refused: not reported
+  shell.feed("leave_group 127.0.0.1:6000");
+  shell.feed("join_group bad-address");  // never sent
+  EXPECT_EQ(seen, (std::vector<std::pair<std::string, bool>>{{"127.0.0.1:6000", true},
+                                                             {"127.0.0.1:6000", false}}));
+}
+
 TEST(SinceForWireTest, AcceptsTheParseSinceFormsAndRejectsOthers) {
   const int64_t now = now_us();
   auto hms = since_for_wire("08:30:00", now);

@@ -1,0 +1,208 @@
+"""The interactive shell on a real terminal (tmux): messages of joined groups
+appear above the prompt while the user types, with the half-typed line kept
+intact; commands still run; history recalls earlier commands, also in a new
+shell; a new shell follows the groups joined before.
+
+Every wait polls the screen (capture-pane) with a deadline."""
+import os
+import shlex
+import shutil
+import subprocess
+import time
+
+import pytest
+
+from conftest import binary, free_port, request_json
+
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux not installed")
+
+USER = "tty-user"
+
+
+class Terminal:
+    """One tmux server on a private socket, one 120x30 window per session."""
+
+    def __init__(self):
+        self.socket = f"gc-tty-{os.getpid()}-{free_port()}"
+
+    def tmux(self, *args, check=True):
+        return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True,
+                              check=check, timeout=10)
+
+    def start(self, session, command):
+        self.tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "30", command)
+
+    def keys(self, session, *keys):
+        self.tmux("send-keys", "-t", session, *keys)
+
+    def type(self, session, text):
+        self.tmux("send-keys", "-t", session, "-l", text)  # literally, no key names
+
+    def screen(self, session):
+        r = self.tmux("capture-pane", "-p", "-t", session, check=False)
+        return r.stdout.rstrip("\n").split("\n") if r.returncode == 0 else None
+
+    def wait_screen(self, session, predicate, timeout=10.0, what="condition"):
+        deadline = time.monotonic() + timeout
+        while True:
+            lines = self.screen(session)
+            if lines is not None and predicate(lines):
+                return lines
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {what}; screen:\n" +
+                                     "\n".join(lines or ["<no session>"]))
+            time.sleep(0.05)  # polling the screen, bounded by the deadline
+
+    def wait_gone(self, session, timeout=10.0):
+        """Waits until the session's program has exited (tmux then closes it)."""
+        deadline = time.monotonic() + timeout
+        while self.alive(session):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{session} still running; screen:\n" +
+                                     "\n".join(self.screen(session) or []))
+            time.sleep(0.05)  # polling, bounded by the deadline
+
+    def alive(self, session):
+        return self.tmux("has-session", "-t", session, check=False).returncode == 0
+
+    def kill_server(self):
+        self.tmux("kill-server", check=False)
+
+
+def last_line(lines):
+    filled = [x for x in lines if x.strip()]
+    return filled[-1] if filled else ""
+
+
+@pytest.fixture
+def term():
+    t = Terminal()
+    yield t
+    t.kill_server()
+
+
+@pytest.fixture
+def chat(cluster, term):
+    reg = cluster.registry()
+    grp = cluster.group("alpha", reg.address)
+    cluster.reg, cluster.grp = reg, grp
+    request_json(grp.address, {"action": "joinGroup", "user_uuid": "other"})
+    env = {
+        "XDG_CONFIG_HOME": str(cluster.tmp_path / "config"),
+        "XDG_STATE_HOME": str(cluster.tmp_path / "state"),
+        "TERM": "xterm",
+    }
+    cluster.shell_command = " ".join(
+        ["env", *[f"{k}={shlex.quote(v)}" for k, v in env.items()],
+         shlex.quote(binary("user_client")), "--server", reg.address, "--user-id", USER])
+    return cluster
+
+
+def send_other(chat, text):
+    r = request_json(chat.grp.address,
+                     {"action": "sendMessage", "user_uuid": "other", "message": text})
+    assert r["response"] == "SUCCESS", r
+
+
+def wait_live(term, session, chat):
+    """Sends pings from another member until one shows up above the prompt:
+    from then on the shell follows the group."""
+    deadline = time.monotonic() + 15
+    n = 0
+    while True:
+        send_other(chat, f"ping{n}")
+        try:
+            term.wait_screen(session, lambda ls: any(f"other : ping" in x for x in ls),
+                             timeout=0.5, what="a ping")
+            return
+        except AssertionError:
+            n += 1
+            if time.monotonic() > deadline:
+                raise
+
+
+def test_a_pushed_message_appears_above_the_half_typed_line(chat, term):
+    g = chat.grp.address
+    term.start("s1", chat.shell_command)
+    term.wait_screen("s1", lambda ls: last_line(ls) == ">", what="the prompt")
+    term.type("s1", f"join_group {g}")
+    term.keys("s1", "Enter")
+    term.wait_screen("s1", lambda ls: "SUCCESS" in ls, what="SUCCESS")
+    wait_live(term, "s1", chat)
+
+    term.type("s1", "get_mess")  # half a command, no Enter
+    term.wait_screen("s1", lambda ls: last_line(ls) == "> get_mess", what="the typed text")
+    send_other(chat, "hello while typing")
+    pushed = f"[{g}] other : hello while typing ("
+    lines = term.wait_screen("s1", lambda ls: any(x.startswith(pushed) for x in ls),
+                             what="the pushed line")
+    assert last_line(lines) == "> get_mess", lines  # the prompt and the typed text, intact
+    pushed_at = next(i for i, x in enumerate(lines) if x.startswith(pushed))
+    assert lines[pushed_at + 1] == "> get_mess", lines  # the pushed line is above it
+
+    term.type("s1", f"ages {g}")  # finish the line: the command runs
+    term.keys("s1", "Enter")
+    lines = term.wait_screen(
+        "s1", lambda ls: any(x.startswith("other : hello while typing (") for x in ls),
+        what="get_messages output")
+    assert last_line(lines) == ">", lines
+
+    term.keys("s1", "Up")  # history: the previous command comes back
+    term.wait_screen("s1", lambda ls: last_line(ls) == f"> get_messages {g}",
+                     what="the recalled command")
+    term.keys("s1", "C-u")
+    term.type("s1", "exit")
+    term.keys("s1", "Enter")
+    term.wait_gone("s1")
+
+
+def test_send_message_lines_are_read_through_the_editor(chat, term):
+    g = chat.grp.address
+    term.start("s2", chat.shell_command)
+    term.wait_screen("s2", lambda ls: last_line(ls) == ">", what="the prompt")
+    term.type("s2", f"join_group {g}")
+    term.keys("s2", "Enter")
+    term.wait_screen("s2", lambda ls: "SUCCESS" in ls, what="SUCCESS")
+    term.type("s2", f"send_message {g}")
+    term.keys("s2", "Enter")
+    term.wait_screen("s2", lambda ls: last_line(ls) == "...", what="the message prompt")
+    term.type("s2", "first line")
+    term.keys("s2", "Enter")
+    term.type("s2", "END")
+    term.keys("s2", "Enter")
+    lines = term.wait_screen("s2", lambda ls: ls.count("SUCCESS") == 2, what="the send's SUCCESS")
+    r = request_json(g, {"action": "getMessage", "user_uuid": "other", "timestamp": None})
+    assert [m["message"] for m in r["messages"]] == ["first line"]
+    assert r["messages"][0]["user_uuid"] == USER
+    term.wait_screen("s2", lambda ls: last_line(ls) == ">", what="the command prompt again")
+    term.keys("s2", "C-d")  # end of input ends the shell
+    term.wait_gone("s2")
+
+
+def test_a_new_shell_follows_the_joined_groups_and_keeps_history(chat, term):
+    g = chat.grp.address
+    term.start("a", chat.shell_command)
+    term.wait_screen("a", lambda ls: last_line(ls) == ">", what="the prompt")
+    term.type("a", f"join_group {g}")
+    term.keys("a", "Enter")
+    term.wait_screen("a", lambda ls: "SUCCESS" in ls, what="SUCCESS")
+    term.type("a", "exit")
+    term.keys("a", "Enter")
+    term.wait_gone("a")
+
+    term.start("b", chat.shell_command)  # no join this time
+    term.wait_screen("b", lambda ls: last_line(ls) == ">", what="the prompt")
+    wait_live(term, "b", chat)
+    term.keys("b", "Up")
+    term.wait_screen("b", lambda ls: last_line(ls) == "> exit", what="the last command")
+    term.keys("b", "Up")
+    term.wait_screen("b", lambda ls: last_line(ls) == f"> join_group {g}",
+                     what="the command before it")
+    term.keys("b", "C-u")
+    term.type("b", f"leave_group {g}")
+    term.keys("b", "Enter")
+    term.wait_screen("b", lambda ls: "SUCCESS" in ls, what="the leave")
+    term.keys("b", "C-c")  # SIGINT ends the shell cleanly
+    term.wait_gone("b")
+    groups = chat.tmp_path / "config" / "groupchat" / "groups"
+    assert USER not in (groups.read_text() if groups.exists() else "")
