@@ -1,5 +1,6 @@
 // group_server NAME IP:PORT: one chat group (see docs/PROTOCOL.md).
 #include "groupchat/group_server.hpp"
+#include "groupchat/stop_signal.hpp"
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -98,7 +99,7 @@ int main(int argc, char** argv) {
     spdlog::info("data in {}/group.db ({} messages)", dir, store->last_seq());
   }
 
-  int stop_fd = gc::install_stop_signals();
+  int stop_fd = gc::watch_stop_signals();
   zmq::context_t context;
   gc::GroupServer server(context, *store, options);
   if (auto s = server.bind(); !s) return fail(s.message());

@@ -1,41 +1,14 @@
 #include "groupchat/group_server.hpp"
 
-#include <fcntl.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <csignal>
 #include <cstring>
 
 #include "groupchat/timefmt.hpp"
 
 namespace gc {
-
-namespace {
-
-int g_stop_pipe[2] = {-1, -1};
-
-extern "C" void on_stop_signal(int) {
-  int saved = errno;
-  if (g_stop_pipe[1] >= 0) (void)!write(g_stop_pipe[1], "x", 1);
-  errno = saved;
-}
-
-}  // namespace
-
-int install_stop_signals() {
-  if (g_stop_pipe[0] >= 0) return g_stop_pipe[0];
-  if (pipe2(g_stop_pipe, O_NONBLOCK | O_CLOEXEC) != 0) return -1;
-  struct sigaction sa {};
-  sa.sa_handler = on_stop_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
-  return g_stop_pipe[0];
-}
 
 GroupServer::GroupServer(zmq::context_t& ctx, GroupStore& store, GroupServerOptions options)
     : ctx_(ctx),

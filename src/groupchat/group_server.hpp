@@ -34,10 +34,6 @@ inline constexpr size_t kRequestOverheadBytes = 64 * 1024;
 inline constexpr int64_t kMaxFrameBytes = 16 * 1024 * 1024;
 inline constexpr size_t kMaxBatch = 256;
 
-// Makes SIGINT and SIGTERM wake the loop: returns a file descriptor that
-// becomes readable on either signal (the self-pipe trick). Call once.
-int install_stop_signals();
-
 class GroupServer {
  public:
   GroupServer(zmq::context_t& ctx, GroupStore& store, GroupServerOptions options);

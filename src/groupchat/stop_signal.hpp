@@ -1,5 +1,5 @@
 #pragma once
-// Makes SIGINT and SIGTERM wake a client's poll loop (the self-pipe trick):
+// Makes SIGINT and SIGTERM wake a poll loop (the self-pipe trick):
 // returns a file descriptor that becomes readable on either signal, or -1 if
 // the pipe cannot be made. Idempotent. Also ignores SIGPIPE, so a closed
 // stdout shows up as a failed write instead of killing the process.
