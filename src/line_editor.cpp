@@ -53,11 +53,14 @@ void LineEditor::on_line(char* line) {
   }
   self->completed_.emplace_back(line);
   std::free(line);
+  // libedit has just left character-at-a-time mode (and the terminal's raw
+  // mode). Go back at once, before more typed or pasted input arrives, but
+  // with no prompt: the command's output comes first, then redraw() shows it.
+  rl_callback_handler_install("", &LineEditor::on_line);
 }
 
 std::vector<std::string> LineEditor::on_readable() {
   completed_.clear();
-  if (prompt_hidden_) install();  // never read in whole-line mode: that would block
   rl_callback_read_char();
   std::vector<std::string> out;
   out.swap(completed_);
@@ -83,10 +86,11 @@ void LineEditor::print_above(std::string_view text) {
 
 void LineEditor::redraw() {
   std::fflush(stdout);
-  if (prompt_hidden_)
-    install();
-  else
-    rl_forced_update_display();
+  if (prompt_hidden_) {
+    rl_set_prompt(prompt_.c_str());
+    prompt_hidden_ = false;
+  }
+  rl_forced_update_display();
 }
 
 void LineEditor::set_prompt(std::string prompt) {

@@ -179,6 +179,26 @@ def test_send_message_lines_are_read_through_the_editor(chat, term):
     term.wait_gone("s2")
 
 
+def test_pasted_lines_are_all_read_in_order(chat, term):
+    """Several lines arriving at once (a paste, fast typing) are each taken as
+    a line: none is lost while the shell works on the one before."""
+    g = chat.grp.address
+    term.start("s4", chat.shell_command)
+    term.wait_screen("s4", lambda ls: last_line(ls) == ">", what="the prompt")
+    term.type("s4", f"join_group {g}\rsend_message {g}\rpasted one\rpasted two\rEND\r"
+                    f"get_messages {g}\r")
+    lines = term.wait_screen(
+        "s4", lambda ls: any(x.startswith("> get_messages") for x in ls)
+        and last_line(ls) == ">", what="the pasted commands' output")
+    r = request_json(g, {"action": "getMessage", "user_uuid": "other", "timestamp": None})
+    assert [m["message"] for m in r["messages"]] == ["pasted one\npasted two"]
+    assert lines.count("SUCCESS") == 2, lines  # the join and the send
+    after_get = lines[next(i for i, x in enumerate(lines) if x.startswith("> get_messages")):]
+    assert f"{USER} : pasted one" in after_get, lines  # printed by get_messages
+    term.type("s4", "exit\r")
+    term.wait_gone("s4")
+
+
 def test_a_new_shell_follows_the_joined_groups_and_keeps_history(chat, term):
     g = chat.grp.address
     term.start("a", chat.shell_command)
