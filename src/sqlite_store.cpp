@@ -20,12 +20,10 @@ struct Stmt {
 };
 
 // Resets a statement when the scope ends, so no read keeps a snapshot open.
+// Bindings are left alone: every use binds every parameter afresh.
 struct ResetOnExit {
   sqlite3_stmt* s;
-  ~ResetOnExit() {
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
-  }
+  ~ResetOnExit() { sqlite3_reset(s); }
 };
 
 void bind_text(sqlite3_stmt* s, int i, const std::string& v) {
@@ -57,6 +55,9 @@ void read_message(sqlite3_stmt* s, StoredMessage& m) {
   column_text(s, 5, m.client_msg_id);
 }
 
+// Time is non-decreasing with seq, so "first message at or after T" is a
+// binary search over seq; an index on time_us (schema version 1 had one) would
+// only cost a second B-tree page per commit.
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS messages(
   seq INTEGER PRIMARY KEY,
@@ -67,12 +68,12 @@ CREATE TABLE IF NOT EXISTS messages(
   client_msg_id TEXT);
 CREATE UNIQUE INDEX IF NOT EXISTS messages_by_client_id
   ON messages(user_uuid, client_msg_id) WHERE client_msg_id IS NOT NULL;
-CREATE INDEX IF NOT EXISTS messages_by_time ON messages(time_us);
+DROP INDEX IF EXISTS messages_by_time;
 CREATE TABLE IF NOT EXISTS members(
   user_uuid TEXT PRIMARY KEY,
   name TEXT,
   joined_us INTEGER NOT NULL) WITHOUT ROWID;
-PRAGMA user_version = 1;
+PRAGMA user_version = 2;
 )sql";
 
 constexpr const char* kMessageColumns = "seq, user_uuid, name, text, time_us, client_msg_id";
@@ -81,7 +82,7 @@ constexpr const char* kMessageColumns = "seq, user_uuid, name, text, time_us, cl
 
 struct SqliteStore::Statements {
   Stmt begin, commit, rollback;
-  Stmt insert_message, read_after, first_since, find_client_id, tail;
+  Stmt insert_message, read_after, time_at_or_after, find_client_id, tail;
   Stmt add_member, remove_member, find_member, count_members;
 };
 
@@ -121,6 +122,11 @@ std::string SqliteStore::error_text(const char* what, int rc) const {
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const SqliteOptions& options) {
   using R = Result<std::unique_ptr<SqliteStore>>;
+  // Memory statistics take a global mutex on every allocation and nothing
+  // here reads them. Only possible before SQLite initializes; a later call
+  // fails harmlessly.
+  static const int memstatus_off = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  (void)memstatus_off;
   std::unique_ptr<SqliteStore> store(new SqliteStore(options.path));
   int rc =
       sqlite3_open_v2(options.path.c_str(), &store->db_,
@@ -134,6 +140,13 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const SqliteOptions& opti
     if (r != SQLITE_OK) return Status::error(store->error_text(what, r));
     return Status::ok();
   };
+  // One process owns the file: take its lock once and keep it, instead of
+  // fcntl() lock and unlock calls around every transaction. Set before WAL is
+  // entered, so the WAL index lives in heap memory, not in a -shm file. A
+  // second server on the same file gets SQLITE_BUSY ("another process holds
+  // the database").
+  if (auto s = exec("PRAGMA locking_mode=EXCLUSIVE", "opening the database"); !s)
+    return R::error(s.message());
   // The first read of the file: a file that is not a database fails here (SQLITE_NOTADB).
   if (auto s = exec("PRAGMA journal_mode=WAL", "opening the database"); !s)
     return R::error(s.message());
@@ -174,8 +187,8 @@ Status SqliteStore::prepare_all() {
   if (!(s = prep(st_->read_after,
                  "SELECT " + cols + " FROM messages WHERE seq > ? ORDER BY seq LIMIT ?")))
     return s;
-  if (!(s = prep(st_->first_since,
-                 "SELECT seq FROM messages WHERE time_us >= ? ORDER BY time_us, seq LIMIT 1")))
+  if (!(s = prep(st_->time_at_or_after,
+                 "SELECT seq, time_us FROM messages WHERE seq >= ? ORDER BY seq LIMIT 1")))
     return s;
   if (!(s = prep(st_->find_client_id, "SELECT " + cols +
                                           " FROM messages WHERE user_uuid = ? AND "
@@ -217,19 +230,30 @@ Status SqliteStore::step_done(sqlite3_stmt* stmt, const char* what) {
 
 Status SqliteStore::begin_batch() {
   if (in_batch_) return Status::error("a batch is already open");
-  if (auto s = step_done(st_->begin, "starting a transaction"); !s) return s;
+  // The transaction itself starts at the batch's first write: a batch of
+  // reads (getMessage) then costs no BEGIN/COMMIT and writes no WAL frame.
   in_batch_ = true;
+  return Status::ok();
+}
+
+Status SqliteStore::begin_write() {
+  if (!in_batch_ || in_transaction_) return Status::ok();
+  if (auto s = step_done(st_->begin, "starting a transaction"); !s) return s;
+  in_transaction_ = true;
   return Status::ok();
 }
 
 Status SqliteStore::commit_batch() {
   if (!in_batch_) return Status::ok();
-  auto s = step_done(st_->commit, "committing");
-  if (!s) {
-    rollback_batch();
-    return s;
+  if (in_transaction_) {
+    auto s = step_done(st_->commit, "committing");
+    if (!s) {
+      rollback_batch();
+      return s;
+    }
   }
   in_batch_ = false;
+  in_transaction_ = false;
   committed_seq_ = last_seq_;
   committed_time_us_ = last_time_us_;
   return Status::ok();
@@ -238,13 +262,17 @@ Status SqliteStore::commit_batch() {
 void SqliteStore::rollback_batch() {
   // SQLite may already have rolled back on its own (full disk, I/O error); a
   // ROLLBACK without a transaction then fails harmlessly.
+  // A cached lookup may have seen a write that is now undone.
+  if (in_transaction_) member_cache_.clear();
   if (!sqlite3_get_autocommit(db_)) (void)step_done(st_->rollback, "rolling back");
   in_batch_ = false;
+  in_transaction_ = false;
   last_seq_ = committed_seq_;
   last_time_us_ = committed_time_us_;
 }
 
 Result<uint64_t> SqliteStore::append(const StoredMessage& msg) {
+  if (auto st = begin_write(); !st) return st;
   sqlite3_stmt* s = st_->insert_message;
   uint64_t seq = last_seq_ + 1;
   {
@@ -292,13 +320,32 @@ Status SqliteStore::read_after_seq(uint64_t after_seq, size_t limit, MessagePage
 }
 
 Result<uint64_t> SqliteStore::first_seq_at_or_after(int64_t since_us) {
-  sqlite3_stmt* s = st_->first_since;
-  ResetOnExit reset{s};
-  sqlite3_bind_int64(s, 1, since_us);
-  int rc = sqlite3_step(s);
-  if (rc == SQLITE_ROW) return static_cast<uint64_t>(sqlite3_column_int64(s, 0));
-  if (rc == SQLITE_DONE) return last_seq_ + 1;
-  return Result<uint64_t>::error(error_text("finding messages by time", rc));
+  using R = Result<uint64_t>;
+  // Binary search over seq for the first message with time_us >= since_us;
+  // each probe is a rowid lookup. The probe reads the first row at or after
+  // a seq, so the search would stay right even if seqs had gaps.
+  sqlite3_stmt* s = st_->time_at_or_after;
+  uint64_t lo = 1, hi = last_seq_ + 1;  // the answer is in [lo, hi]; hi = none
+  uint64_t found = last_seq_ + 1;
+  while (lo < hi) {
+    const uint64_t mid = lo + (hi - lo) / 2;
+    ResetOnExit reset{s};
+    sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(mid));
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) {
+      hi = mid;  // nothing at or after mid
+      continue;
+    }
+    if (rc != SQLITE_ROW) return R::error(error_text("finding messages by time", rc));
+    const auto row_seq = static_cast<uint64_t>(sqlite3_column_int64(s, 0));
+    if (sqlite3_column_int64(s, 1) >= since_us) {
+      found = row_seq;
+      hi = mid;
+    } else {
+      lo = row_seq + 1;
+    }
+  }
+  return found;
 }
 
 Result<std::optional<StoredMessage>> SqliteStore::find_by_client_msg_id(
@@ -317,6 +364,8 @@ Result<std::optional<StoredMessage>> SqliteStore::find_by_client_msg_id(
 }
 
 Status SqliteStore::add_member(const std::string& user_uuid, const std::string& name) {
+  if (auto st = begin_write(); !st) return st;
+  member_cache_.erase(user_uuid);
   sqlite3_stmt* s = st_->add_member;
   bind_text(s, 1, user_uuid);
   bind_text_or_null(s, 2, name);
@@ -324,6 +373,8 @@ Status SqliteStore::add_member(const std::string& user_uuid, const std::string& 
 }
 
 Result<bool> SqliteStore::remove_member(const std::string& user_uuid) {
+  if (auto st = begin_write(); !st) return st;
+  member_cache_.erase(user_uuid);
   sqlite3_stmt* s = st_->remove_member;
   bind_text(s, 1, user_uuid);
   if (auto st = step_done(s, "removing a member"); !st) return st;
@@ -332,6 +383,8 @@ Result<bool> SqliteStore::remove_member(const std::string& user_uuid) {
 
 Result<std::optional<std::string>> SqliteStore::find_member(const std::string& user_uuid) {
   using R = Result<std::optional<std::string>>;
+  if (auto it = member_cache_.find(user_uuid); it != member_cache_.end())
+    return std::optional<std::string>{it->second};
   sqlite3_stmt* s = st_->find_member;
   ResetOnExit reset{s};
   bind_text(s, 1, user_uuid);
@@ -340,6 +393,8 @@ Result<std::optional<std::string>> SqliteStore::find_member(const std::string& u
   if (rc != SQLITE_ROW) return R::error(error_text("looking up a member", rc));
   std::string name;
   column_text(s, 0, name);
+  if (member_cache_.size() >= kMemberCacheSize) member_cache_.clear();
+  member_cache_.emplace(user_uuid, name);
   return std::optional<std::string>{std::move(name)};
 }
 

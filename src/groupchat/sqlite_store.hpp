@@ -7,10 +7,14 @@
 // of an fsync per commit. Seq is the table's INTEGER PRIMARY KEY; rows are
 // never deleted, so a seq is never reused, across restarts too.
 //
-// Memory stays bounded: reads go through indexes with a LIMIT and only the
-// newest seq/time are kept in RAM.
+// Memory stays bounded: reads go through the primary key with a LIMIT and
+// only the newest seq/time are kept in RAM.
+//
+// The process holds the file's lock for its lifetime (locking_mode=EXCLUSIVE):
+// a second process opening the same file is refused with SQLITE_BUSY.
 #include <memory>
 #include <string>
+#include <unordered_map>
 
 #include "groupchat/group_store.hpp"
 
@@ -62,6 +66,8 @@ class SqliteStore final : public GroupStore {
   Status load_tail();
   // The error text for the last failure of `what`, with advice where there is some.
   std::string error_text(const char* what, int rc) const;
+  // Opens the batch's transaction before its first write (BEGIN IMMEDIATE).
+  Status begin_write();
   // Runs a statement that returns no rows; resets it.
   Status step_done(sqlite3_stmt* stmt, const char* what);
 
@@ -69,8 +75,14 @@ class SqliteStore final : public GroupStore {
   sqlite3* db_ = nullptr;
   std::unique_ptr<Statements> st_;
   bool in_batch_ = false;
+  bool in_transaction_ = false;  // the batch has written: BEGIN was run
   uint64_t last_seq_ = 0;
   int64_t last_time_us_ = 0;
+  // Members found by find_member (every send and get asks), so a request
+  // costs one SELECT less. Dropped entry by entry on add/remove, wholly on
+  // rollback; bounded by kMemberCacheSize.
+  static constexpr size_t kMemberCacheSize = 4096;
+  std::unordered_map<std::string, std::string> member_cache_;
   uint64_t committed_seq_ = 0;
   int64_t committed_time_us_ = 0;
 };
