@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
+#include <climits>
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "groupchat/timefmt.hpp"
@@ -74,7 +77,7 @@ Status optional_integer(const json& obj, const char* key, int64_t min, int64_t m
 
 }  // namespace
 
-Status decode_group_request(std::string_view body, GroupRequest& out) {
+Status decode_group_request_dom(std::string_view body, GroupRequest& out) {
   out.clear();
   json doc;
   try {
@@ -127,6 +130,7 @@ Status decode_group_request(std::string_view body, GroupRequest& out) {
 namespace {
 
 // Length of the valid UTF-8 sequence starting at s[i], or 0 if it is not one.
+// These are exactly the sequences a strict JSON parser (nlohmann's) accepts.
 size_t utf8_sequence_length(std::string_view s, size_t i) {
   auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
   unsigned char c = b(i);
@@ -152,28 +156,394 @@ size_t utf8_sequence_length(std::string_view s, size_t i) {
   return n;
 }
 
+// Byte classes inside a JSON string: 0 plain ASCII, 1 must be escaped (or ends
+// the string when reading: '"', '\\', control bytes), 2 starts a multi-byte sequence.
+struct ByteClasses {
+  unsigned char of[256] = {};
+  constexpr ByteClasses() {
+    for (int c = 0; c < 0x20; ++c) of[c] = 1;
+    of[static_cast<unsigned char>('"')] = 1;
+    of[static_cast<unsigned char>('\\')] = 1;
+    for (int c = 0x80; c < 0x100; ++c) of[c] = 2;
+  }
+};
+constexpr ByteClasses kByteClass{};
+
+// Whether 8 bytes are all plain (class 0), tested at once: no byte below
+// 0x20, none equal to '"' or '\\', none with the high bit set. The usual
+// "has a zero byte" tests, sharing one "& ~x": when no byte of x has its high
+// bit set (else we answer no anyway), ~x, ~quote and ~backslash agree there.
+inline bool all_plain(const char* p) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL, kHighs = 0x8080808080808080ULL;
+  uint64_t x;
+  std::memcpy(&x, p, 8);
+  const uint64_t quote = x ^ (kOnes * '"'), backslash = x ^ (kOnes * '\\');
+  const uint64_t special = ((x - kOnes * 0x20) | (quote - kOnes) | (backslash - kOnes)) & ~x;
+  return ((special | x) & kHighs) == 0;
+}
+
+// How many bytes from `from` on are plain: the run a string can copy as is.
+inline size_t plain_run(std::string_view s, size_t from) {
+  size_t i = from;
+  while (i + 8 <= s.size() && all_plain(s.data() + i)) i += 8;
+  while (i < s.size() && kByteClass.of[static_cast<unsigned char>(s[i])] == 0) ++i;
+  return i - from;
+}
+
+// Scans the request as it almost always comes: one flat object of strings,
+// integers and nulls. It accepts only what the DOM parser and the checks of
+// decode_group_request_dom accept with the same result; on anything else
+// (bad JSON, a wrong type, a value out of range, a repeated key, a float, a
+// nested value) it gives up and the DOM decoder produces the error text.
+class FlatRequestScanner {
+ public:
+  FlatRequestScanner(std::string_view body, GroupRequest& out) : body_(body), p_(0), out_(out) {}
+
+  bool scan() {
+    skip_ws();
+    if (!eat('{')) return false;
+    skip_ws();
+    if (eat('}')) return finish();
+    for (;;) {
+      if (!member()) return false;
+      skip_ws();
+      if (eat(',')) {
+        skip_ws();
+        continue;
+      }
+      if (eat('}')) return finish();
+      return false;
+    }
+  }
+
+ private:
+  enum Field : unsigned {
+    kAction = 1u << 0,
+    kUserUuid = 1u << 1,
+    kMessage = 1u << 2,
+    kName = 1u << 3,
+    kClientMsgId = 1u << 4,
+    kTimestamp = 1u << 5,
+    kSinceSeq = 1u << 6,
+    kLimit = 1u << 7,
+    kOther = 0,
+  };
+
+  static Field field_of(std::string_view key) {
+    switch (key.size()) {
+      case 4:
+        if (key == "name") return kName;
+        break;
+      case 5:
+        if (key == "limit") return kLimit;
+        break;
+      case 6:
+        if (key == "action") return kAction;
+        break;
+      case 7:
+        if (key == "message") return kMessage;
+        break;
+      case 9:
+        if (key == "user_uuid") return kUserUuid;
+        if (key == "timestamp") return kTimestamp;
+        if (key == "since_seq") return kSinceSeq;
+        break;
+      case 13:
+        if (key == "client_msg_id") return kClientMsgId;
+        break;
+      default:
+        break;
+    }
+    return kOther;
+  }
+
+  bool finish() {
+    skip_ws();
+    if (p_ != body_.size()) return false;  // trailing bytes: the DOM parser says what
+    // action and user_uuid must be present and non-null; null optional fields are absent.
+    if ((present_ & (kAction | kUserUuid)) != (kAction | kUserUuid)) return false;
+    if (out_.user_uuid.empty() || out_.user_uuid.size() > kUserUuidLimitBytes) return false;
+    if (out_.name.size() > kNameLimitBytes) return false;
+    if (out_.client_msg_id.size() > kClientMsgIdLimitBytes) return false;
+    if (out_.timestamp && out_.timestamp->size() > 64) return false;
+    return true;
+  }
+
+  bool member() {
+    std::string_view key;
+    if (!read_key(key)) return false;
+    skip_ws();
+    if (!eat(':')) return false;
+    skip_ws();
+    const Field field = field_of(key);
+    if (field != kOther) {
+      if (seen_ & field) return false;  // a repeated key: leave it to the DOM parser
+      seen_ |= field;
+    }
+    if (p_ >= body_.size()) return false;
+    const char c = body_[p_];
+    if (c == 'n') {
+      // null: absent for every optional field; an error for action and user_uuid,
+      // which finish() rejects because they are not marked present.
+      return literal("null");
+    }
+    switch (field) {
+      case kAction:
+        present_ |= kAction;
+        return c == '"' && read_string(out_.action);
+      case kUserUuid:
+        present_ |= kUserUuid;
+        return c == '"' && read_string(out_.user_uuid);
+      case kMessage:
+        return c == '"' && read_string(out_.message.emplace());
+      case kName:
+        return c == '"' && read_string(out_.name);
+      case kClientMsgId:
+        return c == '"' && read_string(out_.client_msg_id);
+      case kTimestamp:
+        return c == '"' && read_string(out_.timestamp.emplace());
+      case kSinceSeq: {
+        uint64_t v = 0;
+        if (!read_natural(v) || v > static_cast<uint64_t>(INT64_MAX)) return false;
+        out_.since_seq = v;
+        return true;
+      }
+      case kLimit: {
+        uint64_t v = 0;
+        if (!read_natural(v) || v < 1 || v > static_cast<uint64_t>(kMaxGetLimit)) return false;
+        out_.limit = static_cast<size_t>(v);
+        return true;
+      }
+      case kOther:
+        return skip_value();
+    }
+    return false;
+  }
+
+  // A value of a field we do not know: ignored, but it must be valid JSON.
+  bool skip_value() {
+    const char c = body_[p_];
+    if (c == '"') {
+      scratch_.clear();
+      return read_string(scratch_);
+    }
+    if (c == 't') return literal("true");
+    if (c == 'f') return literal("false");
+    if (c == '-') {
+      ++p_;
+      uint64_t v = 0;
+      return read_natural(v);
+    }
+    uint64_t v = 0;
+    return read_natural(v);
+  }
+
+  bool literal(std::string_view word) {
+    if (body_.substr(p_, word.size()) != word) return false;
+    p_ += word.size();
+    return true;
+  }
+
+  // A non-negative JSON integer of at most 18 digits (no fraction, no exponent).
+  bool read_natural(uint64_t& v) {
+    const size_t start = p_;
+    v = 0;
+    while (p_ < body_.size() && body_[p_] >= '0' && body_[p_] <= '9') {
+      v = v * 10 + static_cast<uint64_t>(body_[p_] - '0');
+      ++p_;
+    }
+    const size_t n = p_ - start;
+    if (n == 0 || n > 18) return false;
+    if (n > 1 && body_[start] == '0') return false;  // JSON has no leading zeros
+    if (p_ < body_.size() && (body_[p_] == '.' || body_[p_] == 'e' || body_[p_] == 'E'))
+      return false;
+    return true;
+  }
+
+  // A key without escapes is used in place; one with escapes is decoded.
+  bool read_key(std::string_view& key) {
+    if (!eat('"')) return false;
+    const size_t start = p_;
+    p_ += plain_run(body_, p_);
+    if (p_ < body_.size() && body_[p_] == '"') {
+      key = body_.substr(start, p_ - start);
+      ++p_;
+      return true;
+    }
+    p_ = start - 1;
+    scratch_.clear();
+    if (!read_string(scratch_)) return false;
+    key = scratch_;
+    return true;
+  }
+
+  // Reads the string literal at p_ (on its opening quote) and appends its
+  // text to out: plain runs at once, escapes decoded, UTF-8 checked.
+  bool read_string(std::string& out) {
+    ++p_;
+    for (;;) {
+      const size_t run = p_;
+      p_ += plain_run(body_, p_);
+      out.append(body_.data() + run, p_ - run);
+      if (p_ >= body_.size()) return false;
+      const auto c = static_cast<unsigned char>(body_[p_]);
+      if (c == '"') {
+        ++p_;
+        return true;
+      }
+      if (c >= 0x80) {
+        const size_t n = utf8_sequence_length(body_, p_);
+        if (n == 0) return false;
+        out.append(body_.data() + p_, n);
+        p_ += n;
+        continue;
+      }
+      if (c != '\\') return false;  // a raw control character
+      if (++p_ >= body_.size()) return false;
+      switch (body_[p_++]) {
+        case '"':
+          out.push_back('"');
+          break;
+        case '\\':
+          out.push_back('\\');
+          break;
+        case '/':
+          out.push_back('/');
+          break;
+        case 'b':
+          out.push_back('\b');
+          break;
+        case 'f':
+          out.push_back('\f');
+          break;
+        case 'n':
+          out.push_back('\n');
+          break;
+        case 'r':
+          out.push_back('\r');
+          break;
+        case 't':
+          out.push_back('\t');
+          break;
+        case 'u':
+          if (!read_unicode_escape(out)) return false;
+          break;
+        default:
+          return false;
+      }
+    }
+  }
+
+  bool hex4(uint32_t& v) {
+    if (p_ + 4 > body_.size()) return false;
+    v = 0;
+    for (int i = 0; i < 4; ++i) {
+      const char c = body_[p_++];
+      v <<= 4;
+      if (c >= '0' && c <= '9')
+        v |= static_cast<uint32_t>(c - '0');
+      else if (c >= 'a' && c <= 'f')
+        v |= static_cast<uint32_t>(c - 'a' + 10);
+      else if (c >= 'A' && c <= 'F')
+        v |= static_cast<uint32_t>(c - 'A' + 10);
+      else
+        return false;
+    }
+    return true;
+  }
+
+  // After "\u": four hex digits, a surrogate pair as two escapes.
+  bool read_unicode_escape(std::string& out) {
+    uint32_t cp = 0;
+    if (!hex4(cp)) return false;
+    if (cp >= 0xdc00 && cp <= 0xdfff) return false;  // a lone low surrogate
+    if (cp >= 0xd800 && cp <= 0xdbff) {
+      uint32_t low = 0;
+      if (p_ + 2 > body_.size() || body_[p_] != '\\' || body_[p_ + 1] != 'u') return false;
+      p_ += 2;
+      if (!hex4(low) || low < 0xdc00 || low > 0xdfff) return false;
+      cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
+    }
+    if (cp < 0x80) {
+      out.push_back(static_cast<char>(cp));
+    } else if (cp < 0x800) {
+      out.push_back(static_cast<char>(0xc0 | (cp >> 6)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
+    } else if (cp < 0x10000) {
+      out.push_back(static_cast<char>(0xe0 | (cp >> 12)));
+      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3f)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
+    } else {
+      out.push_back(static_cast<char>(0xf0 | (cp >> 18)));
+      out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3f)));
+      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3f)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
+    }
+    return true;
+  }
+
+  void skip_ws() {
+    while (p_ < body_.size()) {
+      const char c = body_[p_];
+      if (c != ' ' && c != '\n' && c != '\r' && c != '\t') return;
+      ++p_;
+    }
+  }
+
+  bool eat(char c) {
+    if (p_ < body_.size() && body_[p_] == c) {
+      ++p_;
+      return true;
+    }
+    return false;
+  }
+
+  std::string_view body_;
+  size_t p_;
+  GroupRequest& out_;
+  unsigned seen_ = 0;     // known keys met so far
+  unsigned present_ = 0;  // action / user_uuid given as strings
+  std::string scratch_;   // escaped keys and ignored string values
+};
+
+void append_u64(std::string& out, uint64_t v) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, static_cast<size_t>(r.ptr - buf));
+}
+
 }  // namespace
+
+Status decode_group_request(std::string_view body, GroupRequest& out) {
+  out.clear();
+  if (FlatRequestScanner(body, out).scan()) return Status::ok();
+  return decode_group_request_dom(body, out);
+}
 
 void append_json_string(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
+  out.reserve(out.size() + s.size() + 2);
   out.push_back('"');
-  size_t run = 0;  // start of the pending run of plain bytes
-  for (size_t i = 0; i < s.size(); ++i) {
-    auto c = static_cast<unsigned char>(s[i]);
+  size_t i = 0;
+  while (i < s.size()) {
+    // The plain run up to the next byte that needs a look, appended at once.
+    const size_t run = i;
+    i += plain_run(s, i);
+    out.append(s.data() + run, i - run);
+    if (i == s.size()) break;
+    const auto c = static_cast<unsigned char>(s[i]);
     if (c >= 0x80) {
       // Replies must be valid UTF-8 even when they quote bad input back.
       if (size_t n = utf8_sequence_length(s, i); n > 0) {
-        i += n - 1;
-        continue;
+        out.append(s.data() + i, n);
+        i += n;
+      } else {
+        out += "\\ufffd";
+        ++i;
       }
-      out.append(s.data() + run, i - run);
-      run = i + 1;
-      out += "\\ufffd";
       continue;
     }
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(s.data() + run, i - run);
-    run = i + 1;
+    ++i;
     switch (c) {
       case '"':
         out += "\\\"";
@@ -202,7 +572,6 @@ void append_json_string(std::string& out, std::string_view s) {
         out.push_back(kHex[c & 0xf]);
     }
   }
-  out.append(s.data() + run, s.size() - run);
   out.push_back('"');
 }
 
@@ -218,9 +587,9 @@ void encode_failed(std::string& out, std::string_view error) {
 
 void encode_send_success(std::string& out, uint64_t seq, int64_t time_us) {
   out.assign(R"({"response":"SUCCESS","seq":)");
-  fmt::format_to(std::back_inserter(out), "{}", seq);
+  append_u64(out, seq);
   out += R"(,"timestamp":")";
-  out += format_local_iso(time_us);
+  append_local_iso(out, time_us);
   out += "\"}";
 }
 
@@ -230,9 +599,9 @@ void append_message_object(std::string& out, const StoredMessage& msg) {
   out += R"(,"message":)";
   append_json_string(out, msg.text);
   out += R"(,"timestamp":")";
-  out += format_local_iso(msg.time_us);
+  append_local_iso(out, msg.time_us);
   out += R"(","seq":)";
-  fmt::format_to(std::back_inserter(out), "{}", msg.seq);
+  append_u64(out, msg.seq);
   if (!msg.name.empty()) {
     out += R"(,"name":)";
     append_json_string(out, msg.name);
@@ -251,7 +620,7 @@ void encode_messages(std::string& out, const MessagePage& page, uint64_t last_se
   out += R"(],"more":)";
   out += page.more ? "true" : "false";
   out += R"(,"last_seq":)";
-  fmt::format_to(std::back_inserter(out), "{}", last_seq);
+  append_u64(out, last_seq);
   out.push_back('}');
 }
 

@@ -1,7 +1,10 @@
 #include "groupchat/timefmt.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <climits>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 
 namespace gc {
@@ -16,21 +19,83 @@ int64_t mono_ms() {
   return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
 }
 
-std::string format_local_iso(int64_t epoch_us) {
+namespace {
+
+// The "YYYY-MM-DDTHH:MM:SS." part of the newest second formatted, so that a
+// page of messages from the same second costs one localtime_r, not one each.
+// Keyed also by the zone tzset() last loaded, so a changed TZ is honoured.
+struct SecondCache {
+  int64_t secs = INT64_MIN;
+  long zone_offset = 0;
+  const char* zone_name = nullptr;
+  char prefix[32] = {};
+  size_t length = 0;
+};
+
+void put2(char* p, int v) {
+  p[0] = static_cast<char>('0' + v / 10);
+  p[1] = static_cast<char>('0' + v % 10);
+}
+
+const SecondCache& local_second(int64_t secs) {
+  thread_local SecondCache cache;
+  if (cache.secs == secs && cache.zone_offset == ::timezone && cache.zone_name == ::tzname[0])
+    return cache;
+  time_t t = static_cast<time_t>(secs);
+  struct tm tm {};
+  localtime_r(&t, &tm);
+  int year = tm.tm_year + 1900;
+  if (year >= 0 && year <= 9999) {
+    char* p = cache.prefix;
+    put2(p, year / 100);
+    put2(p + 2, year % 100);
+    p[4] = '-';
+    put2(p + 5, tm.tm_mon + 1);
+    p[7] = '-';
+    put2(p + 8, tm.tm_mday);
+    p[10] = 'T';
+    put2(p + 11, tm.tm_hour);
+    p[13] = ':';
+    put2(p + 14, tm.tm_min);
+    p[16] = ':';
+    put2(p + 17, tm.tm_sec);
+    p[19] = '.';
+    cache.length = 20;
+  } else {
+    int n = std::snprintf(cache.prefix, sizeof cache.prefix, "%04d-%02d-%02dT%02d:%02d:%02d.", year,
+                          tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    cache.length = n > 0 ? std::min(static_cast<size_t>(n), sizeof cache.prefix - 1) : 0;
+  }
+  cache.secs = secs;
+  cache.zone_offset = ::timezone;
+  cache.zone_name = ::tzname[0];
+  return cache;
+}
+
+}  // namespace
+
+void append_local_iso(std::string& out, int64_t epoch_us) {
   int64_t secs = epoch_us / 1000000;
   int64_t micros = epoch_us % 1000000;
   if (micros < 0) {
     micros += 1000000;
     secs -= 1;
   }
-  time_t t = static_cast<time_t>(secs);
-  struct tm tm {};
-  localtime_r(&t, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lld", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<long long>(micros));
-  return buf;
+  const SecondCache& second = local_second(secs);
+  char buf[sizeof second.prefix + 6];
+  std::memcpy(buf, second.prefix, second.length);
+  char* p = buf + second.length;
+  for (int i = 5; i >= 0; --i) {
+    p[i] = static_cast<char>('0' + micros % 10);
+    micros /= 10;
+  }
+  out.append(buf, second.length + 6);
+}
+
+std::string format_local_iso(int64_t epoch_us) {
+  std::string out;
+  append_local_iso(out, epoch_us);
+  return out;
 }
 
 namespace {

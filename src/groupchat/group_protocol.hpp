@@ -37,7 +37,11 @@ struct GroupRequest {
 // Decodes one request body into `out` (its buffers are reused). Errors are the
 // texts of the protocol: "malformed JSON: ...", "request must be a JSON object",
 // "missing field 'user_uuid'", "field 'message' must be a string", ...
+// A well-formed flat request takes a hand-written scanner (no JSON tree);
+// anything else goes through decode_group_request_dom, so errors are its texts.
 Status decode_group_request(std::string_view body, GroupRequest& out);
+// The same through a full JSON parse: the reference for every result and error text.
+Status decode_group_request_dom(std::string_view body, GroupRequest& out);
 
 // Appends s as a JSON string literal (quoted, escaped) to out.
 void append_json_string(std::string& out, std::string_view s);

@@ -18,6 +18,9 @@ int64_t mono_ms();
 
 // Formats epoch microseconds as local time "YYYY-MM-DDTHH:MM:SS.ffffff".
 std::string format_local_iso(int64_t epoch_us);
+// The same, appended to `out`. Cheap for runs of times within one second
+// (a page of messages): the date and clock part is computed once per second.
+void append_local_iso(std::string& out, int64_t epoch_us);
 
 // Parses the "since" forms a user may give, as local time:
 //   HH:MM:SS                 (today, by the local date of now_epoch_us)
