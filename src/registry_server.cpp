@@ -75,22 +75,29 @@ Status RegistryServer::bind() {
   return Status::ok();
 }
 
-void RegistryServer::run(const std::atomic<bool>& stop) {
+void RegistryServer::run(const std::atomic<bool>& stop, int stop_fd) {
   while (!stop.load()) {
     int64_t now = monotonic_ms();
     drain_watch_events(now);
     apply(registry_.tick(now));
 
-    int64_t wait_ms = options_.max_poll_ms;
-    if (auto deadline = registry_.next_deadline())
-      wait_ms = std::clamp<int64_t>(*deadline - now, 0, wait_ms);
-    zmq::pollitem_t items[] = {{router_.handle(), 0, ZMQ_POLLIN, 0}};
+    // Sleep until something is due: a group's deadline, a look at the
+    // watches' connection events (they cannot wake the poll), or, without a
+    // stop fd, a bounded wait so that a stop flag set just before the poll is
+    // still seen. Idle with no watched group and a stop fd, that is forever.
+    int64_t wait_ms = stop_fd >= 0 ? -1 : options_.max_poll_ms;
+    auto at_most = [&](int64_t ms) { wait_ms = wait_ms < 0 ? ms : std::min(wait_ms, ms); };
+    if (!watchers_.empty()) at_most(options_.watch_poll_ms);
+    if (auto deadline = registry_.next_deadline()) at_most(std::max<int64_t>(*deadline - now, 0));
+    zmq::pollitem_t items[] = {{router_.handle(), 0, ZMQ_POLLIN, 0},
+                               {nullptr, stop_fd, ZMQ_POLLIN, 0}};
     try {
-      zmq::poll(items, 1, std::chrono::milliseconds(wait_ms));
+      zmq::poll(items, stop_fd >= 0 ? 2 : 1, std::chrono::milliseconds(wait_ms));
     } catch (const zmq::error_t& e) {
       if (e.num() == EINTR) continue;  // a signal: the loop condition decides
       throw;
     }
+    if (stop_fd >= 0 && (items[1].revents & ZMQ_POLLIN)) break;
     if (items[0].revents & ZMQ_POLLIN) serve_requests();
   }
   spdlog::info("shutting down");

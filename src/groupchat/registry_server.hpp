@@ -24,8 +24,14 @@ struct RegistryServerOptions {
   int watch_heartbeat_timeout_ms = 3000;
   size_t max_request_bytes = 64 * 1024;  // a bigger body gets FAILED
   int64_t max_frame_bytes =
-      16 * 1024 * 1024;   // ZMQ_MAXMSGSIZE: a bigger frame drops the connection
-  int max_poll_ms = 250;  // upper bound on one wait, so a stop request is seen
+      16 * 1024 * 1024;  // ZMQ_MAXMSGSIZE: a bigger frame drops the connection
+  // Without a stop fd: the longest wait, so that a stop flag set between its
+  // check and the poll is still seen within a second.
+  int64_t max_poll_ms = 1000;
+  // While groups are watched: how often their connection events are read
+  // (the monitors cannot wake the poll). A killed group is dropped
+  // watch_reconnect_ms plus at most this after its connection drops.
+  int64_t watch_poll_ms = 250;
 };
 
 class RegistryServer {
@@ -37,8 +43,11 @@ class RegistryServer {
 
   // Binds the ROUTER socket. The error says what failed and what to do.
   Status bind();
-  // Serves until `stop` becomes true (set it from a signal handler).
-  void run(const std::atomic<bool>& stop);
+  // Serves until `stop` becomes true (set it from a signal handler) or
+  // `stop_fd` (when >= 0, e.g. a self-pipe written by the signal handler)
+  // becomes readable. With a stop fd the loop sleeps until real work is due:
+  // zero wake-ups while idle with no watched group.
+  void run(const std::atomic<bool>& stop, int stop_fd = -1);
 
   // For tests and logs.
   const Registry& registry() const { return registry_; }
