@@ -232,4 +232,21 @@ int64_t cpu_time_ms(pid_t pid) {
   return (utime + stime) * 1000 / sysconf(_SC_CLK_TCK);
 }
 
+int64_t cpu_time_exact_us(pid_t pid) {
+  std::error_code ec;
+  std::filesystem::directory_iterator tasks("/proc/" + std::to_string(pid) + "/task", ec);
+  if (ec) return -1;
+  int64_t total_ns = 0;
+  bool any = false;
+  for (const auto& task : tasks) {
+    std::ifstream in(task.path() / "schedstat");
+    long long on_cpu_ns = 0;
+    if (in >> on_cpu_ns) {
+      total_ns += on_cpu_ns;
+      any = true;
+    }
+  }
+  return any ? total_ns / 1000 : -1;
+}
+
 }  // namespace bench

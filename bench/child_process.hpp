@@ -82,5 +82,10 @@ class TempDir {
 int64_t resident_bytes(pid_t pid);
 // User + system CPU time consumed so far, in milliseconds, from /proc/PID/stat; -1 if unreadable.
 int64_t cpu_time_ms(pid_t pid);
+// The same to the microsecond, from the scheduler's own count
+// (/proc/PID/task/*/schedstat): the tick-based figure above only moves in
+// steps of 10 ms, so a few short wake-ups show as 0 or 10 ms by chance.
+// Counts the threads alive now; -1 if unreadable.
+int64_t cpu_time_exact_us(pid_t pid);
 
 }  // namespace bench

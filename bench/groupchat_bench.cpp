@@ -61,6 +61,10 @@ int main(int argc, char** argv) {
   app.add_option("--bin-dir", bin_dir, "where message_server and group_server are")
       ->capture_default_str();
   app.add_option("--only", only, "run only these scenarios, e.g. a,b (default: all)");
+  std::vector<std::string> group_args;
+  app.add_option("--group-arg", group_args,
+                 "an extra argument for every group_server started, for experiments (repeat "
+                 "it: --group-arg=--store --group-arg=memory)");
   CLI11_PARSE(app, argc, argv);
   if (smoke && full) {
     std::cerr << "groupchat_bench: --smoke and --full exclude each other; pick one\n";
@@ -97,6 +101,7 @@ int main(int argc, char** argv) {
   std::string json;
   try {
     bench::BenchRun run(sizes, bin_dir, find_on_path("redis-server"));
+    run.group_args = group_args;
     fmt::print(stderr, "bench: {} run; binaries from {}; data in {}\n", mode, bin_dir,
                run.data.path().string());
     for (const auto& scenario : bench::scenarios()) {

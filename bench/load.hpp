@@ -96,6 +96,34 @@ class EchoServer {
   std::thread thread_;
 };
 
+// --- Live push (follow) ---
+
+struct PushLatencyResult {
+  // From the sender's SUCCESS reply (client clock, when it arrived) to each
+  // follower's receipt of the push of that message; one entry per follower
+  // per send after warm-up. A push read before the reply counts as 0.
+  std::vector<double> latencies_us;
+  std::vector<double> last_us;  // per send: to the receipt by the last follower
+  size_t sends = 0;             // sends measured (after warm-up)
+  size_t missed = 0;            // pushes that did not arrive within kPushWait
+  size_t early = 0;             // pushes read before the sender's reply
+  bool cut_by_time = false;
+  std::string error;         // the run was abandoned (no reply, FAILED, ...)
+  bool unsupported = false;  // the server does not know "follow" (error says what it answered)
+};
+
+// How long a send waits for its pushes before counting the rest as missed.
+inline constexpr std::chrono::milliseconds kPushWait{3000};
+
+// Followers (DEALER sockets, one per entry of `follower_users`, each a member
+// of the group) follow the group and renew every `renew_ms`; a REQ sender
+// (a member) sends `send_request` one at a time and each send waits for its
+// reply and for the push to reach every follower.
+PushLatencyResult zmq_push_latency(zmq::context_t& ctx, const std::string& endpoint,
+                                   const std::string& send_request,
+                                   const std::vector<std::string>& follower_users, size_t warmup,
+                                   Bounds bounds, std::chrono::milliseconds renew_every);
+
 // --- RESP (Redis) ---
 
 // One RESP command as an array of bulk strings.

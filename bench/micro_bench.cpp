@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "child_process.hpp"
+#include "groupchat/group.hpp"
 #include "groupchat/group_protocol.hpp"
 #include "groupchat/sqlite_store.hpp"
 #include "groupchat/timefmt.hpp"
@@ -161,6 +162,27 @@ void BM_SqliteReadNewest100(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * 100);
 }
 BENCHMARK(BM_SqliteReadNewest100)->Arg(10'000)->Arg(1'000'000)->Unit(benchmark::kMicrosecond);
+
+// The whole of a request inside the group server but the sockets: decode,
+// member check, append, encode, and the batch's BEGIN/COMMIT around
+// state.range(0) sendMessage requests.
+void BM_GroupSendBatch(benchmark::State& state) {
+  StoreOnDisk disk;
+  gc::Group group(*disk.store);
+  gc::GroupOutcome out;
+  const std::string join =
+      R"({"action":"joinGroup","user_uuid":"0f8e4a52-7c1b-4e5e-9d43-2b1a6c3d9e70"})";
+  group.handle_body(join, gc::now_us(), out);
+  const auto batch = static_cast<size_t>(state.range(0));
+  for (auto _ : state) {
+    if (!disk.store->begin_batch()) state.SkipWithError("begin_batch failed");
+    for (size_t i = 0; i < batch; ++i) group.handle_body(kSendRequest, gc::now_us(), out);
+    if (auto s = disk.store->commit_batch(); !s) state.SkipWithError(s.message().c_str());
+    if (out.reply.find("SUCCESS") == std::string::npos) state.SkipWithError(out.reply.c_str());
+  }
+  state.SetItemsProcessed(state.iterations() * batch);
+}
+BENCHMARK(BM_GroupSendBatch)->Arg(1)->Arg(64);
 
 }  // namespace
 

@@ -27,6 +27,9 @@ struct Sizes {
   Bounds reads;                              // c, e: getMessage / XREVRANGE round trips per size
   std::chrono::milliseconds idle_window{0};  // d: how long idle CPU is watched
   size_t message_bytes = 100;                // the text of every message sent
+  size_t few_followers = 1;                  // f: followers in the first run ...
+  size_t many_followers = 500;               // f: ... and in the second
+  Bounds live;                               // f: sends per follower count
 };
 
 Sizes smoke_sizes();
@@ -39,6 +42,8 @@ struct BenchRun {
   Sizes sizes;
   std::filesystem::path bin_dir;
   std::string redis_server;  // path, or empty when not installed
+  // Extra arguments for every group_server started (experiments: "--store memory").
+  std::vector<std::string> group_args;
   zmq::context_t ctx;
   Figures figures;
   TempDir data;
@@ -47,6 +52,8 @@ struct BenchRun {
   uint16_t registry_port();
   // CPU time the registry has used so far, in ms; -1 when it is not running.
   int64_t registry_cpu_ms();
+  // The same to the microsecond (scheduler count); -1 when it is not running.
+  int64_t registry_cpu_exact_us();
   // A fresh group server with its own data directory; returns its "tcp://" endpoint.
   std::unique_ptr<ChildProcess> start_group(const std::string& name, std::string& endpoint);
 
