@@ -4,18 +4,16 @@
 
 #include <CLI/CLI.hpp>
 #include <atomic>
-#include <csignal>
 #include <cstdlib>
 
 #include "groupchat/endpoint.hpp"
 #include "groupchat/registry_server.hpp"
+#include "groupchat/stop_signal.hpp"
 #include "groupchat/version.hpp"
 
 namespace {
-std::atomic<bool> g_stop{false};
-extern "C" void request_stop(int) {
-  g_stop = true;
-}
+// Stays false: SIGINT/SIGTERM reach the loop through the stop pipe instead.
+const std::atomic<bool> g_stop{false};
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -59,8 +57,11 @@ int main(int argc, char** argv) {
   }
   options.bind = endpoint->zmq();
 
-  std::signal(SIGINT, request_stop);
-  std::signal(SIGTERM, request_stop);
+  const int stop_fd = gc::watch_stop_signals();
+  if (stop_fd < 0) {
+    std::fprintf(stderr, "message_server: cannot set up signal handling\n");
+    return 1;
+  }
 
   zmq::context_t context;
   gc::RegistryServer server(context, options);
@@ -69,6 +70,6 @@ int main(int argc, char** argv) {
     return 1;
   }
   spdlog::info("serving on {}", options.bind);
-  server.run(g_stop);
+  server.run(g_stop, stop_fd);
   return 0;
 }
