@@ -1,6 +1,5 @@
 // group_server NAME IP:PORT: one chat group (see docs/PROTOCOL.md).
 #include "groupchat/group_server.hpp"
-#include "groupchat/stop_signal.hpp"
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -12,6 +11,7 @@
 #include "groupchat/endpoint.hpp"
 #include "groupchat/memory_store.hpp"
 #include "groupchat/sqlite_store.hpp"
+#include "groupchat/stop_signal.hpp"
 #include "groupchat/version.hpp"
 
 namespace {
@@ -47,7 +47,8 @@ int main(int argc, char** argv) {
 
   CLI::App app{
       "group_server: one chat group. Binds a ROUTER on tcp://IP:PORT, registers NAME with the "
-      "registry (message_server), and serves joinGroup, leaveGroup, sendMessage and getMessage, pushing each new message to the members that follow the group. "
+      "registry (message_server), and serves joinGroup, leaveGroup, sendMessage and getMessage, "
+      "pushing each new message to the members that follow the group. "
       "Messages and members are kept in SQLite under --data-dir and survive restarts. Prints the "
       "reference's lines (JOIN REQUEST FROM ..., MESSAGE SEND FROM ...) on stdout, diagnostics on "
       "stderr. Stops cleanly on SIGINT/SIGTERM (unregisters first)."};

@@ -4,15 +4,19 @@
 
 namespace gc {
 
-std::string Endpoint::ip_port() const { return host + ":" + std::to_string(port); }
-std::string Endpoint::zmq() const { return "tcp://" + ip_port(); }
+std::string Endpoint::ip_port() const {
+  return host + ":" + std::to_string(port);
+}
+std::string Endpoint::zmq() const {
+  return "tcp://" + ip_port();
+}
 
 Result<Endpoint> parse_endpoint(std::string_view text) {
   std::string_view s = text;
   if (s.substr(0, 6) == "tcp://") s.remove_prefix(6);
   auto bad = [&](const std::string& why) {
-    return Result<Endpoint>::error("bad address '" + std::string(text.substr(0, 80)) +
-                                   "': " + why + " (expected IP:PORT, e.g. 127.0.0.1:5560)");
+    return Result<Endpoint>::error("bad address '" + std::string(text.substr(0, 80)) + "': " + why +
+                                   " (expected IP:PORT, e.g. 127.0.0.1:5560)");
   };
   auto colon = s.rfind(':');
   if (colon == std::string_view::npos) return bad("no ':PORT'");

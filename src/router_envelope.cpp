@@ -33,8 +33,7 @@ bool receive_routed(zmq::socket_t& router, RoutedRequest& out, size_t max_body_b
   if (body_frames == 0) {
     out.framing_error = "empty request: send one frame of JSON";
   } else if (body_frames > 1) {
-    out.framing_error =
-        fmt::format("request has {} frames: send one frame of JSON", body_frames);
+    out.framing_error = fmt::format("request has {} frames: send one frame of JSON", body_frames);
   } else if (frames[body_start].size() == 0) {
     out.framing_error = "empty frame: send one frame of JSON";
   } else if (frames[body_start].size() > max_body_bytes) {

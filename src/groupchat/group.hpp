@@ -21,7 +21,13 @@ struct GroupConfig {
 };
 
 struct GroupEvent {
-  enum class Kind { message_stored, member_joined, member_left, follow_requested, unfollow_requested };
+  enum class Kind {
+    message_stored,
+    member_joined,
+    member_left,
+    follow_requested,
+    unfollow_requested
+  };
   Kind kind = Kind::message_stored;
   std::string user_uuid;
   StoredMessage message;  // for message_stored

@@ -41,9 +41,9 @@ TEST_F(TimefmtTest, ClockOnlyMeansTodayByTheGivenNow) {
 }
 
 TEST_F(TimefmtTest, RejectsGarbageWithTheAcceptedForms) {
-  for (const char* bad : {"", "yesterday", "25:00:00", "12:00", "2026-13-01T00:00:00",
-                          "2026-11-21X18:09:41", "12:00:00.", "12:00:00.1234567890",
-                          "2026-11-21T18:09:41junk"}) {
+  for (const char* bad :
+       {"", "yesterday", "25:00:00", "12:00", "2026-13-01T00:00:00", "2026-11-21X18:09:41",
+        "12:00:00.", "12:00:00.1234567890", "2026-11-21T18:09:41junk"}) {
     auto r = parse_since(bad, kSample);
     EXPECT_FALSE(r) << bad;
     if (!r) {
