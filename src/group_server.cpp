@@ -52,6 +52,8 @@ int GroupServer::run(int stop_fd) {
   while (true) {
     int64_t now = mono_ms();
     long timeout = link_ ? link_->timeout_ms(now) : -1;
+    // Held replies are retried every few ms until their peers read again.
+    if (held_count_ > 0) timeout = timeout < 0 ? 2 : std::min(timeout, 2L);
     if (followers_.size() > 0) {
       // Follows are swept once a second; with none, nothing wakes the loop.
       long sweep = std::max<long>(0, next_follow_sweep_ms_ - now);
@@ -72,6 +74,7 @@ int GroupServer::run(int stop_fd) {
       continue;
     }
     if (items[1].revents & ZMQ_POLLIN) break;
+    if (held_count_ > 0) flush_held();
     if (items[0].revents & ZMQ_POLLIN) serve_batch();
     if (link_) {
       now = mono_ms();
@@ -144,8 +147,7 @@ void GroupServer::serve_batch() {
   stdout_buf_.clear();
   for (size_t i = 0; i < n; ++i) {
     Pending& p = pending_[i];
-    if (!send_routed(router_, p.request.envelope, p.outcome.reply))
-      spdlog::debug("reply dropped: the client has gone");
+    reply(p.request.envelope, p.outcome.reply);
     if (!options_.quiet && !p.outcome.stdout_line.empty()) {
       stdout_buf_ += p.outcome.stdout_line;
       stdout_buf_ += '\n';
@@ -218,6 +220,84 @@ void GroupServer::push(const StoredMessage& msg) {
     }
   }
   for (const auto& key : gone_) followers_.remove(key);
+}
+
+namespace {
+
+enum class SendResult { sent, full, gone };
+
+// Sends envelope + body without blocking. Frames is a range of zmq::message_t
+// or std::string.
+template <typename Frames>
+SendResult try_send(zmq::socket_t& router, const Frames& envelope, std::string_view body) {
+  try {
+    for (const auto& frame : envelope) {
+      if (!router.send(zmq::buffer(frame.data(), frame.size()),
+                       zmq::send_flags::sndmore | zmq::send_flags::dontwait))
+        return SendResult::full;  // nothing of this message has gone out
+    }
+    (void)router.send(zmq::buffer(body.data(), body.size()), zmq::send_flags::dontwait);
+    return SendResult::sent;
+  } catch (const zmq::error_t&) {
+    return SendResult::gone;  // EHOSTUNREACH under ROUTER_MANDATORY
+  }
+}
+
+}  // namespace
+
+void GroupServer::reply(const std::vector<zmq::message_t>& envelope, std::string_view body) {
+  std::vector<std::string> frames;
+  std::string key;
+  if (!held_.empty()) {
+    for (const auto& f : envelope) frames.push_back(f.to_string());
+    key = Followers::key_of(frames);
+    auto it = held_.find(key);
+    if (it != held_.end()) {  // behind the replies already held for this peer
+      if (held_count_ >= kMaxHeldReplies) {
+        spdlog::warn("reply dropped: {} replies already held for slow clients", held_count_);
+        return;
+      }
+      it->second.push_back({std::move(frames), std::string(body)});
+      ++held_count_;
+      return;
+    }
+  }
+  switch (try_send(router_, envelope, body)) {
+    case SendResult::sent:
+      return;
+    case SendResult::gone:
+      spdlog::debug("reply dropped: the client has gone");
+      return;
+    case SendResult::full:
+      break;
+  }
+  if (held_count_ >= kMaxHeldReplies) {
+    spdlog::warn("reply dropped: {} replies already held for slow clients", held_count_);
+    return;
+  }
+  if (frames.empty()) {
+    for (const auto& f : envelope) frames.push_back(f.to_string());
+    key = Followers::key_of(frames);
+  }
+  held_[key].push_back({std::move(frames), std::string(body)});
+  ++held_count_;
+}
+
+void GroupServer::flush_held() {
+  for (auto it = held_.begin(); it != held_.end();) {
+    auto& queue = it->second;
+    while (!queue.empty()) {
+      SendResult r = try_send(router_, queue.front().envelope, queue.front().body);
+      if (r == SendResult::full) break;
+      queue.pop_front();
+      --held_count_;
+      if (r == SendResult::gone) {
+        held_count_ -= queue.size();
+        queue.clear();
+      }
+    }
+    it = queue.empty() ? held_.erase(it) : std::next(it);
+  }
 }
 
 }  // namespace gc

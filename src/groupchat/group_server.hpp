@@ -5,8 +5,10 @@
 // replies and print the stdout lines (one flush per batch). A SUCCESS thus
 // always means "stored". Heartbeats to the registry ride the same loop.
 #include <cstdio>
+#include <deque>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 #include <zmq.hpp>
 
@@ -33,6 +35,10 @@ inline constexpr size_t kRequestOverheadBytes = 64 * 1024;
 // A frame above this drops the connection (ZMQ_MAXMSGSIZE).
 inline constexpr int64_t kMaxFrameBytes = 16 * 1024 * 1024;
 inline constexpr size_t kMaxBatch = 256;
+// Replies held back because their peer's queue was full (a client pipelining
+// more requests than the high-water mark without reading). Past this many,
+// further replies to such clients are dropped to bound memory, with a warning.
+inline constexpr size_t kMaxHeldReplies = 100000;
 
 class GroupServer {
  public:
@@ -57,6 +63,11 @@ class GroupServer {
   // follows, pushes of stored messages, follows ended by leave/unfollow).
   void deliver_events(size_t n);
   void push(const StoredMessage& msg);
+  // Sends a reply, or holds it when its peer's queue is full: a reply is only
+  // ever lost when its peer has gone. Held replies keep their order per peer.
+  void reply(const std::vector<zmq::message_t>& envelope, std::string_view body);
+  // Sends what was held, peer by peer, as far as each queue allows.
+  void flush_held();
 
   zmq::context_t& ctx_;
   GroupStore& store_;
@@ -70,6 +81,12 @@ class GroupServer {
   int64_t next_follow_sweep_ms_ = 0;
   std::string push_buf_;
   std::vector<std::string> gone_;  // follow keys found gone while pushing
+  struct HeldReply {
+    std::vector<std::string> envelope;
+    std::string body;
+  };
+  std::unordered_map<std::string, std::deque<HeldReply>> held_;  // by Followers::key_of
+  size_t held_count_ = 0;
 };
 
 }  // namespace gc

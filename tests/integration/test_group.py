@@ -358,3 +358,37 @@ def test_reference_registry_gets_no_heartbeat_and_no_unregister(cluster):
     listing = request_json(f"127.0.0.1:{port}", {"action": "get_group_list", "user_uuid": "u"})
     assert listing == [f"room - {g.address}"]
     assert not any("no reply to" in line for line in ref.out("stderr")), ref.out("stderr")
+
+
+def test_a_client_pipelining_past_the_high_water_mark_gets_every_reply_in_order(grp):
+    """Replies are never dropped for a slow reader: they wait until it reads.
+    The client asks for far more reply bytes than the socket buffers and the
+    server's queue (1000 messages) hold before it reads any."""
+    uid = "pipeliner"
+    assert request_json(grp.address, {"action": "joinGroup", "user_uuid": uid})["response"] == "SUCCESS"
+    s = zmq.Context.instance().socket(zmq.DEALER)
+    s.setsockopt(zmq.LINGER, 0)
+    s.setsockopt(zmq.RCVHWM, 10)
+    s.connect("tcp://" + grp.address)
+
+    def pipeline(bodies):
+        for b in bodies:
+            s.send_multipart([b"", json.dumps(b).encode()])
+        replies = []
+        for _ in bodies:
+            assert s.poll(10000), f"reply {len(replies) + 1} of {len(bodies)} never came"
+            replies.append(json.loads(s.recv_multipart()[-1]))
+        return replies
+
+    try:
+        text = "x" * 200
+        sent = pipeline([{"action": "sendMessage", "user_uuid": uid, "message": text}] * 100)
+        assert [r["seq"] for r in sent] == list(range(1, 101))
+        total = 2500  # each reply ~25 KB: ~60 MB in all
+        gets = pipeline([{"action": "getMessage", "user_uuid": uid, "since_seq": i % 2,
+                          "limit": 100} for i in range(total)])
+        assert [len(r["messages"]) for r in gets] == [100 - (i % 2) for i in range(total)]
+    finally:
+        s.close()
+    # And the server still serves everyone else.
+    assert request_json(grp.address, {"action": "joinGroup", "user_uuid": "next"})["response"] == "SUCCESS"
