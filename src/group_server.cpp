@@ -160,68 +160,6 @@ void GroupServer::serve_batch() {
   if (!store_failed) deliver_events(n);
 }
 
-void GroupServer::deliver_events(size_t n) {
-  int64_t now = mono_ms();
-  for (size_t i = 0; i < n; ++i) {
-    Pending& p = pending_[i];
-    for (const GroupEvent& ev : p.outcome.events) {
-      switch (ev.kind) {
-        case GroupEvent::Kind::message_stored:
-          push(ev.message);
-          break;
-        case GroupEvent::Kind::follow_requested: {
-          std::vector<std::string> envelope;
-          envelope.reserve(p.request.envelope.size());
-          for (const auto& frame : p.request.envelope) envelope.push_back(frame.to_string());
-          if (followers_.size() == 0) next_follow_sweep_ms_ = now + 1000;
-          followers_.follow(std::move(envelope), ev.user_uuid, now);
-          break;
-        }
-        case GroupEvent::Kind::unfollow_requested: {
-          std::vector<std::string> envelope;
-          for (const auto& frame : p.request.envelope) envelope.push_back(frame.to_string());
-          followers_.unfollow(envelope);
-          break;
-        }
-        case GroupEvent::Kind::member_left:
-          // Only members receive pushes: a leaver stops at once.
-          followers_.drop_user(ev.user_uuid);
-          break;
-        case GroupEvent::Kind::member_joined:
-          break;
-      }
-    }
-  }
-}
-
-void GroupServer::push(const StoredMessage& msg) {
-  if (followers_.size() == 0) return;
-  encode_push(push_buf_, msg);
-  gone_.clear();
-  for (const auto& [key, follow] : followers_.all()) {
-    try {
-      bool sent = true;
-      const size_t frames = follow.envelope.size();
-      for (size_t f = 0; f < frames && sent; ++f) {
-        const std::string& frame = follow.envelope[f];
-        sent = router_
-                   .send(zmq::buffer(frame.data(), frame.size()),
-                         zmq::send_flags::sndmore | zmq::send_flags::dontwait)
-                   .has_value();
-      }
-      // A full queue (high-water mark) skips this follower; it notices the gap
-      // by seq and fetches from the store, so a slow follower never slows us.
-      if (sent)
-        (void)router_.send(zmq::buffer(push_buf_.data(), push_buf_.size()),
-                           zmq::send_flags::dontwait);
-    } catch (const zmq::error_t& e) {
-      // EHOSTUNREACH (ROUTER_MANDATORY): the connection has gone.
-      gone_.push_back(key);
-    }
-  }
-  for (const auto& key : gone_) followers_.remove(key);
-}
-
 namespace {
 
 enum class SendResult { sent, full, gone };
@@ -243,42 +181,76 @@ SendResult try_send(zmq::socket_t& router, const Frames& envelope, std::string_v
   }
 }
 
+// The routing frames as strings, to keep beyond the batch that received them.
+std::vector<std::string> envelope_strings(const std::vector<zmq::message_t>& envelope) {
+  std::vector<std::string> out;
+  out.reserve(envelope.size());
+  for (const auto& frame : envelope) out.push_back(frame.to_string());
+  return out;
+}
+
 }  // namespace
 
-void GroupServer::reply(const std::vector<zmq::message_t>& envelope, std::string_view body) {
-  std::vector<std::string> frames;
-  std::string key;
-  if (!held_.empty()) {
-    for (const auto& f : envelope) frames.push_back(f.to_string());
-    key = Followers::key_of(frames);
-    auto it = held_.find(key);
-    if (it != held_.end()) {  // behind the replies already held for this peer
-      if (held_count_ >= kMaxHeldReplies) {
-        spdlog::warn("reply dropped: {} replies already held for slow clients", held_count_);
-        return;
+void GroupServer::deliver_events(size_t n) {
+  int64_t now = mono_ms();
+  for (size_t i = 0; i < n; ++i) {
+    Pending& p = pending_[i];
+    for (const GroupEvent& ev : p.outcome.events) {
+      switch (ev.kind) {
+        case GroupEvent::Kind::message_stored:
+          push(ev.message);
+          break;
+        case GroupEvent::Kind::follow_requested:
+          if (followers_.size() == 0) next_follow_sweep_ms_ = now + 1000;
+          followers_.follow(envelope_strings(p.request.envelope), ev.user_uuid, now);
+          break;
+        case GroupEvent::Kind::unfollow_requested:
+          followers_.unfollow(envelope_strings(p.request.envelope));
+          break;
+        case GroupEvent::Kind::member_left:
+          // Only members receive pushes: a leaver stops at once.
+          followers_.drop_user(ev.user_uuid);
+          break;
+        case GroupEvent::Kind::member_joined:
+          break;
       }
-      it->second.push_back({std::move(frames), std::string(body)});
-      ++held_count_;
-      return;
     }
   }
-  switch (try_send(router_, envelope, body)) {
-    case SendResult::sent:
-      return;
-    case SendResult::gone:
-      spdlog::debug("reply dropped: the client has gone");
-      return;
-    case SendResult::full:
-      break;
+}
+
+void GroupServer::push(const StoredMessage& msg) {
+  if (followers_.size() == 0) return;
+  encode_push(push_buf_, msg);
+  gone_.clear();
+  for (const auto& [key, follow] : followers_.all()) {
+    // A full queue (high-water mark) skips this follower; it notices the gap
+    // by seq and fetches from the store, so a slow follower never slows us.
+    if (try_send(router_, follow.envelope, push_buf_) == SendResult::gone) gone_.push_back(key);
+  }
+  for (const auto& key : gone_) followers_.remove(key);
+}
+
+void GroupServer::reply(const std::vector<zmq::message_t>& envelope, std::string_view body) {
+  // Once anything is held for this peer, later replies queue behind it.
+  bool behind_held = false;
+  if (!held_.empty()) behind_held = held_.count(Followers::key_of(envelope_strings(envelope))) > 0;
+  if (!behind_held) {
+    switch (try_send(router_, envelope, body)) {
+      case SendResult::sent:
+        return;
+      case SendResult::gone:
+        spdlog::debug("reply dropped: the client has gone");
+        return;
+      case SendResult::full:
+        break;
+    }
   }
   if (held_count_ >= kMaxHeldReplies) {
     spdlog::warn("reply dropped: {} replies already held for slow clients", held_count_);
     return;
   }
-  if (frames.empty()) {
-    for (const auto& f : envelope) frames.push_back(f.to_string());
-    key = Followers::key_of(frames);
-  }
+  std::vector<std::string> frames = envelope_strings(envelope);
+  std::string key = Followers::key_of(frames);
   held_[key].push_back({std::move(frames), std::string(body)});
   ++held_count_;
 }
