@@ -74,6 +74,10 @@ int main(int argc, char** argv) {
   app.add_option("--max-message-bytes", options.max_message_bytes, "longest message text accepted")
       ->capture_default_str()
       ->check(CLI::Range(size_t{1}, size_t{8} * 1024 * 1024));
+  app.add_option("--follow-expiry-ms", options.follow_expiry_ms,
+                 "a live follow not renewed for this long ends (clients renew every second)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{100}, int64_t{3600000}));
   app.add_flag("--quiet", options.quiet, "do not print a line per request on stdout");
   CLI11_PARSE(app, argc, argv);
 

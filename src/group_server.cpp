@@ -23,6 +23,12 @@ GroupServer::GroupServer(zmq::context_t& ctx, GroupStore& store, GroupServerOpti
 
 GroupServer::~GroupServer() = default;
 
+int64_t GroupServer::sweep_interval_ms() const {
+  // Once a second, or more often for a shorter expiry, so a follow ends at
+  // most one interval after its deadline.
+  return std::clamp<int64_t>(options_.follow_expiry_ms / 2, 1, 1000);
+}
+
 Status GroupServer::bind() {
   try {
     // A reply to a peer that has gone fails at once instead of vanishing silently.
@@ -84,8 +90,8 @@ int GroupServer::run(int stop_fd) {
     now = mono_ms();
     if (now >= next_follow_sweep_ms_) {
       if (size_t ended = followers_.expire(now))
-        spdlog::debug("{} follow(s) ended: not renewed", ended);
-      next_follow_sweep_ms_ = now + 1000;
+        spdlog::info("{} follow(s) ended: not renewed within {} ms", ended, options_.follow_expiry_ms);
+      next_follow_sweep_ms_ = now + sweep_interval_ms();
     }
   }
   spdlog::info("stopping");
@@ -201,7 +207,7 @@ void GroupServer::deliver_events(size_t n) {
           push(ev.message);
           break;
         case GroupEvent::Kind::follow_requested:
-          if (followers_.size() == 0) next_follow_sweep_ms_ = now + 1000;
+          if (followers_.size() == 0) next_follow_sweep_ms_ = now + sweep_interval_ms();
           followers_.follow(envelope_strings(p.request.envelope), ev.user_uuid, now);
           break;
         case GroupEvent::Kind::unfollow_requested:

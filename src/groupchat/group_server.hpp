@@ -58,6 +58,7 @@ class GroupServer {
     GroupOutcome outcome;
     bool reached_store = false;
   };
+  int64_t sweep_interval_ms() const;
   void serve_batch();
   // After the replies: acts on the batch's events in request order (new
   // follows, pushes of stored messages, follows ended by leave/unfollow).
