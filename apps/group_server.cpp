@@ -1,5 +1,5 @@
 // group_server NAME IP:PORT: one chat group (see docs/PROTOCOL.md).
-#include "groupchat/group_server.hpp"
+#include "group/group_server.hpp"
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -8,25 +8,14 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "groupchat/endpoint.hpp"
-#include "groupchat/memory_store.hpp"
-#include "groupchat/sqlite_store.hpp"
-#include "groupchat/stop_signal.hpp"
-#include "groupchat/version.hpp"
+#include "core/endpoint.hpp"
+#include "core/stop_signal.hpp"
+#include "core/version.hpp"
+#include "store/data_dir.hpp"
+#include "store/memory_store.hpp"
+#include "store/sqlite_store.hpp"
 
 namespace {
-
-std::string env_or(const char* name, std::string fallback) {
-  const char* v = std::getenv(name);
-  return v && *v ? std::string(v) : fallback;
-}
-
-// $XDG_DATA_HOME/groupchat, else ~/.local/share/groupchat.
-std::string default_data_dir() {
-  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg)
-    return std::string(xdg) + "/groupchat";
-  return env_or("HOME", ".") + "/.local/share/groupchat";
-}
 
 int fail(const std::string& message) {
   std::fprintf(stderr, "group_server: %s\n", message.c_str());
@@ -41,8 +30,9 @@ int main(int argc, char** argv) {
 
   gc::GroupServerOptions options;
   std::string address;
-  options.registry = env_or("GROUPCHAT_SERVER", "localhost:5555");
-  std::string data_dir = env_or("GROUPCHAT_DATA_DIR", default_data_dir());
+  if (const char* server = std::getenv("GROUPCHAT_SERVER"); server && *server)
+    options.registry = server;
+  std::string data_dir = gc::default_data_dir().string();
   std::string store_kind = "sqlite", sync = "normal";
 
   CLI::App app{
@@ -92,16 +82,17 @@ int main(int argc, char** argv) {
   if (store_kind == "memory") {
     store = std::make_unique<gc::MemoryStore>();
   } else {
-    std::string dir = data_dir + "/" + endpoint->host + "_" + std::to_string(endpoint->port);
+    const auto dir = gc::group_data_dir(data_dir, *endpoint);
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
     if (ec)
-      return fail("cannot create the data directory " + dir + ": " + ec.message() +
+      return fail("cannot create the data directory " + dir.string() + ": " + ec.message() +
                   "; choose a writable place with --data-dir");
-    auto opened = gc::SqliteStore::open({dir + "/group.db", sync == "full", 0});
+    const auto file = gc::group_database(dir);
+    auto opened = gc::SqliteStore::open({file.string(), sync == "full", 0});
     if (!opened) return fail(opened.error());
     store = std::move(*opened);
-    spdlog::info("data in {}/group.db ({} messages)", dir, store->last_seq());
+    spdlog::info("data in {} ({} messages)", file.string(), store->last_seq());
   }
 
   int stop_fd = gc::watch_stop_signals();

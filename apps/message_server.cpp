@@ -3,18 +3,12 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
-#include <atomic>
 #include <cstdlib>
 
-#include "groupchat/endpoint.hpp"
-#include "groupchat/registry_server.hpp"
-#include "groupchat/stop_signal.hpp"
-#include "groupchat/version.hpp"
-
-namespace {
-// Stays false: SIGINT/SIGTERM reach the loop through the stop pipe instead.
-const std::atomic<bool> g_stop{false};
-}  // namespace
+#include "core/endpoint.hpp"
+#include "core/stop_signal.hpp"
+#include "core/version.hpp"
+#include "registry/registry_server.hpp"
 
 int main(int argc, char** argv) {
   // stdout carries only the reference's print lines; diagnostics go to stderr.
@@ -70,6 +64,6 @@ int main(int argc, char** argv) {
     return 1;
   }
   spdlog::info("serving on {}", options.bind);
-  server.run(g_stop, stop_fd);
+  server.run(stop_fd);
   return 0;
 }

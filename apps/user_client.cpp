@@ -4,37 +4,23 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <cstdlib>
 #include <iostream>
-#include <iterator>
 
-#include "groupchat/chat_client.hpp"
-#include "groupchat/endpoint.hpp"
-#include "groupchat/follow_command.hpp"
-#include "groupchat/identity.hpp"
-#include "groupchat/shell.hpp"
-#include "groupchat/stop_signal.hpp"
-#include "groupchat/terminal_shell.hpp"
-#include "groupchat/timefmt.hpp"
-#include "groupchat/version.hpp"
+#include "client/chat_client.hpp"
+#include "client/commands.hpp"
+#include "client/shell.hpp"
+#include "client/terminal_shell.hpp"
+#include "client/user_files.hpp"
+#include "core/clock.hpp"
+#include "core/endpoint.hpp"
+#include "core/stop_signal.hpp"
+#include "core/version.hpp"
 
 namespace {
 
-constexpr int kOk = 0, kRefused = 1, kUsage = 2, kUnreachable = 3;
-
 int usage_error(const std::string& what) {
   std::cerr << "error: " << what << "\n";
-  return kUsage;
-}
-
-// Reports a failed call on stderr and maps it to the exit code.
-int failure(gc::CallStatus status, const std::string& address, const std::string& error) {
-  if (status == gc::CallStatus::refused) {
-    std::cerr << "error: " << gc::describe_refusal(address, error) << "\n";
-    return kRefused;
-  }
-  std::cerr << "error: " << error << "\n";
-  return kUnreachable;  // no reply, or a reply that is not from a groupchat server
+  return gc::kExitUsage;
 }
 
 }  // namespace
@@ -100,7 +86,7 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int code = app.exit(e);
-    return code == 0 ? kOk : kUsage;
+    return code == 0 ? gc::kExitOk : gc::kExitUsage;
   }
 
   auto registry = gc::parse_endpoint(server);
@@ -146,53 +132,24 @@ int main(int argc, char** argv) {
     if (app.get_option("--timeout-ms")->count() > 0) fo.timing.reply_timeout_ms = timeout_ms;
     int stop_fd = gc::watch_stop_signals();
     zmq::context_t ctx;
-    return gc::run_follow_command(ctx, fo, stop_fd, std::cout, std::cerr);
+    return gc::run_follow(ctx, fo, stop_fd, std::cout, std::cerr);
   }
 
   gc::ZmqTransport transport(timeout_ms, tries);
-
   if (*groups_cmd) {
     gc::RegistryClient reg(transport, registry->ip_port(), me.user_uuid);
-    auto r = reg.get_group_list();
-    if (!r.ok()) return failure(r.status(), reg.address(), r.error());
-    for (const auto& g : r.value()) std::cout << g << "\n";
-    return kOk;
+    return gc::run_groups(reg, std::cout, std::cerr);
   }
-  if (*join_cmd || *leave_cmd || *send_cmd || *get_cmd) {
+  if (group_ep) {
     gc::GroupClient g(transport, group_ep->ip_port(), me.user_uuid, me.name);
-    if (*join_cmd || *leave_cmd) {
-      auto r = *join_cmd ? g.join() : g.leave();
-      if (!r.ok()) return failure(r.status(), g.address(), r.error());
-      std::cout << "SUCCESS\n" << std::flush;
-      remember(g.address(), static_cast<bool>(*join_cmd));
-      return kOk;
-    }
-    if (*send_cmd) {
-      std::string text;
-      if (words.size() == 1 && words[0] == "-") {
-        text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
-        if (!text.empty() && text.back() == '\n') text.pop_back();
-        if (!text.empty() && text.back() == '\r') text.pop_back();
-      } else {
-        for (size_t i = 0; i < words.size(); ++i) text += (i ? " " : "") + words[i];
-      }
-      auto r = g.send(text);
-      if (!r.ok()) return failure(r.status(), g.address(), r.error());
-      std::cout << "SUCCESS\n";
-      return kOk;
-    }
+    if (*join_cmd || *leave_cmd)
+      return gc::run_membership(g, static_cast<bool>(*join_cmd), remember, std::cout, std::cerr);
+    if (*send_cmd) return gc::run_send(g, words, std::cin, std::cout, std::cerr);
     gc::MessageQuery q;
     q.timestamp = since_wire;
     if (since_seq >= 0) q.since_seq = since_seq;
     if (limit > 0) q.limit = limit;
-    auto r = limit > 0 ? g.get(q) : g.get_all(q);
-    if (!r.ok()) return failure(r.status(), g.address(), r.error());
-    for (const auto& m : r->messages)
-      std::cout << (json_out ? gc::format_message_json(m) : gc::format_message(m)) << "\n";
-    if (limit > 0 && r->more && r->end_seq())
-      std::cerr << "note: more messages follow; continue with --since-seq " << *r->end_seq()
-                << "\n";
-    return kOk;
+    return gc::run_get(g, q, json_out, std::cout, std::cerr);
   }
 
   // The shell: the default without a subcommand.
@@ -201,7 +158,8 @@ int main(int argc, char** argv) {
   gc::Shell shell(transport, cfg, std::cin, std::cout, std::cerr);
   if (!on_terminal) {
     shell.on_membership(remember);
-    return shell.run();
+    shell.run();
+    return gc::kExitOk;
   }
   // On a terminal: a line editor, and live messages of every joined group.
   gc::TerminalOptions topts;
@@ -215,5 +173,6 @@ int main(int argc, char** argv) {
   topts.on_membership = remember;
   zmq::context_t ctx;
   gc::TerminalShell terminal(ctx, shell, me.user_uuid, std::move(topts));
-  return terminal.run();
+  terminal.run();
+  return gc::kExitOk;
 }

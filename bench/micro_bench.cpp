@@ -9,10 +9,11 @@
 #include <stdexcept>
 
 #include "child_process.hpp"
-#include "groupchat/group.hpp"
-#include "groupchat/group_protocol.hpp"
-#include "groupchat/sqlite_store.hpp"
-#include "groupchat/timefmt.hpp"
+#include "core/clock.hpp"
+#include "core/timefmt.hpp"
+#include "group/group.hpp"
+#include "protocol/group_protocol.hpp"
+#include "store/sqlite_store.hpp"
 
 namespace {
 

@@ -7,7 +7,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "groupchat/request_client.hpp"
+#include "net/request_client.hpp"
 
 namespace bench {
 

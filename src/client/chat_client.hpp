@@ -1,0 +1,129 @@
+#pragma once
+// Typed calls to the registry and to group servers, over any request/reply
+// transport. They understand both our replies and the reference's (the
+// decoding itself is protocol/'s): the reference registry answers a JSON
+// list, the reference group {"response": ...} with no error text and no seq.
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+#include <zmq.hpp>
+
+#include "core/result.hpp"
+#include "net/request_client.hpp"
+#include "protocol/group_protocol.hpp"
+
+namespace gc {
+
+// One request, one reply frame, to the server at `address` (IP:PORT).
+// `peer_kind` names the program expected there, for error messages.
+// An error result means no usable reply arrived (the server is unreachable).
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  virtual Result<std::string> request(const std::string& address, std::string_view body,
+                                      std::string_view peer_kind) = 0;
+};
+
+// The real transport: one Lazy Pirate RequestClient per address, kept for reuse.
+class ZmqTransport : public Transport {
+ public:
+  ZmqTransport(int timeout_ms, int tries);
+  Result<std::string> request(const std::string& address, std::string_view body,
+                              std::string_view peer_kind) override;
+
+ private:
+  zmq::context_t ctx_;
+  int timeout_ms_;
+  int tries_;
+  std::map<std::string, std::unique_ptr<RequestClient>> clients_;
+};
+
+enum class CallStatus {
+  ok,           // the server did it
+  refused,      // the server answered FAILED (error() holds its reason, possibly empty)
+  unreachable,  // no reply after all tries
+  bad_reply,    // a reply we cannot understand
+};
+
+template <typename T>
+class CallResult {
+ public:
+  CallResult(T value) : status_(CallStatus::ok), value_(std::move(value)) {}  // NOLINT
+  static CallResult failure(CallStatus s, std::string error) {
+    CallResult r;
+    r.status_ = s;
+    r.error_ = std::move(error);
+    return r;
+  }
+  bool ok() const { return status_ == CallStatus::ok; }
+  CallStatus status() const { return status_; }
+  const std::string& error() const { return error_; }
+  T& value() { return *value_; }
+  const T& value() const { return *value_; }
+  const T* operator->() const { return &*value_; }
+  T* operator->() { return &*value_; }
+
+ private:
+  CallResult() = default;
+  CallStatus status_ = CallStatus::bad_reply;
+  std::optional<T> value_;
+  std::string error_;
+};
+
+struct Done {};  // success without a payload
+
+class RegistryClient {
+ public:
+  RegistryClient(Transport& transport, std::string address, std::string user_uuid);
+  // Live groups as "NAME - IP:PORT" strings, in registration order.
+  CallResult<std::vector<std::string>> get_group_list();
+  const std::string& address() const { return address_; }
+
+ private:
+  Transport& transport_;
+  std::string address_;
+  std::string user_uuid_;
+};
+
+class GroupClient {
+ public:
+  // name: display name sent with join and send (ours; empty = not sent).
+  GroupClient(Transport& transport, std::string address, std::string user_uuid,
+              std::string name = {});
+  CallResult<Done> join();
+  CallResult<Done> leave();
+  // Each call makes a fresh client_msg_id, so the transport's retries of this
+  // one request cannot store the message twice.
+  CallResult<SentMessage> send(const std::string& text);
+  CallResult<FetchedPage> get(const MessageQuery& query);
+  // Pages through `more` (since_seq = seq of the previous page's last message)
+  // until the server says there is no more, at most max_pages pages.
+  CallResult<FetchedPage> get_all(const MessageQuery& query, int max_pages = 10000);
+  const std::string& address() const { return address_; }
+
+ private:
+  // One round trip; a FAILED reply is CallStatus::refused.
+  CallResult<GroupReply> call(const std::string& body);
+
+  Transport& transport_;
+  std::string address_;
+  std::string user_uuid_;
+  std::string name_;
+  std::string raw_;  // the last successful reply, as received (for error excerpts)
+};
+
+// "refused" text for a person: the server's error, or a note that it gave none.
+std::string describe_refusal(const std::string& address, const std::string& error);
+
+// Checks a "since" time as a user typed it (the forms parse_since accepts) and
+// returns it in the form every group understands: YYYY-MM-DDTHH:MM:SS, with
+// .ffffff only when the text had a fraction. (The reference group parses only
+// %Y-%m-%dT%H:%M:%S; HH:MM:SS alone would break it.)
+Result<std::string> since_for_wire(std::string_view text, int64_t now_epoch_us);
+
+}  // namespace gc

@@ -1,0 +1,99 @@
+#include "client/commands.hpp"
+
+#include <algorithm>
+#include <iterator>
+
+#include "client/display.hpp"
+#include "client/follow_notices.hpp"
+#include "client/follower.hpp"
+#include "core/clock.hpp"
+#include "net/poll.hpp"
+
+namespace gc {
+
+int report_call_failure(CallStatus status, const std::string& address, const std::string& error,
+                        std::ostream& err) {
+  if (status == CallStatus::refused) {
+    err << "error: " << describe_refusal(address, error) << "\n";
+    return kExitRefused;
+  }
+  err << "error: " << error << "\n";
+  return kExitUnreachable;  // no reply, or a reply that is not from a groupchat server
+}
+
+int run_groups(RegistryClient& registry, std::ostream& out, std::ostream& err) {
+  auto r = registry.get_group_list();
+  if (!r.ok()) return report_call_failure(r.status(), registry.address(), r.error(), err);
+  for (const auto& g : r.value()) out << g << "\n";
+  return kExitOk;
+}
+
+int run_membership(GroupClient& group, bool join, const MembershipObserver& on_membership,
+                   std::ostream& out, std::ostream& err) {
+  auto r = join ? group.join() : group.leave();
+  if (!r.ok()) return report_call_failure(r.status(), group.address(), r.error(), err);
+  out << "SUCCESS\n" << std::flush;
+  if (on_membership) on_membership(group.address(), join);
+  return kExitOk;
+}
+
+int run_send(GroupClient& group, const std::vector<std::string>& words, std::istream& in,
+             std::ostream& out, std::ostream& err) {
+  std::string text;
+  if (words.size() == 1 && words[0] == "-") {
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    if (!text.empty() && text.back() == '\n') text.pop_back();
+    if (!text.empty() && text.back() == '\r') text.pop_back();
+  } else {
+    for (size_t i = 0; i < words.size(); ++i) text += (i ? " " : "") + words[i];
+  }
+  auto r = group.send(text);
+  if (!r.ok()) return report_call_failure(r.status(), group.address(), r.error(), err);
+  out << "SUCCESS\n";
+  return kExitOk;
+}
+
+int run_get(GroupClient& group, const MessageQuery& query, bool json, std::ostream& out,
+            std::ostream& err) {
+  auto r = query.limit ? group.get(query) : group.get_all(query);
+  if (!r.ok()) return report_call_failure(r.status(), group.address(), r.error(), err);
+  for (const auto& m : r->messages)
+    out << (json ? format_message_json(m) : format_message(m)) << "\n";
+  if (query.limit && r->more && r->end_seq())
+    err << "note: more messages follow; continue with --since-seq " << *r->end_seq() << "\n";
+  return kExitOk;
+}
+
+int run_follow(zmq::context_t& ctx, const FollowCommandOptions& options, int stop_fd,
+               std::ostream& out, std::ostream& err) {
+  Follower follower(ctx, options.address, options.user_uuid, options.since_seq, options.timing);
+  FollowNotices notices(options.address);
+  FollowOutput step;
+  follower.start(mono_ms(), step);
+  while (true) {
+    for (const auto& m : step.to_show) {
+      out << (options.json ? format_message_json(m) : format_message(m)) << '\n' << std::flush;
+      if (!out) return kExitOk;  // the reader went away, as with `follow | head`
+    }
+    if (!step.refused.empty()) {
+      err << "error: " << describe_refusal(options.address, step.refused) << "\n" << std::flush;
+      return kExitRefused;
+    }
+    if (auto notice = notices.update(follower.reconnects(), step.answered))
+      err << (notices.silent() ? "warning: " : "") << *notice << "\n" << std::flush;
+    step.clear();
+
+    NextWake wake(mono_ms());
+    wake.at(follower.next_deadline_ms());
+    zmq::pollitem_t items[] = {{follower.socket().handle(), 0, ZMQ_POLLIN, 0},
+                               {nullptr, stop_fd, ZMQ_POLLIN, 0}};
+    if (!poll_items(items, stop_fd >= 0 ? 2 : 1, wake.timeout_ms())) continue;
+    if (stop_fd >= 0 && (items[1].revents & ZMQ_POLLIN)) return kExitOk;
+    int64_t now = mono_ms();
+    if (items[0].revents & ZMQ_POLLIN) follower.on_readable(now, step);
+    // Also after input: a steady stream of pushes must not starve the renewal.
+    if (step.refused.empty() && now >= follower.next_deadline_ms()) follower.on_tick(now, step);
+  }
+}
+
+}  // namespace gc

@@ -1,0 +1,57 @@
+#pragma once
+// The one-shot commands of user_client, for scripts: each does one thing,
+// prints its result on `out`, tells what went wrong on `err`, and returns the
+// exit code. The program only parses flags and calls one of these.
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+#include <zmq.hpp>
+
+#include "client/chat_client.hpp"
+#include "client/follow_state.hpp"
+
+namespace gc {
+
+// Exit codes: the server did it; it refused; bad usage; no usable reply.
+inline constexpr int kExitOk = 0, kExitRefused = 1, kExitUsage = 2, kExitUnreachable = 3;
+
+// Reports a failed call on err and maps it to its exit code.
+int report_call_failure(CallStatus status, const std::string& address, const std::string& error,
+                        std::ostream& err);
+
+// `groups`: the live groups, one "NAME - IP:PORT" a line.
+int run_groups(RegistryClient& registry, std::ostream& out, std::ostream& err);
+
+// `join` / `leave`: SUCCESS, then `on_membership(address, joined)`.
+using MembershipObserver = std::function<void(const std::string& address, bool joined)>;
+int run_membership(GroupClient& group, bool join, const MembershipObserver& on_membership,
+                   std::ostream& out, std::ostream& err);
+
+// `send`: the words joined by spaces are the message, or "-" alone reads it
+// from `in` (without its final newline).
+int run_send(GroupClient& group, const std::vector<std::string>& words, std::istream& in,
+             std::ostream& out, std::ostream& err);
+
+// `get`: with a limit, one page (and a note on err when more follow);
+// without, every page.
+int run_get(GroupClient& group, const MessageQuery& query, bool json, std::ostream& out,
+            std::ostream& err);
+
+// `follow`: prints a group's messages as they arrive, like tail -f.
+struct FollowCommandOptions {
+  std::string address;  // IP:PORT of the group server
+  std::string user_uuid;
+  std::optional<int64_t> since_seq;  // absent: only messages stored from now on
+  bool json = false;                 // one JSON object a line instead of WHO : TEXT (TIME)
+  FollowTiming timing;
+};
+// Runs until stop_fd becomes readable (returns 0), stdout is closed (0), or
+// the group refuses (error on err, returns 1). Messages go to out one a line,
+// flushed per line; notices about the connection go to err.
+int run_follow(zmq::context_t& ctx, const FollowCommandOptions& options, int stop_fd,
+               std::ostream& out, std::ostream& err);
+
+}  // namespace gc

@@ -1,0 +1,74 @@
+#pragma once
+// FollowState: the follower's side of live delivery, sans IO.
+//
+// A follower holds one DEALER connection to a group server. It sends
+// `follow` (and renews it every renew_ms), receives pushed messages, and
+// fetches with getMessage since_seq whatever it missed: a gap in the pushed
+// sequence numbers, messages stored while it was away, or a server restart.
+// Messages come out exactly once, in sequence order, because only the message
+// whose seq is last_seq + 1 is ever shown (the Clone pattern: state replay by
+// sequence number). The IO layer sends the requests it is told to, feeds every
+// frame and clock tick in, and recreates its socket when told to reconnect.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "protocol/group_protocol.hpp"
+
+namespace gc {
+
+struct FollowTiming {
+  int renew_ms = 1000;          // how often the follow is renewed
+  int reply_timeout_ms = 3000;  // no reply to a request for this long: reconnect
+  int fetch_limit = 1000;       // page size for catching up
+};
+
+struct FollowOutput {
+  std::vector<std::string> requests;  // bodies to send, in order
+  std::vector<ChatMessage> to_show;   // messages to show, in order
+  bool reconnect = false;             // drop the socket, open a new one, then call start()
+  std::string refused;                // the server refused (e.g. not a member); stop following
+  bool answered = false;              // a reply to one of our requests arrived
+  void clear() {
+    requests.clear();
+    to_show.clear();
+    reconnect = false;
+    refused.clear();
+    answered = false;
+  }
+};
+
+class FollowState {
+ public:
+  // since_seq: show messages after it; absent: only messages stored from now on.
+  FollowState(std::string user_uuid, std::optional<int64_t> since_seq, FollowTiming timing = {});
+
+  // (Re)starts following on a fresh connection.
+  void start(int64_t now_ms, FollowOutput& out);
+  void on_frame(std::string_view body, int64_t now_ms, FollowOutput& out);
+  void on_tick(int64_t now_ms, FollowOutput& out);
+  // When on_tick next needs to run.
+  int64_t next_deadline_ms() const;
+
+  // The seq of the last message shown (or the starting point), -1 if unknown yet.
+  int64_t last_seq() const { return last_; }
+
+ private:
+  void send_follow(int64_t now_ms, FollowOutput& out);
+  void send_fetch(int64_t now_ms, FollowOutput& out);
+  void offer(ChatMessage msg, FollowOutput& out);
+  void catch_up_if_behind(int64_t now_ms, FollowOutput& out);
+
+  std::string user_uuid_;
+  FollowTiming timing_;
+  int64_t last_ = -1;        // last shown seq
+  int64_t known_last_ = -1;  // highest seq the server has told us of
+  bool fetching_ = false;
+  int64_t waiting_since_ms_ = -1;  // oldest unanswered request, -1 when none
+  int outstanding_ = 0;            // requests sent and not answered yet
+  int64_t next_renew_ms_ = 0;
+};
+
+}  // namespace gc

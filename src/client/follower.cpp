@@ -1,0 +1,65 @@
+#include "client/follower.hpp"
+
+#include "core/endpoint.hpp"
+
+namespace gc {
+
+Follower::Follower(zmq::context_t& ctx, std::string address, std::string user_uuid,
+                   std::optional<int64_t> since_seq, FollowTiming timing)
+    : ctx_(ctx), address_(std::move(address)), state_(std::move(user_uuid), since_seq, timing) {}
+
+void Follower::connect() {
+  socket_ = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::dealer);
+  socket_->set(zmq::sockopt::linger, 0);
+  // A follower that falls behind loses pushes at this bound, never memory;
+  // the gap is fetched from the store by seq.
+  socket_->set(zmq::sockopt::rcvhwm, 10000);
+  socket_->connect(zmq_address(address_));
+}
+
+void Follower::start(int64_t now_ms, FollowOutput& out) {
+  connect();
+  size_t first = out.requests.size();
+  state_.start(now_ms, out);
+  handle(now_ms, out, first);
+}
+
+void Follower::flush(FollowOutput& out, size_t first_request) {
+  for (size_t i = first_request; i < out.requests.size(); ++i) {
+    const std::string& body = out.requests[i];
+    (void)socket_->send(zmq::buffer(body.data(), body.size()), zmq::send_flags::dontwait);
+  }
+  out.requests.resize(first_request);
+}
+
+void Follower::handle(int64_t now_ms, FollowOutput& out, size_t first_request) {
+  if (out.reconnect) {
+    out.reconnect = false;
+    ++reconnects_;
+    connect();
+    first_request = out.requests.size();
+    state_.start(now_ms, out);
+  }
+  flush(out, first_request);
+}
+
+void Follower::on_readable(int64_t now_ms, FollowOutput& out) {
+  size_t first = out.requests.size();
+  zmq::message_t frame;
+  // Bounded so one busy group cannot starve the rest of the loop.
+  for (int i = 0; i < 10000; ++i) {
+    if (!socket_->recv(frame, zmq::recv_flags::dontwait)) break;
+    if (frame.more()) continue;  // we only ever expect one-frame messages
+    state_.on_frame(frame.to_string_view(), now_ms, out);
+    if (!out.refused.empty()) break;
+  }
+  handle(now_ms, out, first);
+}
+
+void Follower::on_tick(int64_t now_ms, FollowOutput& out) {
+  size_t first = out.requests.size();
+  state_.on_tick(now_ms, out);
+  handle(now_ms, out, first);
+}
+
+}  // namespace gc

@@ -1,0 +1,101 @@
+#include "client/line_editor.hpp"
+
+// clang-format off
+#include <cstdio>
+#include <editline/readline.h>
+// clang-format on
+#include <cstdlib>
+
+namespace gc {
+
+namespace {
+LineEditor* g_active = nullptr;  // libedit's callback interface has one global handler
+}
+
+LineEditor::LineEditor(std::string prompt, std::string history_file)
+    : prompt_(std::move(prompt)), history_file_(std::move(history_file)) {
+  g_active = this;
+  using_history();
+  stifle_history(1000);
+  if (!history_file_.empty()) read_history(history_file_.c_str());
+  install();
+}
+
+LineEditor::~LineEditor() {
+  rl_callback_handler_remove();  // also puts the terminal back in its normal mode
+  if (!history_file_.empty()) write_history(history_file_.c_str());
+  g_active = nullptr;
+}
+
+void LineEditor::install() {
+  // Puts libedit in character-at-a-time mode and draws the prompt. libedit
+  // drops back to whole-line (blocking) reads once a line completes, so this
+  // runs again before the next read.
+  rl_callback_handler_install(prompt_.c_str(), &LineEditor::on_line);
+  prompt_hidden_ = false;
+}
+
+void LineEditor::on_line(char* line) {
+  LineEditor* self = g_active;
+  if (self == nullptr) {
+    std::free(line);
+    return;
+  }
+  self->prompt_hidden_ = true;
+  if (line == nullptr) {
+    self->eof_ = true;
+    return;
+  }
+  if (self->recording_ && *line != '\0') {
+    add_history(line);
+    // Saved at once, so a shell that is killed keeps what was typed.
+    if (!self->history_file_.empty()) write_history(self->history_file_.c_str());
+  }
+  self->completed_.emplace_back(line);
+  std::free(line);
+  // libedit has just left character-at-a-time mode (and the terminal's raw
+  // mode). Go back at once, before more typed or pasted input arrives, but
+  // with no prompt: the command's output comes first, then redraw() shows it.
+  rl_callback_handler_install("", &LineEditor::on_line);
+}
+
+std::vector<std::string> LineEditor::on_readable() {
+  completed_.clear();
+  rl_callback_read_char();
+  std::vector<std::string> out;
+  out.swap(completed_);
+  return out;
+}
+
+void LineEditor::print_above(std::string_view text) {
+  if (prompt_hidden_) {
+    // No prompt on screen: the terminal is in its normal mode.
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    if (text.empty() || text.back() != '\n') std::fputc('\n', stdout);
+    std::fflush(stdout);
+    return;
+  }
+  // Carriage return and erase the input line, print, then let libedit draw
+  // the prompt and the buffer again.
+  std::fputs("\r\033[K", stdout);
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  if (text.empty() || text.back() != '\n') std::fputc('\n', stdout);
+  std::fflush(stdout);
+  rl_forced_update_display();
+}
+
+void LineEditor::redraw() {
+  std::fflush(stdout);
+  if (prompt_hidden_) {
+    rl_set_prompt(prompt_.c_str());
+    prompt_hidden_ = false;
+  }
+  rl_forced_update_display();
+}
+
+void LineEditor::set_prompt(std::string prompt) {
+  prompt_ = std::move(prompt);
+  if (!prompt_hidden_) rl_set_prompt(prompt_.c_str());
+}
+
+}  // namespace gc

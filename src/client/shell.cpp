@@ -1,0 +1,217 @@
+#include "client/shell.hpp"
+
+#include <fmt/format.h>
+
+#include <sstream>
+#include <vector>
+
+#include "client/display.hpp"
+#include "core/clock.hpp"
+#include "core/endpoint.hpp"
+
+namespace gc {
+
+namespace {
+
+constexpr const char* kNotMember =
+    "User is not a member of this group. Please join the group first.";
+
+std::vector<std::string> split_words(const std::string& line) {
+  std::istringstream ss(line);
+  std::vector<std::string> words;
+  for (std::string w; ss >> w;) words.push_back(w);
+  return words;
+}
+
+// The text after the first `n` words of line, trimmed.
+std::string rest_after_words(const std::string& line, int n) {
+  size_t i = 0;
+  auto skip_space = [&] {
+    while (i < line.size() && std::isspace(static_cast<unsigned char>(line[i]))) ++i;
+  };
+  for (int k = 0; k < n; ++k) {
+    skip_space();
+    while (i < line.size() && !std::isspace(static_cast<unsigned char>(line[i]))) ++i;
+  }
+  skip_space();
+  size_t end = line.size();
+  while (end > i && std::isspace(static_cast<unsigned char>(line[end - 1]))) --end;
+  return line.substr(i, end - i);
+}
+
+void strip_cr(std::string& line) {
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+}
+
+}  // namespace
+
+Shell::Shell(Transport& transport, ShellConfig config, std::istream& in, std::ostream& out,
+             std::ostream& err)
+    : transport_(transport), config_(std::move(config)), in_(in), out_(out), err_(err) {}
+
+void Shell::run() {
+  std::string line;
+  bool ended = true;
+  while (true) {
+    if (config_.prompt && !collecting_message()) out_ << "> " << std::flush;
+    if (!std::getline(in_, line)) break;
+    if (!feed(line)) {
+      ended = false;
+      break;
+    }
+  }
+  if (ended) end_of_input();
+  if (config_.prompt && in_.eof()) out_ << "\n";
+  out_.flush();
+}
+
+bool Shell::feed(std::string line) {
+  strip_cr(line);
+  if (!pending_send_) return execute(line);
+  // Read the whole message first, as the reference does, so the input stays
+  // in step with the commands even when the address turns out to be bad.
+  if (line == "END") {
+    PendingSend p = std::move(*pending_send_);
+    pending_send_.reset();
+    send_message(p.address, p.body);
+    out_.flush();
+    return true;
+  }
+  if (!pending_send_->first) pending_send_->body += "\n";
+  pending_send_->body += line;
+  pending_send_->first = false;
+  return true;
+}
+
+void Shell::end_of_input() {
+  if (!pending_send_) return;
+  pending_send_.reset();
+  out_.flush();
+  err_ << "error: input ended before the END line; message not sent\n" << std::flush;
+}
+
+bool Shell::execute(const std::string& line) {
+  auto words = split_words(line);
+  if (words.empty()) return true;  // a blank line is not worth an error
+  const std::string& cmd = words[0];
+  const size_t n = words.size();
+  if (cmd == "exit" && n == 1) return false;
+  if (cmd == "help" && n == 1) {
+    help();
+  } else if (cmd == "get_group_list" && n == 1) {
+    get_group_list();
+  } else if (cmd == "join_group" && n == 2) {
+    join_group(words[1]);
+  } else if (cmd == "leave_group" && n == 2) {
+    leave_group(words[1]);
+  } else if (cmd == "get_messages" && n >= 2) {
+    get_messages(words[1], rest_after_words(line, 2));
+  } else if (cmd == "send_message" && n == 2) {
+    pending_send_ = PendingSend{words[1], {}, true};
+    if (config_.prompt) out_ << "(type the message; end it with a line END)\n";
+  } else {
+    out_ << "Invalid command\n";
+  }
+  out_.flush();
+  return true;
+}
+
+bool Shell::checked_address(const std::string& text, std::string& address) {
+  auto ep = parse_endpoint(text);
+  if (!ep) {
+    err_ << "error: " << ep.error() << "\n" << std::flush;
+    return false;
+  }
+  address = ep->ip_port();
+  return true;
+}
+
+void Shell::report_failure(CallStatus status, const std::string& error, const char* failed_line) {
+  if (status == CallStatus::refused) {
+    out_ << failed_line << "\n";
+    if (!error.empty()) out_ << "error: " << error << "\n";
+  } else {
+    out_.flush();
+    err_ << "error: " << error << "\n" << std::flush;
+  }
+}
+
+void Shell::join_group(const std::string& text) {
+  std::string address;
+  if (!checked_address(text, address)) return;
+  GroupClient group(transport_, address, config_.user_uuid, config_.name);
+  auto r = group.join();
+  if (r.ok()) {
+    out_ << "SUCCESS\n";
+    if (observer_) observer_(address, true);
+  } else
+    report_failure(r.status(), r.error(), "FAILED");
+}
+
+void Shell::leave_group(const std::string& text) {
+  std::string address;
+  if (!checked_address(text, address)) return;
+  GroupClient group(transport_, address, config_.user_uuid, config_.name);
+  auto r = group.leave();
+  if (r.ok()) {
+    out_ << "SUCCESS\n";
+    if (observer_) observer_(address, false);
+  } else
+    report_failure(r.status(), r.error(), "FAILED");
+}
+
+void Shell::get_group_list() {
+  RegistryClient registry(transport_, config_.registry, config_.user_uuid);
+  auto r = registry.get_group_list();
+  if (!r.ok()) return report_failure(r.status(), r.error(), "FAILED");
+  for (const auto& g : r.value()) out_ << g << "\n";
+}
+
+void Shell::get_messages(const std::string& text, const std::string& since) {
+  std::string address;
+  if (!checked_address(text, address)) return;
+  MessageQuery q;
+  if (!since.empty()) {
+    auto wire = since_for_wire(since, now_us());
+    if (!wire) {
+      err_ << "error: " << wire.error() << "\n" << std::flush;
+      return;
+    }
+    q.timestamp = *wire;
+  }
+  GroupClient group(transport_, address, config_.user_uuid, config_.name);
+  auto r = group.get_all(q);
+  if (!r.ok()) return report_failure(r.status(), r.error(), kNotMember);
+  for (const auto& m : r->messages) out_ << format_message(m) << "\n";
+}
+
+void Shell::send_message(const std::string& text, const std::string& body) {
+  std::string address;
+  if (!checked_address(text, address)) return;
+  GroupClient group(transport_, address, config_.user_uuid, config_.name);
+  auto r = group.send(body);
+  if (r.ok())
+    out_ << "SUCCESS\n";
+  else
+    report_failure(r.status(), r.error(), "FAILED");
+}
+
+void Shell::help() {
+  out_ << "Commands:\n"
+          "  join_group IP:PORT          join a group\n"
+          "  leave_group IP:PORT         leave a group\n"
+          "  get_group_list              list the live groups (from the message server "
+       << config_.registry
+       << ")\n"
+          "  get_messages IP:PORT [TIME] show messages, all or those at or after TIME\n"
+          "                              (HH:MM:SS today, YYYY-MM-DDTHH:MM:SS or YYYY-MM-DD "
+          "HH:MM:SS)\n"
+          "  send_message IP:PORT        send a message: type its lines, then a line END\n"
+          "  help                        this list\n"
+          "  exit                        quit (so does the end of input)\n"
+          "You are "
+       << (config_.name.empty() ? config_.user_uuid : config_.name + " (" + config_.user_uuid + ")")
+       << ".\n";
+}
+
+}  // namespace gc

@@ -1,0 +1,75 @@
+#pragma once
+// The interactive shell: the reference user's commands, read a line at a time,
+// printing what the reference prints. It talks through a Transport, so tests
+// drive it with a fake one and plain string streams.
+#include <cstdint>
+#include <functional>
+#include <istream>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <string_view>
+
+#include "client/chat_client.hpp"
+#include "core/result.hpp"
+
+namespace gc {
+
+struct ShellConfig {
+  std::string registry;  // IP:PORT of the message_server
+  std::string user_uuid;
+  std::string name;     // display name; empty = none
+  bool prompt = false;  // print "> " before each command (stdin is a terminal)
+};
+
+class Shell {
+ public:
+  // Replies and the reference's lines go to `out`; local and transport errors
+  // (bad address, unreachable server) go to `err`.
+  Shell(Transport& transport, ShellConfig config, std::istream& in, std::ostream& out,
+        std::ostream& err);
+
+  // Reads commands until `exit` or the end of input.
+  void run();
+  // Takes one input line: a command, or a line of the message that a
+  // send_message is collecting. Returns false when the shell should stop.
+  // (run() is this fed from the input stream; a terminal loop feeds it from
+  // a line editor.)
+  bool feed(std::string line);
+  // True while send_message is collecting message lines (until END).
+  bool collecting_message() const { return pending_send_.has_value(); }
+  // The input has ended: a message still being collected is not sent (said on err).
+  void end_of_input();
+
+  // Called after a join (joined = true) or a leave that the group confirmed,
+  // with the group's IP:PORT.
+  using MembershipObserver = std::function<void(const std::string& address, bool joined)>;
+  void on_membership(MembershipObserver observer) { observer_ = std::move(observer); }
+
+ private:
+  bool execute(const std::string& line);
+  void join_group(const std::string& address);
+  void leave_group(const std::string& address);
+  void get_group_list();
+  void get_messages(const std::string& address, const std::string& since);
+  void send_message(const std::string& address, const std::string& body);
+  void help();
+  // Prints a failed call: FAILED (+ the server's reason) or the transport error.
+  void report_failure(CallStatus status, const std::string& error, const char* failed_line);
+  bool checked_address(const std::string& text, std::string& address);
+
+  Transport& transport_;
+  ShellConfig config_;
+  std::istream& in_;
+  std::ostream& out_;
+  std::ostream& err_;
+  MembershipObserver observer_;
+  struct PendingSend {
+    std::string address;  // as typed; checked once the message is complete
+    std::string body;
+    bool first = true;
+  };
+  std::optional<PendingSend> pending_send_;
+};
+
+}  // namespace gc

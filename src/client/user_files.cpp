@@ -1,0 +1,292 @@
+#include "client/user_files.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <sstream>
+
+#include "protocol/limits.hpp"
+
+namespace gc {
+namespace fs = std::filesystem;
+
+std::string generate_uuid_v4() {
+  std::random_device rd;
+  unsigned char bytes[16];
+  for (int i = 0; i < 16; i += 4) {
+    uint32_t r = rd();
+    for (int k = 0; k < 4; ++k) bytes[i + k] = static_cast<unsigned char>(r >> (8 * k));
+  }
+  bytes[6] = static_cast<unsigned char>((bytes[6] & 0x0f) | 0x40);  // version 4
+  bytes[8] = static_cast<unsigned char>((bytes[8] & 0x3f) | 0x80);  // RFC 4122 variant
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  out.reserve(36);
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
+    out.push_back(hex[bytes[i] >> 4]);
+    out.push_back(hex[bytes[i] & 0x0f]);
+  }
+  return out;
+}
+
+bool is_canonical_uuid(std::string_view t) {
+  if (t.size() != 36) return false;
+  for (size_t i = 0; i < t.size(); ++i) {
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (t[i] != '-') return false;
+    } else if (!std::isxdigit(static_cast<unsigned char>(t[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::optional<std::string> check_user_id(std::string_view id) {
+  if (id.empty()) return "user id must not be empty";
+  if (id.size() > kMaxUserUuidBytes)
+    return "user id of " + std::to_string(id.size()) + " bytes is over " +
+           std::to_string(kMaxUserUuidBytes);
+  for (char c : id)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+      return "user id must not contain control characters";
+  return std::nullopt;
+}
+
+namespace {
+
+std::optional<fs::path> config_base(const IdentityOptions& options) {
+  if (options.config_home) return *options.config_home;
+  if (const char* x = std::getenv("XDG_CONFIG_HOME"); x && x[0] == '/')
+    return fs::path(x);  // the XDG spec says to ignore a relative value
+  if (const char* h = std::getenv("HOME"); h && h[0] != '\0') return fs::path(h) / ".config";
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<fs::path> identity_file(const IdentityOptions& options) {
+  auto base = config_base(options);
+  if (!base) return std::nullopt;
+  return *base / "groupchat" / "identity";
+}
+
+std::optional<fs::path> joined_groups_file(const IdentityOptions& options) {
+  auto base = config_base(options);
+  if (!base) return std::nullopt;
+  return *base / "groupchat" / "groups";
+}
+
+std::optional<fs::path> history_file() {
+  fs::path base;
+  if (const char* x = std::getenv("XDG_STATE_HOME"); x && x[0] == '/') {
+    base = x;
+  } else if (const char* h = std::getenv("HOME"); h && h[0] != '\0') {
+    base = fs::path(h) / ".local" / "state";
+  } else {
+    return std::nullopt;
+  }
+  return base / "groupchat" / "history";
+}
+
+namespace {
+
+std::string errno_text(int err) {
+  return std::strerror(err);
+}
+
+// Writes text to a fresh temporary file beside `target`; returns its path or
+// an error text.
+std::optional<std::string> write_temp(const fs::path& target, const std::string& text,
+                                      fs::path& tmp) {
+  tmp = target;
+  tmp += ".tmp." + std::to_string(::getpid());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return "cannot create " + tmp.string() + ": " + errno_text(errno);
+  size_t off = 0;
+  while (off < text.size()) {
+    ssize_t n = ::write(fd, text.data() + off, text.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int e = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return "cannot write " + tmp.string() + ": " + errno_text(e);
+    }
+    off += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    int e = errno;
+    ::unlink(tmp.c_str());
+    return "cannot write " + tmp.string() + ": " + errno_text(e);
+  }
+  return std::nullopt;
+}
+
+std::string serialize(const std::string& uuid, const std::string& name) {
+  nlohmann::json j = {{"user_uuid", uuid}};
+  if (!name.empty()) j["name"] = name;
+  return j.dump(2) + "\n";
+}
+
+enum class ReadState { missing, ok, broken };
+
+ReadState read_identity(const fs::path& file, std::string& uuid, std::string& name,
+                        std::string& why) {
+  std::error_code ec;
+  if (!fs::exists(file, ec) && !ec) return ReadState::missing;
+  std::ifstream in(file);
+  if (!in) {
+    why = "cannot read " + file.string() + ": " + errno_text(errno);
+    return ReadState::broken;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto j = nlohmann::json::parse(ss.str(), nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    why = file.string() + " is not a JSON object";
+    return ReadState::broken;
+  }
+  auto u = j.find("user_uuid");
+  if (u == j.end() || !u->is_string() || check_user_id(u->get<std::string>())) {
+    why = file.string() + " has no valid \"user_uuid\" string";
+    return ReadState::broken;
+  }
+  uuid = u->get<std::string>();
+  if (auto n = j.find("name"); n != j.end() && n->is_string()) name = n->get<std::string>();
+  return ReadState::ok;
+}
+
+nlohmann::json read_groups_json(const fs::path& file) {
+  std::ifstream in(file);
+  if (!in) return nlohmann::json::object();
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto j = nlohmann::json::parse(ss.str(), nullptr, false);
+  return j.is_object() ? j : nlohmann::json::object();
+}
+
+}  // namespace
+
+std::vector<std::string> load_joined_groups(const fs::path& file, const std::string& user_uuid) {
+  std::vector<std::string> out;
+  auto j = read_groups_json(file);
+  auto it = j.find(user_uuid);
+  if (it == j.end() || !it->is_array()) return out;
+  for (const auto& a : *it)
+    if (a.is_string()) out.push_back(a.get<std::string>());
+  return out;
+}
+
+std::optional<std::string> store_joined_group(const fs::path& file, const std::string& user_uuid,
+                                              const std::string& address, bool joined) {
+  auto j = read_groups_json(file);
+  auto& list = j[user_uuid];
+  if (!list.is_array()) list = nlohmann::json::array();
+  auto pos = std::find(list.begin(), list.end(), address);
+  if (joined == (pos != list.end())) return std::nullopt;  // already as asked
+  if (joined)
+    list.push_back(address);
+  else
+    list.erase(pos);
+  if (list.empty()) j.erase(user_uuid);
+  std::error_code ec;
+  fs::create_directories(file.parent_path(), ec);
+  if (ec) return "cannot create " + file.parent_path().string() + ": " + ec.message();
+  fs::path tmp;
+  if (auto err = write_temp(file, j.dump(2) + "\n", tmp)) return err;
+  if (::rename(tmp.c_str(), file.c_str()) != 0) {
+    int e = errno;
+    ::unlink(tmp.c_str());
+    return "cannot replace " + file.string() + ": " + errno_text(e);
+  }
+  return std::nullopt;
+}
+
+Identity load_identity(const IdentityOptions& options) {
+  Identity id;
+  if (options.user_id) {
+    // Another user's id for this run: the stored identity (and its display
+    // name) belongs to someone else, so neither is read nor written.
+    id.user_uuid = *options.user_id;
+    if (options.name) id.name = *options.name;
+    return id;
+  }
+  auto in_memory = [&](const std::string& why) {
+    if (id.user_uuid.empty()) id.user_uuid = generate_uuid_v4();
+    if (options.name) id.name = *options.name;
+    id.persisted = false;
+    id.file.clear();
+    id.warnings.push_back(why + "; using the id " + id.user_uuid +
+                          " for this run only (memberships will not carry over)");
+  };
+  auto file = identity_file(options);
+  if (!file) {
+    in_memory("no config directory (set XDG_CONFIG_HOME or HOME)");
+    return id;
+  }
+
+  std::string stored_uuid, stored_name, why;
+  ReadState state = read_identity(*file, stored_uuid, stored_name, why);
+  if (state == ReadState::broken) {
+    in_memory(why + "; fix or remove it");
+    return id;
+  }
+
+  if (state == ReadState::missing) {
+    std::error_code ec;
+    fs::create_directories(file->parent_path(), ec);
+    if (ec) {
+      in_memory("cannot create " + file->parent_path().string() + ": " + ec.message());
+      return id;
+    }
+    stored_uuid = generate_uuid_v4();
+    if (options.name) stored_name = *options.name;
+    fs::path tmp;
+    if (auto err = write_temp(*file, serialize(stored_uuid, stored_name), tmp)) {
+      id.user_uuid = stored_uuid;
+      in_memory(*err);
+      return id;
+    }
+    // link() fails if another process created the file first; then its id wins,
+    // so two first runs at once still agree on one identity.
+    if (::link(tmp.c_str(), file->c_str()) != 0) {
+      int e = errno;
+      ::unlink(tmp.c_str());
+      if (e != EEXIST || read_identity(*file, stored_uuid, stored_name, why) != ReadState::ok) {
+        id.user_uuid = stored_uuid;
+        in_memory(e == EEXIST ? why : "cannot create " + file->string() + ": " + errno_text(e));
+        return id;
+      }
+    } else {
+      ::unlink(tmp.c_str());
+    }
+  }
+
+  // The file holds our identity now; store a changed display name.
+  if (options.name && *options.name != stored_name) {
+    fs::path tmp;
+    auto err = write_temp(*file, serialize(stored_uuid, *options.name), tmp);
+    if (!err && ::rename(tmp.c_str(), file->c_str()) != 0) {
+      err = "cannot replace " + file->string() + ": " + errno_text(errno);
+      ::unlink(tmp.c_str());
+    }
+    if (err) id.warnings.push_back(*err + "; the name is used for this run only");
+    stored_name = *options.name;
+  }
+  id.user_uuid = stored_uuid;
+  id.name = stored_name;
+  id.file = *file;
+  id.persisted = true;
+  return id;
+}
+
+}  // namespace gc

@@ -1,0 +1,31 @@
+#include "core/stop_signal.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <csignal>
+
+namespace gc {
+
+namespace {
+int g_pipe[2] = {-1, -1};
+
+void wake_loop_on_signal(int) {
+  // Only async-signal-safe calls here; a full pipe already wakes the loop.
+  if (g_pipe[1] >= 0) (void)!::write(g_pipe[1], "x", 1);
+}
+}  // namespace
+
+int watch_stop_signals() {
+  if (g_pipe[0] >= 0) return g_pipe[0];
+  if (::pipe2(g_pipe, O_NONBLOCK | O_CLOEXEC) != 0) return -1;
+  struct sigaction sa {};
+  sa.sa_handler = wake_loop_on_signal;
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+  return g_pipe[0];
+}
+
+}  // namespace gc

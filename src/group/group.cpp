@@ -1,0 +1,199 @@
+#include "group/group.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "core/timefmt.hpp"
+
+namespace gc {
+
+void GroupOutcome::clear() {
+  reply.clear();
+  stdout_line.clear();
+  reached_store = false;
+  events.clear();
+  store_failed = false;
+}
+
+const Group::Command Group::kCommands[] = {
+    {"joinGroup", "JOIN REQUEST FROM ", &Group::join},
+    {"leaveGroup", "LEAVE REQUEST FROM ", &Group::leave},
+    {"sendMessage", "MESSAGE SEND FROM ", &Group::send},
+    {"getMessage", "MESSAGE REQUEST FROM ", &Group::get},
+    // Live delivery (ours); the reference prints nothing for these.
+    {"follow", "", &Group::follow},
+    {"unfollow", "", &Group::unfollow},
+};
+
+Group::Group(GroupStore& store, GroupConfig config) : store_(store), config_(config) {}
+
+void Group::handle_body(std::string_view body, int64_t now_us, GroupOutcome& out) {
+  out.clear();
+  if (batch_error_) {
+    // The batch has failed; its reply is settled by end_batch().
+    out.reached_store = true;
+    return;
+  }
+  if (auto s = decode_group_request(body, decoded_); !s) {
+    encode_failed(out.reply, s.message());
+    return;
+  }
+  handle(decoded_, now_us, out);
+}
+
+void Group::handle(const GroupRequest& req, int64_t now_us, GroupOutcome& out) {
+  out.clear();
+  for (const auto& cmd : kCommands) {
+    if (cmd.action == req.action) {
+      out.reached_store = true;
+      if (!cmd.print_prefix.empty()) {
+        out.stdout_line.assign(cmd.print_prefix);
+        out.stdout_line += req.user_uuid;
+      }
+      (this->*cmd.handler)(req, now_us, out);
+      return;
+    }
+  }
+  std::string shown = req.action.substr(0, 64);
+  encode_failed(out.reply,
+                fmt::format("unknown action '{}'; use joinGroup, leaveGroup, sendMessage, "
+                            "getMessage, follow or unfollow",
+                            shown));
+}
+
+void Group::refuse(std::string_view error, GroupOutcome& out) {
+  out.clear();
+  encode_failed(out.reply, error);
+}
+
+namespace {
+void encode_storage_failure(std::string& out, std::string_view error) {
+  encode_failed(out, "storage error, nothing was stored: " + std::string(error));
+}
+}  // namespace
+
+void Group::fail_store(GroupOutcome& out, const std::string& error) {
+  out.store_failed = true;
+  out.events.clear();
+  encode_storage_failure(out.reply, error);
+  if (in_batch_ && !batch_error_) batch_error_ = error;
+}
+
+void Group::begin_batch() {
+  in_batch_ = true;
+  batch_error_.reset();
+  if (auto s = store_.begin_batch(); !s) batch_error_ = s.message();
+}
+
+Status Group::end_batch(std::span<GroupOutcome> outcomes) {
+  in_batch_ = false;
+  if (!batch_error_) {
+    if (auto s = store_.commit_batch(); !s) batch_error_ = s.message();
+  } else {
+    store_.rollback_batch();
+  }
+  if (!batch_error_) return Status::ok();
+  std::string reply;
+  encode_storage_failure(reply, *batch_error_);
+  for (GroupOutcome& out : outcomes) {
+    if (!out.reached_store) continue;
+    out.reply = reply;
+    out.events.clear();
+  }
+  Status failed = Status::error(std::move(*batch_error_));
+  batch_error_.reset();
+  return failed;
+}
+
+bool Group::require_member(const GroupRequest& req, GroupOutcome& out, std::string* name) {
+  auto member = store_.find_member(req.user_uuid);
+  if (!member) {
+    fail_store(out, member.error());
+    return false;
+  }
+  if (!member->has_value()) {
+    encode_failed(out.reply, "not a member of this group; join first");
+    return false;
+  }
+  if (name) *name = std::move(**member);
+  return true;
+}
+
+void Group::join(const GroupRequest& req, int64_t, GroupOutcome& out) {
+  if (auto s = store_.add_member(req.user_uuid, req.name); !s) return fail_store(out, s.message());
+  encode_success(out.reply);
+  out.events.push_back({GroupEvent::Kind::member_joined, req.user_uuid, {}});
+}
+
+void Group::leave(const GroupRequest& req, int64_t, GroupOutcome& out) {
+  auto removed = store_.remove_member(req.user_uuid);
+  if (!removed) return fail_store(out, removed.error());
+  if (!*removed) return encode_failed(out.reply, "not a member of this group; nothing to leave");
+  encode_success(out.reply);
+  out.events.push_back({GroupEvent::Kind::member_left, req.user_uuid, {}});
+}
+
+void Group::send(const GroupRequest& req, int64_t now_us, GroupOutcome& out) {
+  if (!req.message) return encode_failed(out.reply, "missing field 'message'");
+  if (req.message->size() > config_.max_message_bytes)
+    return encode_failed(out.reply, fmt::format("message of {} bytes is over the limit of {} bytes",
+                                                req.message->size(), config_.max_message_bytes));
+  std::string member_name;
+  if (!require_member(req, out, &member_name)) return;
+
+  if (!req.client_msg_id.empty()) {
+    // A retried send (Lazy Pirate on the client) must not store twice.
+    auto found = store_.find_by_client_msg_id(req.user_uuid, req.client_msg_id);
+    if (!found) return fail_store(out, found.error());
+    if (found->has_value()) {
+      const StoredMessage& m = **found;
+      return encode_send_success(out.reply, m.seq, m.time_us);
+    }
+  }
+
+  GroupEvent ev;
+  ev.kind = GroupEvent::Kind::message_stored;
+  ev.user_uuid = req.user_uuid;
+  StoredMessage& msg = ev.message;
+  msg.user_uuid = req.user_uuid;
+  msg.name = req.name.empty() ? std::move(member_name) : req.name;
+  msg.text = *req.message;
+  // The wall clock may step back; stored time never does, so time order is seq order.
+  msg.time_us = std::max(now_us, store_.last_time_us());
+  msg.client_msg_id = req.client_msg_id;
+  auto seq = store_.append(msg);
+  if (!seq) return fail_store(out, seq.error());
+  msg.seq = *seq;
+  encode_send_success(out.reply, msg.seq, msg.time_us);
+  out.events.push_back(std::move(ev));
+}
+
+void Group::get(const GroupRequest& req, int64_t now_us, GroupOutcome& out) {
+  if (!require_member(req, out)) return;
+  uint64_t after = req.since_seq.value_or(0);
+  if (req.timestamp && !req.timestamp->empty()) {
+    auto since = parse_since(*req.timestamp, now_us);
+    if (!since) return encode_failed(out.reply, since.error());
+    auto first = store_.first_seq_at_or_after(*since);
+    if (!first) return fail_store(out, first.error());
+    // Both filters hold: seq > after AND seq >= first.
+    if (*first > 0) after = std::max(after, *first - 1);
+  }
+  if (auto s = store_.read_after_seq(after, req.limit, page_); !s)
+    return fail_store(out, s.message());
+  encode_messages(out.reply, page_, store_.last_seq());
+}
+
+void Group::follow(const GroupRequest& req, int64_t, GroupOutcome& out) {
+  if (!require_member(req, out)) return;
+  encode_follow_success(out.reply, store_.last_seq());
+  out.events.push_back({GroupEvent::Kind::follow_requested, req.user_uuid, {}});
+}
+
+void Group::unfollow(const GroupRequest& req, int64_t, GroupOutcome& out) {
+  encode_success(out.reply);
+  out.events.push_back({GroupEvent::Kind::unfollow_requested, req.user_uuid, {}});
+}
+
+}  // namespace gc

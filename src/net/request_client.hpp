@@ -1,0 +1,47 @@
+#pragma once
+// A blocking request/reply client with a timeout and retries on a fresh
+// socket: the ZeroMQ guide's Lazy Pirate pattern. A REQ socket that lost its
+// reply is stuck forever, so on a timeout we throw the socket away, open a new
+// one and resend, and after the last try we give up with an error naming the
+// address. The caller never hangs.
+#include <memory>
+#include <string>
+#include <string_view>
+#include <zmq.hpp>
+
+#include "core/result.hpp"
+
+namespace gc {
+
+struct RequestOptions {
+  int timeout_ms = 1500;  // per try
+  int tries = 3;
+  // Names the program expected at the address, for the error message
+  // ("... is group_server running there?").
+  std::string peer_kind = "the server";
+};
+
+class RequestClient {
+ public:
+  // endpoint: "host:port" or "tcp://host:port".
+  RequestClient(zmq::context_t& ctx, std::string endpoint, RequestOptions options = {});
+  ~RequestClient();
+  RequestClient(const RequestClient&) = delete;
+  RequestClient& operator=(const RequestClient&) = delete;
+
+  // Sends one frame and waits for a one-frame reply. Retries on a new socket
+  // after each timeout; the error after the last try names the address and
+  // the number of tries. A multi-frame reply is an error.
+  Result<std::string> request(std::string_view body);
+
+ private:
+  void reconnect();
+
+  zmq::context_t& ctx_;
+  std::string endpoint_;  // as given by the user, for messages
+  std::string zmq_endpoint_;
+  RequestOptions options_;
+  std::unique_ptr<zmq::socket_t> socket_;
+};
+
+}  // namespace gc

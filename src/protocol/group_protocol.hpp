@@ -1,0 +1,134 @@
+#pragma once
+// The group server's wire format, both directions (docs/PROTOCOL.md, "Group
+// server"): one JSON object per request, one per reply, and the pushed
+// message events of live delivery.
+//
+// Server side: decoding checks types and sizes and produces a GroupRequest
+// (which fields an action needs is the Group's business); encoders write
+// replies straight into a reused string buffer. Client side: the request
+// builders, and the decoders of replies and pushes. Both sides of one
+// message stand together, so a change to the format is made in one file.
+#include <cstddef>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.hpp"
+#include "protocol/limits.hpp"
+#include "protocol/message.hpp"
+
+namespace gc {
+
+// ---- Requests -------------------------------------------------------------
+
+struct GroupRequest {
+  std::string action;
+  std::string user_uuid;
+  std::optional<std::string> message;
+  std::string name;           // display name; empty when absent
+  std::string client_msg_id;  // empty when absent
+  // getMessage filters. timestamp: absent or null → no time filter.
+  std::optional<std::string> timestamp;
+  std::optional<uint64_t> since_seq;
+  size_t limit = kDefaultGetLimit;
+
+  void clear();
+};
+
+// Decodes one request body into `out` (its buffers are reused). Errors are the
+// texts of the protocol: "malformed JSON: ...", "request must be a JSON object",
+// "missing field 'user_uuid'", "field 'message' must be a string", ...
+// A well-formed flat request takes a hand-written scanner (no JSON tree);
+// anything else goes through decode_group_request_dom, so errors are its texts.
+Status decode_group_request(std::string_view body, GroupRequest& out);
+// The same through a full JSON parse: the reference for every result and error text.
+Status decode_group_request_dom(std::string_view body, GroupRequest& out);
+
+// What a client asks for with getMessage.
+struct MessageQuery {
+  std::optional<std::string> timestamp;  // sent as is: messages at or after it
+  std::optional<int64_t> since_seq;      // ours: messages with seq > since_seq
+  std::optional<int> limit;              // ours: at most this many in one page
+};
+
+// Request bodies as our client sends them. name: the display name, sent when
+// non-empty. client_msg_id makes a retried send idempotent.
+std::string make_join_request(const std::string& user_uuid, const std::string& name);
+std::string make_leave_request(const std::string& user_uuid);
+std::string make_send_request(const std::string& user_uuid, const std::string& name,
+                              const std::string& text, const std::string& client_msg_id);
+// Always carries "timestamp" (null when unset), which the reference group reads.
+std::string make_get_request(const std::string& user_uuid, const MessageQuery& query);
+std::string make_follow_request(const std::string& user_uuid, std::optional<int64_t> since_seq);
+
+// ---- Replies and pushes, as the server writes them --------------------------
+
+// Each written into `out` (cleared first).
+void encode_success(std::string& out);
+void encode_failed(std::string& out, std::string_view error);
+// {"response":"SUCCESS","seq":S,"timestamp":T}
+void encode_send_success(std::string& out, uint64_t seq, int64_t time_us);
+// {"response":"SUCCESS","messages":[...],"more":M,"last_seq":L}
+void encode_messages(std::string& out, const MessagePage& page, uint64_t last_seq);
+// {"response":"SUCCESS","last_seq":L}: where a new follower stands.
+void encode_follow_success(std::string& out, uint64_t last_seq);
+// A pushed message: {"event":"message","user_uuid":U,"message":T,"timestamp":TS,
+// "seq":S[,"name":N]}, the message object with the event tag in front.
+void encode_push(std::string& out, const StoredMessage& msg);
+// One message object as getMessage returns it (appended to out).
+void append_message_object(std::string& out, const StoredMessage& msg);
+
+// ---- Replies and pushes, as a client reads them -----------------------------
+
+// A message as a client sees it: fields as text, whatever their JSON type.
+struct ChatMessage {
+  std::string user_uuid;
+  std::string name;  // display name; empty when the sender set none
+  std::string message;
+  std::string timestamp;
+  std::optional<int64_t> seq;  // absent from a reference group
+};
+
+struct SentMessage {
+  std::optional<int64_t> seq;  // absent from a reference group
+  std::optional<std::string> timestamp;
+};
+
+struct FetchedPage {
+  std::vector<ChatMessage> messages;
+  bool more = false;  // more messages match after this page
+  // The group's latest seq as the server reported it (not necessarily the seq
+  // of the last message here).
+  std::optional<int64_t> last_seq;
+  // The seq of the last message returned: where the next page starts.
+  std::optional<int64_t> end_seq() const {
+    return messages.empty() ? std::nullopt : messages.back().seq;
+  }
+};
+
+// A reply's verdict. The reference group answers {"response": ...} with no
+// error text and none of our extra fields.
+struct GroupReply {
+  bool success = false;
+  std::string error;    // FAILED's reason; empty when it gave none
+  nlohmann::json body;  // the whole reply object
+};
+// Errors name what is wrong: "not JSON", "not a JSON object", "no \"response\"
+// field", "\"response\" is neither SUCCESS nor FAILED".
+Result<GroupReply> decode_group_reply(std::string_view text);
+
+// One message object (a getMessage entry, or a push without its tag).
+ChatMessage decode_message(const nlohmann::json& object);
+// The seq and timestamp a sendMessage SUCCESS carries (ours only).
+SentMessage decode_sent_message(const nlohmann::json& reply);
+// A getMessage SUCCESS. Errors: "no \"messages\" list", "a message is not an object".
+Result<FetchedPage> decode_messages(const nlohmann::json& reply);
+// "last_seq" of a reply, when it has one.
+std::optional<int64_t> decode_last_seq(const nlohmann::json& reply);
+// A pushed message, or nullopt when the frame is not one ("event":"message").
+std::optional<ChatMessage> decode_push(const nlohmann::json& frame);
+
+}  // namespace gc

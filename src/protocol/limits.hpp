@@ -1,0 +1,31 @@
+#pragma once
+// Every limit of the wire protocol, in one place (docs/PROTOCOL.md lists them
+// with what a peer sees past each). Sizes are in bytes.
+#include <cstddef>
+#include <cstdint>
+
+namespace gc {
+
+// Fields of requests, on both servers and in the client's own checks.
+inline constexpr size_t kMaxUserUuidBytes = 128;
+inline constexpr size_t kMaxClientMsgIdBytes = 128;
+inline constexpr size_t kMaxDisplayNameBytes = 256;
+inline constexpr size_t kMaxTimestampBytes = 64;
+inline constexpr size_t kMaxGroupNameBytes = 128;
+inline constexpr size_t kMaxIpPortBytes = 255;
+
+// getMessage paging: a page without "limit" holds at most the default.
+inline constexpr int64_t kDefaultGetLimit = 1000;
+inline constexpr int64_t kMaxGetLimit = 10000;
+
+// The group's longest message text by default (group_server --max-message-bytes).
+inline constexpr size_t kDefaultMaxMessageBytes = 65536;
+// A group request may exceed the message limit by this much (the other
+// fields); a larger one is refused unread.
+inline constexpr size_t kRequestOverheadBytes = 64 * 1024;
+// A registry request larger than this is refused unread.
+inline constexpr size_t kMaxRegistryRequestBytes = 64 * 1024;
+// A frame larger than this drops the connection (ZMQ_MAXMSGSIZE), on both servers.
+inline constexpr int64_t kMaxFrameBytes = 16 * 1024 * 1024;
+
+}  // namespace gc

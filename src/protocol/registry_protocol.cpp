@@ -1,0 +1,247 @@
+#include "protocol/registry_protocol.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "core/endpoint.hpp"
+#include "core/json_text.hpp"
+#include "protocol/limits.hpp"
+
+namespace gc {
+
+using nlohmann::json;
+using ordered = nlohmann::ordered_json;
+
+namespace {
+
+std::string dump(const ordered& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+bool has_control_char(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](char c) {
+    auto u = static_cast<unsigned char>(c);
+    return u < 0x20 || u == 0x7f;
+  });
+}
+
+// Content rules for each string field a request may carry; empty when valid.
+std::string check_field(std::string_view field, const std::string& value) {
+  if (field == "group_name") {
+    if (value.empty()) return "field 'group_name' must not be empty";
+    if (value.size() > kMaxGroupNameBytes)
+      return fmt::format("field 'group_name' is {} bytes, over the limit of {} bytes", value.size(),
+                         kMaxGroupNameBytes);
+    if (has_control_char(value)) return "field 'group_name' must not contain control characters";
+  } else if (field == "ip_port") {
+    if (value.size() > kMaxIpPortBytes)
+      return fmt::format("field 'ip_port' is {} bytes, over the limit of {} bytes", value.size(),
+                         kMaxIpPortBytes);
+    if (without_tcp_prefix(value).size() != value.size())
+      return "field 'ip_port' must be HOST:PORT without 'tcp://', e.g. 127.0.0.1:5560";
+    auto ep = parse_endpoint(value);
+    if (!ep) return "field 'ip_port': " + ep.error();
+    if (ep->host == "*")
+      return "field 'ip_port' must name a host others can connect to, not '*' (e.g. "
+             "127.0.0.1:5560)";
+  } else if (field == "user_uuid") {
+    if (value.empty()) return "field 'user_uuid' must not be empty";
+    if (value.size() > kMaxUserUuidBytes)
+      return fmt::format("field 'user_uuid' is {} bytes, over the limit of {} bytes", value.size(),
+                         kMaxUserUuidBytes);
+  }
+  return {};
+}
+
+// Each action and the string fields it requires, checked in this order.
+struct ActionSpec {
+  std::string_view name;
+  RegistryAction action;
+  std::vector<std::string_view> fields;
+};
+const std::vector<ActionSpec>& action_specs() {
+  static const std::vector<ActionSpec> specs = {
+      {"register", RegistryAction::register_group, {"group_name", "ip_port"}},
+      {"heartbeat", RegistryAction::heartbeat, {"group_name", "ip_port"}},
+      {"unregister", RegistryAction::unregister, {"group_name", "ip_port"}},
+      {"get_group_list", RegistryAction::get_group_list, {"user_uuid"}},
+  };
+  return specs;
+}
+
+std::string* field_slot(RegistryRequest& r, std::string_view field) {
+  if (field == "group_name") return &r.group_name;
+  if (field == "ip_port") return &r.ip_port;
+  return &r.user_uuid;
+}
+
+std::string_view action_name(RegistryAction action) {
+  for (const auto& spec : action_specs())
+    if (spec.action == action) return spec.name;
+  return "?";
+}
+
+}  // namespace
+
+Result<RegistryRequest> decode_registry_request(std::string_view body) {
+  using R = Result<RegistryRequest>;
+  json request;
+  try {
+    request = json::parse(body);
+  } catch (const json::parse_error& e) {
+    // nlohmann's text starts with "[json.exception.parse_error.101] "; the rest is what matters.
+    std::string what = e.what();
+    auto close = what.find("] ");
+    if (close != std::string::npos) what = what.substr(close + 2);
+    return R::error("malformed JSON: " + what);
+  }
+  if (!request.is_object()) return R::error("request must be a JSON object");
+  auto action_it = request.find("action");
+  if (action_it == request.end()) return R::error("missing field 'action'");
+  if (!action_it->is_string()) return R::error("field 'action' must be a string");
+  const auto& action = action_it->get_ref<const std::string&>();
+
+  const auto& specs = action_specs();
+  auto spec = std::find_if(specs.begin(), specs.end(),
+                           [&](const ActionSpec& s) { return s.name == action; });
+  if (spec == specs.end()) {
+    std::string shown = action.size() > 64 ? action.substr(0, 64) + "..." : action;
+    return R::error(fmt::format(
+        "unknown action '{}'; expected register, heartbeat, unregister or get_group_list", shown));
+  }
+  RegistryRequest out;
+  out.action = spec->action;
+  for (std::string_view field : spec->fields) {
+    auto it = request.find(std::string(field));
+    if (it == request.end()) return R::error(fmt::format("missing field '{}'", field));
+    if (!it->is_string()) return R::error(fmt::format("field '{}' must be a string", field));
+    const auto& value = it->get_ref<const std::string&>();
+    if (auto why = check_field(field, value); !why.empty()) return R::error(why);
+    *field_slot(out, field) = value;
+  }
+  if (out.action == RegistryAction::register_group) {
+    if (auto it = request.find("heartbeat"); it != request.end() && !it->is_null()) {
+      if (!it->is_boolean()) return R::error("field 'heartbeat' must be true or false");
+      out.heartbeat = it->get<bool>();
+    }
+  }
+  return out;
+}
+
+std::string make_registry_request(RegistryAction action, std::string_view group_name,
+                                  std::string_view ip_port, bool heartbeat_flag) {
+  std::string out = R"({"action":)";
+  append_json_string(out, action_name(action));
+  out += R"(,"group_name":)";
+  append_json_string(out, group_name);
+  out += R"(,"ip_port":)";
+  append_json_string(out, ip_port);
+  if (heartbeat_flag) out += R"(,"heartbeat":true)";
+  out += '}';
+  return out;
+}
+
+std::string make_group_list_request(std::string_view user_uuid) {
+  std::string out = R"({"action":"get_group_list","user_uuid":)";
+  append_json_string(out, user_uuid);
+  out += '}';
+  return out;
+}
+
+std::string registry_success() {
+  return dump(ordered{{"response", "SUCCESS"}});
+}
+
+std::string registry_failed(std::string_view error) {
+  return dump(ordered{{"response", "FAILED"}, {"error", error}});
+}
+
+std::string registry_register_success(int64_t heartbeat_ms, int64_t expiry_ms) {
+  return dump(
+      ordered{{"response", "SUCCESS"}, {"heartbeat_ms", heartbeat_ms}, {"expiry_ms", expiry_ms}});
+}
+
+std::string registry_reregister(std::string_view error) {
+  return dump(ordered{{"response", "FAILED"}, {"error", error}, {"reregister", true}});
+}
+
+std::string encode_group_list(const std::vector<std::string>& groups) {
+  return dump(ordered(groups));
+}
+
+RegisterReply decode_register_reply(std::string_view body) {
+  RegisterReply r;
+  if (body == kReferenceRegisterSuccess) {
+    r.accepted = true;
+    r.reference = true;
+    return r;
+  }
+  auto j = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  auto unexpected = [&] { return "unexpected reply: " + std::string(body.substr(0, 200)); };
+  if (!j.is_object()) {
+    r.error = unexpected();
+    return r;
+  }
+  auto resp = j.find("response");
+  if (resp != j.end() && *resp == "SUCCESS") {
+    r.accepted = true;
+    if (auto it = j.find("heartbeat_ms"); it != j.end() && it->is_number_integer()) {
+      int64_t ms = it->get<int64_t>();
+      if (ms >= 50 && ms <= 60000) r.heartbeat_ms = ms;
+    }
+    return r;
+  }
+  auto e = j.find("error");
+  r.error = e != j.end() && e->is_string() ? e->get<std::string>() : unexpected();
+  return r;
+}
+
+HeartbeatReply decode_heartbeat_reply(std::string_view body) {
+  HeartbeatReply r;
+  auto j = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return r;
+  auto resp = j.find("response");
+  if (resp == j.end() || !resp->is_string()) return r;
+  if (*resp != "FAILED") {
+    r.verdict = HeartbeatVerdict::ok;
+    return r;
+  }
+  auto again = j.find("reregister");
+  if (again != j.end() && again->is_boolean() && again->get<bool>()) {
+    r.verdict = HeartbeatVerdict::reregister;
+    return r;
+  }
+  r.verdict = HeartbeatVerdict::refused;
+  auto e = j.find("error");
+  r.error = e != j.end() && e->is_string() ? e->get<std::string>() : "no reason given";
+  return r;
+}
+
+GroupListReply decode_group_list(std::string_view body) {
+  GroupListReply r;
+  auto j = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) {
+    r.error = "not JSON";
+    return r;
+  }
+  if (j.is_array()) {
+    r.kind = GroupListReply::Kind::list;
+    for (const auto& g : j) r.groups.push_back(g.is_string() ? g.get<std::string>() : g.dump());
+    return r;
+  }
+  if (j.is_object()) {
+    auto resp = j.find("response");
+    if (resp != j.end() && resp->is_string() && *resp == "FAILED") {
+      r.kind = GroupListReply::Kind::refused;
+      auto e = j.find("error");
+      if (e != j.end() && e->is_string()) r.error = e->get<std::string>();
+      return r;
+    }
+  }
+  r.error = "expected a JSON list of groups";
+  return r;
+}
+
+}  // namespace gc

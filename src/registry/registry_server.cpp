@@ -1,0 +1,162 @@
+#include "registry/registry_server.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <utility>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "core/endpoint.hpp"
+#include "net/poll.hpp"
+#include "net/router.hpp"
+
+namespace gc {
+
+// Records the connection state changes of one watching socket; the loop
+// drains them with check_event(0) so the monitor never blocks it.
+class RegistryServer::EndpointWatch : public zmq::monitor_t {
+ public:
+  std::vector<WatchEvent> events;
+
+ private:
+  // HANDSHAKE_SUCCEEDED rather than CONNECTED: a ZeroMQ peer answered, not
+  // just some program holding the port.
+  void on_event_handshake_succeeded(const zmq_event_t&, const char*) override {
+    events.push_back(WatchEvent::connected);
+  }
+  void on_event_disconnected(const zmq_event_t&, const char*) override {
+    events.push_back(WatchEvent::disconnected);
+  }
+};
+
+struct RegistryServer::Watcher {
+  zmq::socket_t socket;  // declared first: the monitor must go before the socket it watches
+  std::unique_ptr<EndpointWatch> monitor;
+};
+
+RegistryServer::RegistryServer(zmq::context_t& context, RegistryServerOptions options)
+    : context_(context),
+      options_(std::move(options)),
+      registry_(options_.registry),
+      router_(context_, zmq::socket_type::router) {
+  router_.set(zmq::sockopt::linger, 0);
+  router_.set(zmq::sockopt::router_mandatory, 1);
+  router_.set(zmq::sockopt::maxmsgsize, options_.max_frame_bytes);
+}
+
+RegistryServer::~RegistryServer() = default;
+
+Status RegistryServer::bind() {
+  try {
+    router_.bind(options_.bind);
+  } catch (const zmq::error_t& e) {
+    std::string hint;
+    if (e.num() == EADDRINUSE)
+      hint = "; is another message_server running?";
+    else if (e.num() == EADDRNOTAVAIL)
+      hint = "; use an address of this host, or *:PORT";
+    return Status::error(fmt::format("cannot bind {}: {}{}", options_.bind, e.what(), hint));
+  }
+  return Status::ok();
+}
+
+void RegistryServer::run(int stop_fd) {
+  while (true) {
+    int64_t now = mono_ms();
+    drain_watch_events(now);
+    apply(registry_.tick(now));
+
+    // Sleep until something is due: a group's deadline, or a look at the
+    // watches' connection events (they cannot wake the poll). Idle with no
+    // watched group, that is forever.
+    NextWake wake(now);
+    if (!watchers_.empty()) wake.within(options_.watch_poll_ms);
+    if (auto deadline = registry_.next_deadline()) wake.at(*deadline);
+    zmq::pollitem_t items[] = {{router_.handle(), 0, ZMQ_POLLIN, 0},
+                               {nullptr, stop_fd, ZMQ_POLLIN, 0}};
+    if (!poll_items(items, 2, wake.timeout_ms())) continue;
+    if (items[1].revents & ZMQ_POLLIN) break;
+    if (items[0].revents & ZMQ_POLLIN) serve_requests();
+  }
+  spdlog::info("shutting down");
+}
+
+void RegistryServer::serve_requests() {
+  RoutedRequest request;
+  for (size_t i = 0; i < kMaxBatchRequests; ++i) {
+    if (!receive_routed(router_, request, options_.max_request_bytes)) return;
+    RegistryOutput out;
+    if (!request.framing_error.empty()) {
+      spdlog::warn("refused request: {}", request.framing_error);
+      out.reply = registry_failed(request.framing_error);
+    } else {
+      try {
+        out = registry_.handle(request.body, mono_ms());
+      } catch (const std::exception& e) {
+        spdlog::error("internal error on a request: {}", e.what());
+        out = RegistryOutput{};
+        out.reply =
+            registry_failed(std::string("internal error: ") + e.what() + "; please report it");
+      }
+    }
+    apply(out);
+    if (send_routed(router_, request.envelope, out.reply) != SendResult::sent)
+      spdlog::warn("could not deliver a reply: the peer is gone or not reading");
+  }
+}
+
+void RegistryServer::apply(const RegistryOutput& out) {
+  for (const auto& note : out.notes) spdlog::info("{}", note);
+  if (!out.stdout_lines.empty()) {
+    for (const auto& line : out.stdout_lines) std::fprintf(stdout, "%s\n", line.c_str());
+    std::fflush(stdout);
+  }
+  for (const auto& cmd : out.watch) {
+    if (cmd.change == WatchChange::stop) {
+      watchers_.erase(cmd.address);
+    } else {
+      watchers_.erase(cmd.address);
+      start_watch(cmd.address);
+    }
+  }
+}
+
+void RegistryServer::start_watch(const std::string& address) {
+  auto watcher = std::make_unique<Watcher>();
+  try {
+    watcher->socket = zmq::socket_t(context_, zmq::socket_type::dealer);
+    watcher->socket.set(zmq::sockopt::linger, 0);
+    watcher->socket.set(zmq::sockopt::heartbeat_ivl, options_.watch_heartbeat_ivl_ms);
+    watcher->socket.set(zmq::sockopt::heartbeat_timeout, options_.watch_heartbeat_timeout_ms);
+    watcher->socket.set(zmq::sockopt::connect_timeout, options_.watch_heartbeat_timeout_ms);
+    watcher->monitor = std::make_unique<EndpointWatch>();
+    watcher->monitor->init(watcher->socket,
+                           fmt::format("inproc://registry-watch-{}", ++watch_counter_),
+                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED);
+    // Connecting and never sending is invisible to the group: a ROUTER only
+    // sees a peer that stays silent, and the ZMTP pings are answered by libzmq.
+    watcher->socket.connect(zmq_address(address));
+  } catch (const zmq::error_t& e) {
+    // Without a watch the group never shows as connected and is dropped in time.
+    spdlog::warn("cannot watch {}: {}", address, e.what());
+    return;
+  }
+  watchers_[address] = std::move(watcher);
+}
+
+void RegistryServer::drain_watch_events(int64_t now_ms) {
+  std::vector<std::pair<std::string, WatchEvent>> events;
+  for (auto& [address, watcher] : watchers_) {
+    while (watcher->monitor->check_event(0)) {
+    }
+    for (WatchEvent e : watcher->monitor->events) events.emplace_back(address, e);
+    watcher->monitor->events.clear();
+  }
+  for (const auto& [address, event] : events)
+    apply(registry_.on_watch_event(address, event, now_ms));
+}
+
+}  // namespace gc

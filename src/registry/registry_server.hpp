@@ -1,0 +1,64 @@
+#pragma once
+// The registry's event loop: a ROUTER socket for requests, one watching
+// connection per group that does not heartbeat, and the Registry state
+// machine in between. One thread, one zmq poll; nothing here decides
+// protocol questions.
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <string>
+#include <zmq.hpp>
+
+#include "core/result.hpp"
+#include "protocol/limits.hpp"
+#include "registry/registry.hpp"
+
+namespace gc {
+
+struct RegistryServerOptions {
+  std::string bind = "tcp://*:5555";  // a zmq endpoint
+  RegistryConfig registry;
+  // ZMTP heartbeats on the watching connections: a peer that stops answering
+  // pings is disconnected after the timeout even if TCP stays up.
+  int watch_heartbeat_ivl_ms = 1000;
+  int watch_heartbeat_timeout_ms = 3000;
+  size_t max_request_bytes = kMaxRegistryRequestBytes;  // a bigger body gets FAILED
+  int64_t max_frame_bytes = kMaxFrameBytes;  // ZMQ_MAXMSGSIZE: a bigger frame drops the connection
+  // While groups are watched: how often their connection events are read
+  // (the monitors cannot wake the poll). A killed group is dropped
+  // watch_reconnect_ms plus at most this after its connection drops.
+  int64_t watch_poll_ms = 250;
+};
+
+class RegistryServer {
+ public:
+  RegistryServer(zmq::context_t& context, RegistryServerOptions options);
+  ~RegistryServer();
+  RegistryServer(const RegistryServer&) = delete;
+  RegistryServer& operator=(const RegistryServer&) = delete;
+
+  // Binds the ROUTER socket. The error says what failed and what to do.
+  Status bind();
+  // Serves until stop_fd (a self-pipe written by the signal handler) becomes
+  // readable. The loop sleeps until real work is due: zero wake-ups while
+  // idle with no watched group.
+  void run(int stop_fd);
+
+ private:
+  class EndpointWatch;
+  struct Watcher;
+
+  void serve_requests();
+  void drain_watch_events(int64_t now_ms);
+  void apply(const RegistryOutput& out);
+  void start_watch(const std::string& address);
+
+  zmq::context_t& context_;
+  RegistryServerOptions options_;
+  Registry registry_;
+  zmq::socket_t router_;
+  std::map<std::string, std::unique_ptr<Watcher>> watchers_;  // by address
+  unsigned long watch_counter_ = 0;                           // names the inproc monitor endpoints
+};
+
+}  // namespace gc

@@ -1,0 +1,88 @@
+#pragma once
+// SqliteStore: the default GroupStore, one SQLite file per group in WAL mode.
+//
+// Durability: a batch is one transaction. With synchronous=NORMAL (the
+// default) a committed batch survives a crash of the process; with
+// synchronous=FULL (`--sync full`) it also survives a power loss, at the cost
+// of an fsync per commit. Seq is the table's INTEGER PRIMARY KEY; rows are
+// never deleted, so a seq is never reused, across restarts too.
+//
+// Memory stays bounded: reads go through the primary key with a LIMIT and
+// only the newest seq/time are kept in RAM.
+//
+// The process holds the file's lock for its lifetime (locking_mode=EXCLUSIVE):
+// a second process opening the same file is refused with SQLITE_BUSY.
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "store/group_store.hpp"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace gc {
+
+struct SqliteOptions {
+  std::string path;        // the database file; its directory must exist
+  bool sync_full = false;  // synchronous=FULL instead of NORMAL
+  // For tests: caps the file at this many pages (0 = no cap), which makes
+  // SQLite report "database or disk is full" as a real full disk would.
+  long max_page_count = 0;
+};
+
+class SqliteStore final : public GroupStore {
+ public:
+  // Opens or creates the database. Errors say what is wrong with the file or
+  // its directory (not writable, not a database, ...) and what to do.
+  static Result<std::unique_ptr<SqliteStore>> open(const SqliteOptions& options);
+  ~SqliteStore() override;
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+
+  Status begin_batch() override;
+  Status commit_batch() override;
+  void rollback_batch() override;
+
+  Result<uint64_t> append(const StoredMessage& msg) override;
+  Status read_after_seq(uint64_t after_seq, size_t limit, MessagePage& page) override;
+  Result<uint64_t> first_seq_at_or_after(int64_t since_us) override;
+  Result<std::optional<StoredMessage>> find_by_client_msg_id(
+      const std::string& user_uuid, const std::string& client_msg_id) override;
+  uint64_t last_seq() const override { return last_seq_; }
+  int64_t last_time_us() const override { return last_time_us_; }
+
+  Status add_member(const std::string& user_uuid, const std::string& name) override;
+  Result<bool> remove_member(const std::string& user_uuid) override;
+  Result<std::optional<std::string>> find_member(const std::string& user_uuid) override;
+  Result<size_t> member_count() override;
+
+ private:
+  struct Statements;
+  explicit SqliteStore(std::string path);
+  Status prepare_all();
+  Status load_tail();
+  // The error text for the last failure of `what`, with advice where there is some.
+  std::string error_text(const char* what, int rc) const;
+  // Opens the batch's transaction before its first write (BEGIN IMMEDIATE).
+  Status begin_write();
+  // Runs a statement that returns no rows; resets it.
+  Status step_done(sqlite3_stmt* stmt, const char* what);
+
+  std::string path_;
+  sqlite3* db_ = nullptr;
+  std::unique_ptr<Statements> st_;
+  bool in_batch_ = false;
+  bool in_transaction_ = false;  // the batch has written: BEGIN was run
+  uint64_t last_seq_ = 0;
+  int64_t last_time_us_ = 0;
+  // Members found by find_member (every send and get asks), so a request
+  // costs one SELECT less. Dropped entry by entry on add/remove, wholly on
+  // rollback; bounded by kMemberCacheSize.
+  static constexpr size_t kMemberCacheSize = 4096;
+  std::unordered_map<std::string, std::string> member_cache_;
+  uint64_t committed_seq_ = 0;
+  int64_t committed_time_us_ = 0;
+};
+
+}  // namespace gc

@@ -1,0 +1,191 @@
+#include "client/follow_state.hpp"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+namespace gc {
+namespace {
+
+using nlohmann::json;
+
+std::string push(int64_t seq) {
+  return json{{"event", "message"},
+              {"seq", seq},
+              {"user_uuid", "u"},
+              {"message", "m" + std::to_string(seq)},
+              {"timestamp", "t"}}
+      .dump();
+}
+
+std::string follow_ok(int64_t last_seq) {
+  return json{{"response", "SUCCESS"}, {"last_seq", last_seq}}.dump();
+}
+
+std::string page(int64_t from, int64_t to, bool more) {
+  json msgs = json::array();
+  for (int64_t s = from; s <= to; ++s)
+    msgs.push_back({{"seq", s}, {"user_uuid", "u"}, {"message", "m"}, {"timestamp", "t"}});
+  return json{{"response", "SUCCESS"}, {"messages", msgs}, {"more", more}, {"last_seq", to}}.dump();
+}
+
+std::vector<int64_t> seqs(const FollowOutput& out) {
+  std::vector<int64_t> s;
+  for (const auto& m : out.to_show) s.push_back(*m.seq);
+  return s;
+}
+
+json request(const FollowOutput& out, size_t i) {
+  return json::parse(out.requests.at(i));
+}
+
+TEST(FollowStateTest, WithoutSinceSeqStartsFromTheServersLastSeq) {
+  FollowState f("u", std::nullopt);
+  FollowOutput out;
+  f.start(0, out);
+  ASSERT_EQ(out.requests.size(), 1u);
+  EXPECT_EQ(request(out, 0)["action"], "follow");
+  EXPECT_FALSE(request(out, 0).contains("since_seq"));
+  out.clear();
+  f.on_frame(follow_ok(41), 1, out);
+  EXPECT_EQ(f.last_seq(), 41);
+  EXPECT_TRUE(out.requests.empty());  // nothing to catch up
+  f.on_frame(push(42), 2, out);
+  f.on_frame(push(43), 3, out);
+  EXPECT_EQ(seqs(out), (std::vector<int64_t>{42, 43}));
+}
+
+TEST(FollowStateTest, SinceSeqFetchesTheBacklogInPagesThenShowsPushes) {
+  FollowTiming timing;
+  timing.fetch_limit = 2;
+  FollowState f("u", 0, timing);
+  FollowOutput out;
+  f.start(0, out);
+  EXPECT_EQ(request(out, 0)["since_seq"], 0);
+  out.clear();
+  f.on_frame(follow_ok(3), 1, out);
+  ASSERT_EQ(out.requests.size(), 1u);
+  EXPECT_EQ(request(out, 0)["action"], "getMessage");
+  EXPECT_EQ(request(out, 0)["since_seq"], 0);
+  EXPECT_EQ(request(out, 0)["limit"], 2);
+  out.clear();
+  f.on_frame(push(4), 2, out);  // arrives while catching up: held back, not lost
+  f.on_frame(page(1, 2, true), 3, out);
+  ASSERT_EQ(out.requests.size(), 1u);
+  EXPECT_EQ(request(out, 0)["since_seq"], 2);
+  f.on_frame(page(3, 4, false), 4, out);
+  EXPECT_EQ(seqs(out), (std::vector<int64_t>{1, 2, 3, 4}));
+}
+
+TEST(FollowStateTest, DuplicatesAreDroppedAndGapsFetched) {
+  FollowState f("u", 10);
+  FollowOutput out;
+  f.start(0, out);
+  f.on_frame(follow_ok(10), 1, out);
+  out.clear();
+  f.on_frame(push(11), 2, out);
+  f.on_frame(push(11), 3, out);  // duplicate
+  f.on_frame(push(13), 4, out);  // 12 was dropped on the way
+  EXPECT_EQ(seqs(out), (std::vector<int64_t>{11}));
+  ASSERT_EQ(out.requests.size(), 1u);
+  EXPECT_EQ(request(out, 0)["since_seq"], 11);
+  out.clear();
+  f.on_frame(page(12, 13, false), 5, out);
+  EXPECT_EQ(seqs(out), (std::vector<int64_t>{12, 13}));
+  EXPECT_EQ(f.last_seq(), 13);
+}
+
+TEST(FollowStateTest, RenewsAndReconnectsWhenTheServerIsSilent) {
+  FollowTiming timing;
+  timing.renew_ms = 100;
+  timing.reply_timeout_ms = 300;
+  FollowState f("u", 5, timing);
+  FollowOutput out;
+  f.start(0, out);
+  f.on_frame(follow_ok(5), 10, out);
+  out.clear();
+  EXPECT_EQ(f.next_deadline_ms(), 100);
+  f.on_tick(100, out);
+  ASSERT_EQ(out.requests.size(), 1u);  // the renewal
+  EXPECT_EQ(request(out, 0)["since_seq"], 5);
+  out.clear();
+  f.on_tick(350, out);
+  EXPECT_FALSE(out.reconnect);
+  f.on_tick(400, out);  // renewal sent at 100 unanswered for 300 ms
+  EXPECT_TRUE(out.reconnect);
+  out.clear();
+  f.start(401, out);  // the server restarted with more messages
+  f.on_frame(follow_ok(7), 402, out);
+  ASSERT_EQ(out.requests.size(), 2u);
+  EXPECT_EQ(request(out, 1)["action"], "getMessage");
+  EXPECT_EQ(request(out, 1)["since_seq"], 5);
+}
+
+TEST(FollowStateTest, APushThatOvertakesTheFollowReplyIsFetchedNotSkipped) {
+  // The reply says "now" is seq 41, but the push of 42 (stored in the same
+  // batch) came first: 42 is after "now", so it must be shown.
+  FollowState f("u", std::nullopt);
+  FollowOutput out;
+  f.start(0, out);
+  out.clear();
+  f.on_frame(push(42), 1, out);
+  f.on_frame(follow_ok(41), 2, out);
+  EXPECT_EQ(f.last_seq(), 41);
+  ASSERT_EQ(out.requests.size(), 1u);
+  EXPECT_EQ(request(out, 0)["action"], "getMessage");
+  EXPECT_EQ(request(out, 0)["since_seq"], 41);
+  out.clear();
+  f.on_frame(page(42, 42, false), 3, out);
+  EXPECT_EQ(seqs(out), (std::vector<int64_t>{42}));
+}
+
+TEST(FollowStateTest, AnsweredIsSetByRepliesOnly) {
+  FollowState f("u", 0);
+  FollowOutput out;
+  f.start(0, out);
+  f.on_frame(push(1), 1, out);
+  EXPECT_FALSE(out.answered);  // a push is not an answer
+  f.on_frame(follow_ok(0), 2, out);
+  EXPECT_TRUE(out.answered);
+  out.clear();
+  EXPECT_FALSE(out.answered);
+}
+
+TEST(FollowStateTest, ALeaveEndsFollowingAtTheNextRenewal) {
+  FollowTiming timing;
+  timing.renew_ms = 100;
+  FollowState f("u", 3, timing);
+  FollowOutput out;
+  f.start(0, out);
+  f.on_frame(follow_ok(3), 1, out);
+  out.clear();
+  f.on_tick(100, out);
+  ASSERT_EQ(out.requests.size(), 1u);
+  out.clear();
+  f.on_frame(R"({"response":"FAILED","error":"not a member of this group; join first"})", 101, out);
+  EXPECT_EQ(out.refused, "not a member of this group; join first");
+  EXPECT_TRUE(out.to_show.empty());
+}
+
+TEST(FollowStateTest, RefusalIsReported) {
+  FollowState f("u", std::nullopt);
+  FollowOutput out;
+  f.start(0, out);
+  f.on_frame(R"({"response":"FAILED","error":"not a member of this group; join first"})", 1, out);
+  EXPECT_EQ(out.refused, "not a member of this group; join first");
+}
+
+TEST(FollowStateTest, GarbageFramesAreIgnored) {
+  FollowState f("u", 0);
+  FollowOutput out;
+  f.start(0, out);
+  out.clear();
+  f.on_frame("not json", 1, out);
+  f.on_frame("[1,2]", 1, out);
+  f.on_frame(R"({"event":"other"})", 1, out);
+  EXPECT_TRUE(out.to_show.empty());
+  EXPECT_TRUE(out.refused.empty());
+}
+
+}  // namespace
+}  // namespace gc

@@ -1,0 +1,366 @@
+// The shell and the typed client calls, over a scripted transport: no sockets.
+#include "client/shell.hpp"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <functional>
+#include <iterator>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "client/display.hpp"
+#include "core/clock.hpp"
+#include "core/timefmt.hpp"
+
+namespace gc {
+namespace {
+using nlohmann::json;
+
+struct SentRequest {
+  std::string address;
+  json body;
+  std::string peer_kind;
+};
+
+// Answers each request with the next scripted reply; records what was sent.
+class ScriptedTransport : public Transport {
+ public:
+  std::deque<Result<std::string>> replies;
+  std::vector<SentRequest> sent;
+
+  void reply(std::string body) { replies.emplace_back(std::move(body)); }
+  void no_reply(std::string error) { replies.emplace_back(Status::error(std::move(error))); }
+
+  Result<std::string> request(const std::string& address, std::string_view body,
+                              std::string_view peer_kind) override {
+    sent.push_back({address, json::parse(body), std::string(peer_kind)});
+    if (replies.empty()) return Result<std::string>::error("no scripted reply");
+    auto r = replies.front();
+    replies.pop_front();
+    return r;
+  }
+};
+
+struct ShellRun {
+  std::string out, err;
+  std::string unread;  // the input the shell left unread
+};
+
+ShellRun run_shell(ScriptedTransport& t, const std::string& input, std::string name = {}) {
+  std::istringstream in(input);
+  std::ostringstream out, err;
+  Shell shell(t, ShellConfig{"127.0.0.1:5555", "u-1", std::move(name), false}, in, out, err);
+  ShellRun r;
+  shell.run();
+  in.clear();
+  r.unread.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  r.out = out.str();
+  r.err = err.str();
+  return r;
+}
+
+TEST(ShellTest, JoinPrintsSuccessAndSendsTheReferenceRequest) {
+  ScriptedTransport t;
+  t.reply(R"({"response":"SUCCESS"})");
+  auto r = run_shell(t, "join_group 127.0.0.1:6000\n");
+  EXPECT_EQ(r.out, "SUCCESS\n");
+  ASSERT_EQ(t.sent.size(), 1u);
+  EXPECT_EQ(t.sent[0].address, "127.0.0.1:6000");
+  EXPECT_EQ(t.sent[0].peer_kind, "group_server");
+  EXPECT_EQ(t.sent[0].body, json({{"action", "joinGroup"}, {"user_uuid", "u-1"}}));
+}
+
+TEST(ShellTest, JoinSendsTheDisplayNameWhenSet) {
+  ScriptedTransport t;
+  t.reply(R"({"response":"SUCCESS"})");
+  run_shell(t, "join_group 127.0.0.1:6000\n", "alice");
+  ASSERT_EQ(t.sent.size(), 1u);
+  EXPECT_EQ(t.sent[0].body.value("name", ""), "alice");
+}
+
+TEST(ShellTest, FailedPrintsTheServersErrorOnTheNextLine) {
+  ScriptedTransport t;
+  t.reply(R"({"response":"FAILED","error":"not a member of this group; join first"})");
+  auto r = run_shell(t, "leave_group 127.0.0.1:6000\n");
+  EXPECT_EQ(r.out, "FAILED\nerror: not a member of this group; join first\n");
+}
+
+TEST(ShellTest, ReferenceFailedWithoutErrorPrintsOnlyFailed) {
+  ScriptedTransport t;
+  t.reply(R"({"response": "FAILED"})");
+  auto r = run_shell(t, "leave_group 127.0.0.1:6000\n");
+  EXPECT_EQ(r.out, "FAILED\n");
+}
+
+TEST(ShellTest, GroupListPrintsOneEntryPerLineFromTheRegistry) {
+  ScriptedTransport t;
+  t.reply(R"(["A - 127.0.0.1:6000", "B - 127.0.0.1:6001"])");
+  auto r = run_shell(t, "get_group_list\n");
+  EXPECT_EQ(r.out, "A - 127.0.0.1:6000\nB - 127.0.0.1:6001\n");
+  ASSERT_EQ(t.sent.size(), 1u);
+  EXPECT_EQ(t.sent[0].address, "127.0.0.1:5555");
+  EXPECT_EQ(t.sent[0].peer_kind, "message_server");
+  EXPECT_EQ(t.sent[0].body, json({{"action", "get_group_list"}, {"user_uuid", "u-1"}}));
+}
+
+TEST(ShellTest, MessagesPrintAsTheReferenceWithNameInsteadOfUuid) {
+  ScriptedTransport t;
+  t.reply(R"({"response":"SUCCESS","messages":[
+      {"user_uuid":"u-2","message":"hi","timestamp":"2026-11-21T18:09:41.123456"},
+      {"user_uuid":"u-3","name":"bob","message":"yo","timestamp":"2026-11-21T18:09:42.000001"},
+      {"user_uuid":"u-4","name":"","message":"x","timestamp":"T"}]})");
+  auto r = run_shell(t, "get_messages 127.0.0.1:6000\n");
+  EXPECT_EQ(r.out,
+            "u-2 : hi (2026-11-21T18:09:41.123456)\n"
+            "bob : yo (2026-11-21T18:09:42.000001)\n"
+            "u-4 : x (T)\n");
+  EXPECT_TRUE(t.sent[0].body["timestamp"].is_null());
+}
+
+TEST(ShellTest, FailedGetPrintsTheReferenceNotMemberLine) {
+  ScriptedTransport t;
+  t.reply(R"({"response":"FAILED"})");
+  t.reply(R"({"response":"FAILED","error":"not a member of this group; join first"})");
+  auto r = run_shell(t, "get_messages 127.0.0.1:6000\nget_messages 127.0.0.1:6000\n");
+  EXPECT_EQ(r.out,
+            "User is not a member of this group. Please join the group first.\n"
+            "User is not a member of this group. Please join the group first.\n"
+            "error: not a member of this group; join first\n");
+}
+
+TEST(ShellTest, GetPagesThroughMoreFromTheLastMessagesSeq) {
+  ScriptedTransport t;
+  // last_seq is the group's head, not the page's end: paging must not skip to it.
+  t.reply(
+      R"({"response":"SUCCESS","messages":[{"user_uuid":"a","message":"1","timestamp":"T1","seq":1}],"more":true,"last_seq":2})");
+  t.reply(
+      R"({"response":"SUCCESS","messages":[{"user_uuid":"a","message":"2","timestamp":"T2","seq":2}],"more":false,"last_seq":2})");
+  auto r = run_shell(t, "get_messages 127.0.0.1:6000\n");
+  EXPECT_EQ(r.out, "a : 1 (T1)\na : 2 (T2)\n");
+  ASSERT_EQ(t.sent.size(), 2u);
+  EXPECT_FALSE(t.sent[0].body.contains("since_seq"));
+  EXPECT_EQ(t.sent[1].body["since_seq"], 1);
+}
+
+TEST(ShellTest, PagingStopsWhenTheServerDoesNotAdvance) {
+  ScriptedTransport t;
+  for (int i = 0; i < 3; ++i)
+    t.reply(
+        R"({"response":"SUCCESS","messages":[{"user_uuid":"a","message":"m","timestamp":"T","seq":5}],"more":true,"last_seq":9})");
+  t.reply(R"({"response":"SUCCESS","messages":[],"more":true,"last_seq":9})");
+  run_shell(t, "get_messages 127.0.0.1:6000\nget_messages 127.0.0.1:6000\n");
+  // First get: the second page did not move past seq 5. Second get: an empty page ends it.
+  EXPECT_EQ(t.sent.size(), 4u);
+}
+
+TEST(ShellTest, GetWithTimeSendsANormalisedTimestamp) {
+  ScriptedTransport t;
+  t.reply(R"({"response":"SUCCESS","messages":[]})");
+  t.reply(R"({"response":"SUCCESS","messages":[]})");
+  auto r = run_shell(t,
+                     "get_messages 127.0.0.1:6000 2026-11-21 18:09:41\n"
+                     "get_messages 127.0.0.1:6000 2026-11-21T18:09:41.5\n");
+  EXPECT_EQ(r.err, "");
+  ASSERT_EQ(t.sent.size(), 2u);
+  EXPECT_EQ(t.sent[0].body["timestamp"], "2026-11-21T18:09:41");
+  EXPECT_EQ(t.sent[1].body["timestamp"], "2026-11-21T18:09:41.500000");
+}
+
+TEST(ShellTest, BadTimeIsRejectedLocally) {
+  ScriptedTransport t;
+  auto r = run_shell(t, "get_messages 127.0.0.1:6000 yesterday\n");
+  EXPECT_TRUE(t.sent.empty());
+  EXPECT_NE(r.err.find("error:"), std::string::npos);
+  EXPECT_EQ(r.out, "");
+}
+
+TEST(ShellTest, SendMessageReadsLinesUntilEnd) {
+  ScriptedTransport t;
+  t.reply(R"({"response":"SUCCESS","seq":1,"timestamp":"T"})");
+  t.reply(R"({"response":"SUCCESS"})");
+  auto r = run_shell(t,
+                     "send_message 127.0.0.1:6000\nline one\nline two\nEND\n"
+                     "send_message 127.0.0.1:6000\nhello\nEND\n");
+  EXPECT_EQ(r.out, "SUCCESS\nSUCCESS\n");
+  ASSERT_EQ(t.sent.size(), 2u);
+  EXPECT_EQ(t.sent[0].body["action"], "sendMessage");
+  EXPECT_EQ(t.sent[0].body["message"], "line one\nline two");
+  EXPECT_EQ(t.sent[1].body["message"], "hello");
+  // A fresh client_msg_id per message makes a retried send idempotent.
+  ASSERT_TRUE(t.sent[0].body["client_msg_id"].is_string());
+  EXPECT_NE(t.sent[0].body["client_msg_id"], t.sent[1].body["client_msg_id"]);
+}
+
+TEST(ShellTest, SendMessageWithoutEndSendsNothingAndStops) {
+  ScriptedTransport t;
+  auto r = run_shell(t, "send_message 127.0.0.1:6000\nunfinished\n");
+  EXPECT_TRUE(t.sent.empty());
+  EXPECT_NE(r.err.find("END"), std::string::npos);
+  EXPECT_EQ(r.unread, "");
+}
+
+TEST(ShellTest, UnreachableServerPrintsTheErrorAndGoesOn) {
+  ScriptedTransport t;
+  t.no_reply(
+      "no reply from 127.0.0.1:6000 after 3 tries (1500 ms each); is group_server running there?");
+  t.reply(R"({"response":"SUCCESS"})");
+  auto r = run_shell(t, "join_group 127.0.0.1:6000\njoin_group 127.0.0.1:6001\n");
+  EXPECT_EQ(r.out, "SUCCESS\n");
+  EXPECT_NE(r.err.find("no reply from 127.0.0.1:6000"), std::string::npos);
+}
+
+TEST(ShellTest, BadReplyIsReportedAsSuch) {
+  ScriptedTransport t;
+  t.reply("not json");
+  auto r = run_shell(t, "join_group 127.0.0.1:6000\n");
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err.find("unexpected reply from 127.0.0.1:6000"), std::string::npos);
+}
+
+TEST(ShellTest, InvalidCommandsAndBadAddresses) {
+  ScriptedTransport t;
+  auto r = run_shell(t,
+                     "hello\njoin_group\njoin_group a b\nget_group_list extra\n\n"
+                     "join_group nonsense\n");
+  EXPECT_EQ(r.out, "Invalid command\nInvalid command\nInvalid command\nInvalid command\n");
+  EXPECT_NE(r.err.find("bad address 'nonsense'"), std::string::npos);
+  EXPECT_TRUE(t.sent.empty());
+}
+
+TEST(ShellTest, ExitStopsReadingAndEndOfInputEndsCleanly) {
+  ScriptedTransport t;
+  auto r = run_shell(t, "exit\nget_group_list\n");
+  EXPECT_EQ(r.unread, "get_group_list\n");  // nothing after exit is read
+  EXPECT_TRUE(t.sent.empty());
+  auto r2 = run_shell(t, "");
+  EXPECT_EQ(r2.out, "");
+  EXPECT_EQ(r2.err, "");
+}
+
+TEST(ShellTest, HelpListsTheCommands) {
+  ScriptedTransport t;
+  auto r = run_shell(t, "help\n");
+  for (const char* cmd :
+       {"join_group", "leave_group", "get_group_list", "get_messages", "send_message", "exit"})
+    EXPECT_NE(r.out.find(cmd), std::string::npos) << cmd;
+}
+
+TEST(ShellTest, CrLfInputIsAccepted) {
+  ScriptedTransport t;
+  t.reply(R"({"response":"SUCCESS"})");
+  auto r = run_shell(t, "send_message 127.0.0.1:6000\r\nhi\r\nEND\r\n");
+  EXPECT_EQ(r.out, "SUCCESS\n");
+  EXPECT_EQ(t.sent.at(0).body["message"], "hi");
+}
+
+TEST(ChatClientTest, OutcomesAreDistinct) {
+  ScriptedTransport t;
+  GroupClient g(t, "127.0.0.1:6000", "u-1");
+  t.reply(R"({"response":"SUCCESS","seq":7,"timestamp":"T"})");
+  auto ok = g.send("x");
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->seq, 7);
+  t.reply(R"({"response":"FAILED","error":"why"})");
+  auto refused = g.join();
+  EXPECT_EQ(refused.status(), CallStatus::refused);
+  EXPECT_EQ(refused.error(), "why");
+  t.no_reply("gone");
+  EXPECT_EQ(g.leave().status(), CallStatus::unreachable);
+  t.reply(R"({"response":"MAYBE"})");
+  EXPECT_EQ(g.leave().status(), CallStatus::bad_reply);
+  t.reply(R"([1,2])");
+  EXPECT_EQ(g.leave().status(), CallStatus::bad_reply);
+  t.reply(R"({"response":"SUCCESS"})");
+  EXPECT_EQ(g.get({}).status(), CallStatus::bad_reply);  // no messages list
+}
+
+TEST(ChatClientTest, RegistryRefusalAndBareStringsAreTold) {
+  ScriptedTransport t;
+  RegistryClient reg(t, "127.0.0.1:5555", "u-1");
+  t.reply(R"({"response":"FAILED","error":"unknown action"})");
+  EXPECT_EQ(reg.get_group_list().status(), CallStatus::refused);
+  t.reply("SUCCESS");
+  EXPECT_EQ(reg.get_group_list().status(), CallStatus::bad_reply);
+  t.reply("[]");
+  auto empty = reg.get_group_list();
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(empty->empty());
+}
+
+TEST(ChatClientTest, GetRequestCarriesOurFiltersOnlyWhenSet) {
+  MessageQuery q;
+  EXPECT_EQ(json::parse(make_get_request("u", q)),
+            json({{"action", "getMessage"}, {"user_uuid", "u"}, {"timestamp", nullptr}}));
+  q.since_seq = 4;
+  q.limit = 10;
+  q.timestamp = "2026-01-01T00:00:00";
+  auto j = json::parse(make_get_request("u", q));
+  EXPECT_EQ(j["since_seq"], 4);
+  EXPECT_EQ(j["limit"], 10);
+  EXPECT_EQ(j["timestamp"], "2026-01-01T00:00:00");
+}
+
+TEST(ShellFeedTest, SendMessageCollectsLinesUntilEndThenSends) {
+  // The terminal loop feeds lines one at a time; the shell keeps its place.
+  ScriptedTransport t;
+  t.reply(R"({"response":"SUCCESS","seq":1,"timestamp":"T"})");
+  std::istringstream in;
+  std::ostringstream out, err;
+  Shell shell(t, ShellConfig{"127.0.0.1:5555", "u-1", "", true}, in, out, err);
+  EXPECT_TRUE(shell.feed("send_message 127.0.0.1:6000"));
+  EXPECT_TRUE(shell.collecting_message());
+  EXPECT_TRUE(shell.feed("line one"));
+  EXPECT_TRUE(shell.feed("line two\r"));
+  EXPECT_TRUE(t.sent.empty());  // nothing sent before END
+  EXPECT_TRUE(shell.feed("END"));
+  EXPECT_FALSE(shell.collecting_message());
+  ASSERT_EQ(t.sent.size(), 1u);
+  EXPECT_EQ(t.sent[0].body["message"], "line one\nline two");
+  EXPECT_EQ(out.str(), "(type the message; end it with a line END)\nSUCCESS\n");
+  EXPECT_FALSE(shell.feed("exit"));
+}
+
+TEST(ShellFeedTest, EndOfInputInsideAMessageSendsNothing) {
+  ScriptedTransport t;
+  std::istringstream in;
+  std::ostringstream out, err;
+  Shell shell(t, ShellConfig{"127.0.0.1:5555", "u-1", "", false}, in, out, err);
+  shell.feed("send_message 127.0.0.1:6000");
+  shell.feed("half a message");
+  shell.end_of_input();
+  EXPECT_TRUE(t.sent.empty());
+  EXPECT_NE(err.str().find("message not sent"), std::string::npos);
+  EXPECT_FALSE(shell.collecting_message());
+}
+
+TEST(ShellFeedTest, ConfirmedJoinsAndLeavesAreReportedToTheObserver) {
+  ScriptedTransport t;
+  t.reply(R"({"response":"SUCCESS"})");
+  t.reply(R"({"response":"FAILED","error":"not a member of this group; join first"})");
+  t.reply(R"({"response":"SUCCESS"})");
+  std::istringstream in;
+  std::ostringstream out, err;
+  Shell shell(t, ShellConfig{"127.0.0.1:5555", "u-1", "", false}, in, out, err);
+  std::vector<std::pair<std::string, bool>> seen;
+  shell.on_membership([&](const std::string& a, bool joined) { seen.emplace_back(a, joined); });
+  shell.feed("join_group 127.0.0.1:6000");
+  shell.feed("leave_group 127.0.0.1:6001");  // refused: not reported
+  shell.feed("leave_group 127.0.0.1:6000");
+  shell.feed("join_group bad-address");  // never sent
+  EXPECT_EQ(seen, (std::vector<std::pair<std::string, bool>>{{"127.0.0.1:6000", true},
+                                                             {"127.0.0.1:6000", false}}));
+}
+
+TEST(SinceForWireTest, AcceptsTheParseSinceFormsAndRejectsOthers) {
+  const int64_t now = now_us();
+  auto hms = since_for_wire("08:30:00", now);
+  ASSERT_TRUE(hms) << hms.error();
+  EXPECT_EQ(hms->size(), 19u);  // YYYY-MM-DDTHH:MM:SS, today
+  EXPECT_EQ(hms->substr(10), "T08:30:00");
+  EXPECT_FALSE(since_for_wire("8:30", now));
+  EXPECT_FALSE(since_for_wire("2026-13-01T00:00:00", now));
+}
+
+}  // namespace
+}  // namespace gc

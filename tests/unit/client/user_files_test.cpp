@@ -1,0 +1,204 @@
+// The stored identity: created once, reused, overridden, and kept in memory
+// with a warning when it cannot be stored.
+#include "client/user_files.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+
+namespace gc {
+namespace {
+namespace fs = std::filesystem;
+
+class IdentityTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/identity_test.XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::permissions(dir_, fs::perms::owner_all, ec);
+    fs::remove_all(dir_, ec);
+  }
+  IdentityOptions opts() const {
+    IdentityOptions o;
+    o.config_home = dir_;
+    return o;
+  }
+  nlohmann::json file_json() const {
+    std::ifstream in(dir_ / "groupchat" / "identity");
+    return nlohmann::json::parse(in);
+  }
+  fs::path dir_;
+};
+
+TEST(UuidTest, GeneratesLowercaseCanonicalVersion4) {
+  std::set<std::string> seen;
+  for (int i = 0; i < 100; ++i) {
+    auto u = generate_uuid_v4();
+    ASSERT_TRUE(is_canonical_uuid(u)) << u;
+    EXPECT_EQ(u[14], '4') << u;
+    EXPECT_NE(std::string("89ab").find(u[19]), std::string::npos) << u;
+    for (char c : u) EXPECT_FALSE(std::isupper(static_cast<unsigned char>(c))) << u;
+    seen.insert(u);
+  }
+  EXPECT_EQ(seen.size(), 100u);
+}
+
+TEST_F(IdentityTest, FirstRunCreatesTheFileAndLaterRunsReuseIt) {
+  auto first = load_identity(opts());
+  EXPECT_TRUE(first.persisted);
+  EXPECT_TRUE(first.warnings.empty());
+  EXPECT_TRUE(is_canonical_uuid(first.user_uuid));
+  EXPECT_EQ(first.file, dir_ / "groupchat" / "identity");
+  EXPECT_EQ(file_json()["user_uuid"], first.user_uuid);
+  EXPECT_FALSE(file_json().contains("name"));
+  auto second = load_identity(opts());
+  EXPECT_EQ(second.user_uuid, first.user_uuid);
+}
+
+TEST_F(IdentityTest, NameIsStoredAndKept) {
+  auto o = opts();
+  o.name = "alice";
+  auto first = load_identity(o);
+  EXPECT_EQ(first.name, "alice");
+  EXPECT_EQ(file_json()["name"], "alice");
+  auto again = load_identity(opts());
+  EXPECT_EQ(again.name, "alice");
+  EXPECT_EQ(again.user_uuid, first.user_uuid);
+  o.name = "bob";
+  EXPECT_EQ(load_identity(o).user_uuid, first.user_uuid);
+  EXPECT_EQ(file_json()["name"], "bob");
+}
+
+TEST_F(IdentityTest, UserIdOverridesWithoutTouchingTheFile) {
+  auto stored = load_identity(opts());
+  auto o = opts();
+  o.user_id = "someone-else";
+  auto over = load_identity(o);
+  EXPECT_EQ(over.user_uuid, "someone-else");
+  EXPECT_FALSE(over.persisted);
+  EXPECT_EQ(file_json()["user_uuid"], stored.user_uuid);
+}
+
+TEST_F(IdentityTest, XdgConfigHomeIsUsedWhenAbsolute) {
+  std::string old = std::getenv("XDG_CONFIG_HOME") ? std::getenv("XDG_CONFIG_HOME") : "";
+  ::setenv("XDG_CONFIG_HOME", dir_.c_str(), 1);
+  auto path = identity_file(IdentityOptions{});
+  ::setenv("XDG_CONFIG_HOME", "relative/dir", 1);
+  auto fallback = identity_file(IdentityOptions{});
+  if (old.empty())
+    ::unsetenv("XDG_CONFIG_HOME");
+  else
+    ::setenv("XDG_CONFIG_HOME", old.c_str(), 1);
+  ASSERT_TRUE(path);
+  EXPECT_EQ(*path, dir_ / "groupchat" / "identity");
+  if (fallback) {
+    EXPECT_NE(fallback->string().find(".config/groupchat/identity"), std::string::npos);
+  }
+}
+
+TEST_F(IdentityTest, UnwritableIdentityFileFallsBackToMemoryWithAWarning) {
+  // The file is written through a temporary file beside it; a directory in
+  // that place makes the write fail for root too, whom permissions do not stop.
+  auto file = identity_file(opts());
+  ASSERT_TRUE(file);
+  fs::create_directories(fs::path(file->string() + ".tmp." + std::to_string(::getpid())));
+  auto id = load_identity(opts());
+  EXPECT_FALSE(id.persisted);
+  EXPECT_TRUE(is_canonical_uuid(id.user_uuid));
+  EXPECT_FALSE(fs::exists(*file));
+  ASSERT_FALSE(id.warnings.empty());
+  EXPECT_NE(id.warnings[0].find("cannot create"), std::string::npos);
+  EXPECT_NE(id.warnings[0].find("for this run only"), std::string::npos);
+}
+
+TEST_F(IdentityTest, ConfigPathThatIsAFileFallsBackToMemoryWithAWarning) {
+  // Works as root too: a directory cannot be created under a regular file.
+  std::ofstream(dir_ / "blocker") << "x";
+  IdentityOptions o;
+  o.config_home = dir_ / "blocker";
+  auto id = load_identity(o);
+  EXPECT_FALSE(id.persisted);
+  EXPECT_TRUE(is_canonical_uuid(id.user_uuid));
+  ASSERT_FALSE(id.warnings.empty());
+  EXPECT_NE(id.warnings[0].find("blocker"), std::string::npos);
+}
+
+TEST_F(IdentityTest, CorruptFileIsLeftAloneAndReported) {
+  fs::create_directories(dir_ / "groupchat");
+  std::ofstream(dir_ / "groupchat" / "identity") << "{not json";
+  auto id = load_identity(opts());
+  EXPECT_FALSE(id.persisted);
+  ASSERT_FALSE(id.warnings.empty());
+  EXPECT_NE(id.warnings[0].find("not a JSON object"), std::string::npos);
+  std::ifstream in(dir_ / "groupchat" / "identity");
+  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(content, "{not json");
+}
+
+TEST_F(IdentityTest, UserIdNeitherReadsNorWritesTheStoredName) {
+  auto o = opts();
+  o.name = "owner";
+  load_identity(o);
+  auto other = opts();
+  other.user_id = "someone-else";
+  EXPECT_EQ(load_identity(other).name, "");  // the owner's name is not someone else's
+  other.name = "guest";
+  EXPECT_EQ(load_identity(other).name, "guest");
+  EXPECT_EQ(file_json()["name"], "owner");
+}
+
+TEST_F(IdentityTest, JoinedGroupsAreRememberedPerUserInJoinOrder) {
+  auto file = *joined_groups_file(opts());
+  EXPECT_EQ(file, dir_ / "groupchat" / "groups");
+  EXPECT_TRUE(load_joined_groups(file, "u").empty());  // no file yet
+  EXPECT_FALSE(store_joined_group(file, "u", "127.0.0.1:6001", true));
+  EXPECT_FALSE(store_joined_group(file, "u", "127.0.0.1:6000", true));
+  EXPECT_FALSE(store_joined_group(file, "u", "127.0.0.1:6001", true));  // once only
+  EXPECT_FALSE(store_joined_group(file, "v", "127.0.0.1:6000", true));
+  EXPECT_EQ(load_joined_groups(file, "u"),
+            (std::vector<std::string>{"127.0.0.1:6001", "127.0.0.1:6000"}));
+  EXPECT_FALSE(store_joined_group(file, "u", "127.0.0.1:6001", false));
+  EXPECT_FALSE(store_joined_group(file, "u", "127.0.0.1:6009", false));  // not there: fine
+  EXPECT_EQ(load_joined_groups(file, "u"), (std::vector<std::string>{"127.0.0.1:6000"}));
+  EXPECT_EQ(load_joined_groups(file, "v"), (std::vector<std::string>{"127.0.0.1:6000"}));
+}
+
+TEST_F(IdentityTest, ACorruptGroupsFileIsAnEmptyList) {
+  fs::create_directories(dir_ / "groupchat");
+  std::ofstream(dir_ / "groupchat" / "groups") << "[1, 2";
+  auto file = *joined_groups_file(opts());
+  EXPECT_TRUE(load_joined_groups(file, "u").empty());
+  EXPECT_FALSE(store_joined_group(file, "u", "127.0.0.1:6000", true));
+  EXPECT_EQ(load_joined_groups(file, "u"), (std::vector<std::string>{"127.0.0.1:6000"}));
+}
+
+TEST_F(IdentityTest, HistoryFileFollowsXdgStateHome) {
+  std::string old = std::getenv("XDG_STATE_HOME") ? std::getenv("XDG_STATE_HOME") : "";
+  ::setenv("XDG_STATE_HOME", dir_.c_str(), 1);
+  auto path = history_file();
+  if (old.empty())
+    ::unsetenv("XDG_STATE_HOME");
+  else
+    ::setenv("XDG_STATE_HOME", old.c_str(), 1);
+  ASSERT_TRUE(path);
+  EXPECT_EQ(*path, dir_ / "groupchat" / "history");
+}
+
+TEST(CheckUserIdTest, RejectsEmptyLongAndControlCharacters) {
+  EXPECT_FALSE(check_user_id("abc"));
+  EXPECT_TRUE(check_user_id(""));
+  EXPECT_TRUE(check_user_id(std::string(129, 'a')));
+  EXPECT_TRUE(check_user_id("a\nb"));
+}
+
+}  // namespace
+}  // namespace gc

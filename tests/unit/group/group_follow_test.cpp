@@ -1,0 +1,97 @@
+// The server side of live delivery without sockets: the follow/unfollow
+// actions of Group and the Subscriptions table.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "group/group.hpp"
+#include "group/subscriptions.hpp"
+#include "store/memory_store.hpp"
+
+namespace gc {
+namespace {
+
+using nlohmann::json;
+
+constexpr int64_t kNow = 1'800'000'000'000'000;
+
+class GroupFollowTest : public ::testing::Test {
+ protected:
+  MemoryStore store;
+  Group group{store};
+  GroupOutcome out;
+
+  json call(const json& req) {
+    group.handle_body(req.dump(), kNow, out);
+    return json::parse(out.reply);
+  }
+};
+
+TEST_F(GroupFollowTest, MemberFollowGetsLastSeqAndAnEventAndPrintsNothing) {
+  call({{"action", "joinGroup"}, {"user_uuid", "u"}});
+  call({{"action", "sendMessage"}, {"user_uuid", "u"}, {"message", "one"}});
+  json r = call({{"action", "follow"}, {"user_uuid", "u"}, {"since_seq", 0}});
+  EXPECT_EQ(r, json({{"response", "SUCCESS"}, {"last_seq", 1}}));
+  EXPECT_TRUE(out.reached_store);
+  EXPECT_TRUE(out.stdout_line.empty());
+  ASSERT_EQ(out.events.size(), 1u);
+  EXPECT_EQ(out.events[0].kind, GroupEvent::Kind::follow_requested);
+  EXPECT_EQ(out.events[0].user_uuid, "u");
+}
+
+TEST_F(GroupFollowTest, NonMemberFollowIsRefusedWithoutAnEvent) {
+  json r = call({{"action", "follow"}, {"user_uuid", "stranger"}});
+  EXPECT_EQ(r["response"], "FAILED");
+  EXPECT_EQ(r["error"], "not a member of this group; join first");
+  EXPECT_TRUE(out.events.empty());
+}
+
+TEST_F(GroupFollowTest, UnfollowAlwaysSucceedsWithAnEvent) {
+  json r = call({{"action", "unfollow"}, {"user_uuid", "anyone"}});
+  EXPECT_EQ(r, json({{"response", "SUCCESS"}}));
+  ASSERT_EQ(out.events.size(), 1u);
+  EXPECT_EQ(out.events[0].kind, GroupEvent::Kind::unfollow_requested);
+}
+
+TEST_F(GroupFollowTest, UnknownActionNamesTheFollowActions) {
+  json r = call({{"action", "subscribe"}, {"user_uuid", "u"}});
+  EXPECT_NE(r["error"].get<std::string>().find("follow or unfollow"), std::string::npos);
+  EXPECT_FALSE(out.reached_store);
+}
+
+TEST(SubscriptionsTest, FollowRenewsAndExpires) {
+  Subscriptions f(5000);
+  f.follow({"id1"}, "u", 0);
+  f.follow({"id2"}, "u", 0);  // never renewed
+  EXPECT_EQ(f.size(), 2u);
+  f.follow({"id1"}, "u", 3000);  // renewal: same connection, one follow
+  EXPECT_EQ(f.size(), 2u);
+  EXPECT_EQ(f.expire(4999), 0u);
+  EXPECT_EQ(f.expire(5000), 1u);  // id2, 5000 ms after it followed
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f.expire(7999), 0u);
+  EXPECT_EQ(f.expire(8000), 1u);  // id1, 5000 ms after its renewal
+  EXPECT_EQ(f.size(), 0u);
+}
+
+TEST(SubscriptionsTest, LeavingDropsEveryFollowOfThatUserOnly) {
+  Subscriptions f;
+  f.follow({"id1"}, "u", 0);
+  f.follow({"id2"}, "u", 0);
+  f.follow({"id3"}, "v", 0);
+  EXPECT_EQ(f.drop_user("u"), 2u);
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f.all().begin()->second.user_uuid, "v");
+}
+
+TEST(SubscriptionsTest, UnfollowEndsOneConnection) {
+  Subscriptions f;
+  f.follow({"id1"}, "u", 0);
+  f.follow({"id2", ""}, "u", 0);
+  EXPECT_TRUE(f.unfollow({"id1"}));
+  EXPECT_FALSE(f.unfollow({"id1"}));
+  EXPECT_EQ(f.size(), 1u);
+}
+
+}  // namespace
+}  // namespace gc

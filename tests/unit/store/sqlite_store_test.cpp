@@ -1,0 +1,143 @@
+#include "store/sqlite_store.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace gc {
+namespace {
+
+namespace fs = std::filesystem;
+
+class SqliteStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir = fs::temp_directory_path() /
+          ("gc_sqlite_" + std::to_string(::getpid()) + "_" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+  }
+  void TearDown() override { fs::remove_all(dir); }
+
+  std::unique_ptr<SqliteStore> open(long max_pages = 0) {
+    auto r = SqliteStore::open({(dir / "group.db").string(), false, max_pages});
+    EXPECT_TRUE(r.is_ok()) << (r ? "" : r.error());
+    return r ? std::move(*r) : nullptr;
+  }
+  static StoredMessage msg(const std::string& text, int64_t t, const std::string& client_id = "",
+                           const std::string& user = "u") {
+    return StoredMessage{0, user, "", text, t, client_id};
+  }
+
+  fs::path dir;
+};
+
+TEST_F(SqliteStoreTest, SeqIsNeverReusedAcrossReopen) {
+  {
+    auto s = open();
+    s->append(msg("a", 10));
+    s->append(msg("b", 11));
+  }
+  {
+    auto s = open();
+    EXPECT_EQ(s->last_seq(), 2u);
+    EXPECT_EQ(s->last_time_us(), 11);
+    EXPECT_EQ(*s->append(msg("c", 12)), 3u);
+  }
+  auto s = open();
+  MessagePage page;
+  ASSERT_TRUE(s->read_after_seq(0, 10, page));
+  ASSERT_EQ(page.messages.size(), 3u);
+  EXPECT_EQ(page.messages[2].text, "c");
+}
+
+TEST_F(SqliteStoreTest, MembersPersistAcrossReopen) {
+  {
+    auto s = open();
+    ASSERT_TRUE(s->add_member("u1", "Ann"));
+    ASSERT_TRUE(s->add_member("u2", ""));
+    ASSERT_TRUE(s->add_member("u1", ""));  // no name: keeps Ann
+    EXPECT_TRUE(*s->remove_member("u2"));
+    EXPECT_FALSE(*s->remove_member("u2"));
+  }
+  auto s = open();
+  EXPECT_EQ(s->find_member("u1")->value(), "Ann");
+  EXPECT_FALSE(s->find_member("u2")->has_value());
+  EXPECT_EQ(*s->member_count(), 1u);
+}
+
+TEST_F(SqliteStoreTest, CommittedBatchSurvivesReopenAndRolledBackOneDoesNot) {
+  {
+    auto s = open();
+    ASSERT_TRUE(s->begin_batch());
+    s->append(msg("kept", 1));
+    s->add_member("m", "");
+    ASSERT_TRUE(s->commit_batch());
+    ASSERT_TRUE(s->begin_batch());
+    s->append(msg("lost", 2));
+    s->add_member("gone", "");
+    EXPECT_EQ(s->last_seq(), 2u);  // reads see the open batch
+    s->rollback_batch();
+    EXPECT_EQ(s->last_seq(), 1u);
+    EXPECT_EQ(s->last_time_us(), 1);
+    EXPECT_EQ(*s->append(msg("next", 3)), 2u);
+  }
+  auto s = open();
+  MessagePage page;
+  ASSERT_TRUE(s->read_after_seq(0, 10, page));
+  ASSERT_EQ(page.messages.size(), 2u);
+  EXPECT_EQ(page.messages[1].text, "next");
+  EXPECT_TRUE(s->find_member("m")->has_value());
+  EXPECT_FALSE(s->find_member("gone")->has_value());
+}
+
+TEST_F(SqliteStoreTest, FullDiskFailsTheWriteWithAClearErrorAndLosesNothingCommitted) {
+  auto s = open(/*max_pages=*/40);
+  std::string big(3000, 'x');
+  ASSERT_TRUE(s->begin_batch());
+  ASSERT_TRUE(s->append(msg("first", 1)).is_ok());
+  ASSERT_TRUE(s->commit_batch());
+  ASSERT_TRUE(s->begin_batch());
+  Status failure;
+  for (int i = 0; i < 200 && failure.is_ok(); ++i) {
+    auto r = s->append(msg(big, 2));
+    if (!r) failure = r.status();
+  }
+  ASSERT_FALSE(failure.is_ok()) << "the size cap never bit";
+  EXPECT_NE(failure.message().find("database or disk is full"), std::string::npos)
+      << failure.message();
+  EXPECT_NE(failure.message().find("free disk space"), std::string::npos);
+  s->rollback_batch();
+  EXPECT_EQ(s->last_seq(), 1u);
+  MessagePage page;
+  ASSERT_TRUE(s->read_after_seq(0, 10, page));
+  ASSERT_EQ(page.messages.size(), 1u);
+  EXPECT_EQ(page.messages[0].text, "first");
+  EXPECT_EQ(*s->append(msg("small", 3)), 2u);  // still serving after the failure
+}
+
+TEST_F(SqliteStoreTest, ANonDatabaseFileIsRefusedAtOpen) {
+  {
+    std::ofstream f(dir / "group.db", std::ios::binary);
+    for (int i = 0; i < 4096; ++i) f.put(static_cast<char>(i * 7 + 3));
+  }
+  auto r = SqliteStore::open({(dir / "group.db").string(), false, 0});
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_NE(r.error().find("not a database"), std::string::npos) << r.error();
+  EXPECT_NE(r.error().find("move it away"), std::string::npos) << r.error();
+}
+
+TEST_F(SqliteStoreTest, AnUnopenablePathIsRefusedAtOpen) {
+  {
+    std::ofstream f(dir / "plain-file");
+    f << "x";
+  }
+  auto r = SqliteStore::open({(dir / "plain-file" / "group.db").string(), false, 0});
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_NE(r.error().find("unable to open database file"), std::string::npos) << r.error();
+}
+
+}  // namespace
+}  // namespace gc
