@@ -150,6 +150,31 @@ def request_json(endpoint, body, timeout=3.0):
     return json.loads(request(endpoint, body, timeout))
 
 
+def address_of(group):
+    """A group's "ip:port", given as such or as the Proc that Cluster.group returned."""
+    return group if isinstance(group, str) else group.address
+
+
+def join(group, user, expect="SUCCESS", **fields):
+    """joinGroup for `user`; `fields` go into the request too (e.g. name="Bob").
+    Asserts the reply's response is `expect` (None: any) and returns the reply."""
+    r = request_json(address_of(group), {"action": "joinGroup", "user_uuid": user, **fields})
+    if expect is not None:
+        assert r["response"] == expect, r
+    return r
+
+
+def send(group, user, text, expect="SUCCESS", **fields):
+    """sendMessage of `text` by `user`; `fields` go into the request too (e.g.
+    client_msg_id). Asserts the reply's response is `expect` (None: any) and
+    returns the reply, whose "seq" is the stored message's."""
+    r = request_json(address_of(group),
+                     {"action": "sendMessage", "user_uuid": user, "message": text, **fields})
+    if expect is not None:
+        assert r["response"] == expect, r
+    return r
+
+
 class Cluster:
     """Starts and tracks servers for one test; everything is stopped at teardown."""
 
@@ -208,3 +233,23 @@ def cluster(tmp_path):
     c = Cluster(tmp_path)
     yield c
     c.stop_all()
+
+
+@pytest.fixture
+def make_chat(cluster):
+    """Starts a registry and the group "alpha" registered with it; returns the
+    cluster with .reg and .grp set. group_extra: more group_server options, for
+    a test that needs the group configured otherwise (e.g. a short follow expiry)."""
+
+    def make(group_extra=()):
+        cluster.reg = cluster.registry()
+        cluster.grp = cluster.group("alpha", cluster.reg.address, extra=group_extra)
+        return cluster
+
+    return make
+
+
+@pytest.fixture
+def chat(make_chat):
+    """A registry and the group "alpha" with default options."""
+    return make_chat()

@@ -15,14 +15,6 @@ NOT_MEMBER = "User is not a member of this group. Please join the group first."
 FAST = ["--timeout-ms", "300", "--tries", "2"]
 
 
-@pytest.fixture
-def chat(cluster):
-    reg = cluster.registry()
-    grp = cluster.group("alpha", reg.address)
-    cluster.reg, cluster.grp = reg, grp
-    return cluster
-
-
 def run(chat, *args, **kw):
     return chat.client(["--server", chat.reg.address, *args], **kw)
 

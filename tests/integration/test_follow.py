@@ -9,29 +9,9 @@ import re
 import signal
 import time
 
-import pytest
-
-from conftest import free_port, request_json
+from conftest import join, send
 
 MSG_LINE = re.compile(r"^(.+) : (.*) \((\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?)\)$")
-
-
-@pytest.fixture
-def chat(cluster):
-    reg = cluster.registry()
-    grp = cluster.group("alpha", reg.address)
-    cluster.reg, cluster.grp = reg, grp
-    return cluster
-
-
-def join(g, uid):
-    assert request_json(g, {"action": "joinGroup", "user_uuid": uid})["response"] == "SUCCESS"
-
-
-def send(g, uid, text):
-    r = request_json(g, {"action": "sendMessage", "user_uuid": uid, "message": text})
-    assert r["response"] == "SUCCESS", r
-    return r["seq"]
 
 
 def follow(chat, uid, *extra, json_out=True, group=None):

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import binary, free_port, request_json
+from conftest import binary, free_port, join, request_json, send
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux not installed")
 
@@ -82,26 +82,23 @@ def term():
 
 
 @pytest.fixture
-def chat(cluster, term):
-    reg = cluster.registry()
-    grp = cluster.group("alpha", reg.address)
-    cluster.reg, cluster.grp = reg, grp
-    request_json(grp.address, {"action": "joinGroup", "user_uuid": "other"})
+def chat(chat, term):
+    """The shared registry and group, another member ("other") to send from,
+    and the command line that starts our shell in a terminal."""
+    join(chat.grp, "other")
     env = {
-        "XDG_CONFIG_HOME": str(cluster.tmp_path / "config"),
-        "XDG_STATE_HOME": str(cluster.tmp_path / "state"),
+        "XDG_CONFIG_HOME": str(chat.tmp_path / "config"),
+        "XDG_STATE_HOME": str(chat.tmp_path / "state"),
         "TERM": "xterm",
     }
-    cluster.shell_command = " ".join(
+    chat.shell_command = " ".join(
         ["env", *[f"{k}={shlex.quote(v)}" for k, v in env.items()],
-         shlex.quote(binary("user_client")), "--server", reg.address, "--user-id", USER])
-    return cluster
+         shlex.quote(binary("user_client")), "--server", chat.reg.address, "--user-id", USER])
+    return chat
 
 
 def send_other(chat, text):
-    r = request_json(chat.grp.address,
-                     {"action": "sendMessage", "user_uuid": "other", "message": text})
-    assert r["response"] == "SUCCESS", r
+    send(chat.grp, "other", text)
 
 
 def wait_live(term, session, chat):
