@@ -75,8 +75,9 @@ class Proc:
         with self.cond:
             self.cond.notify_all()
 
-    def wait_for(self, pattern, stream="stdout", timeout=DEFAULT_TIMEOUT, start=0):
-        """Waits until a line of `stream` (from index `start`) matches `pattern`; returns it."""
+    def find(self, pattern, stream="stdout", timeout=0.0, start=0):
+        """Waits up to `timeout` s for a line of `stream` (from index `start`) that
+        matches `pattern`; returns it, or None if none came in time."""
         rx = re.compile(pattern)
         deadline = time.monotonic() + timeout
         with self.cond:
@@ -86,11 +87,19 @@ class Proc:
                         return line
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise AssertionError(
-                        f"timed out waiting for /{pattern}/ on {stream} of {self.args}\n"
-                        f"stdout: {self.lines['stdout'][-20:]}\nstderr: {self.lines['stderr'][-20:]}"
-                    )
+                    return None
                 self.cond.wait(min(left, 0.5))
+
+    def wait_for(self, pattern, stream="stdout", timeout=DEFAULT_TIMEOUT, start=0):
+        """Waits until a line of `stream` (from index `start`) matches `pattern`; returns it."""
+        line = self.find(pattern, stream, timeout, start)
+        if line is None:
+            with self.cond:
+                raise AssertionError(
+                    f"timed out waiting for /{pattern}/ on {stream} of {self.args}\n"
+                    f"stdout: {self.lines['stdout'][-20:]}\nstderr: {self.lines['stderr'][-20:]}"
+                )
+        return line
 
     def count(self, pattern, stream="stdout"):
         rx = re.compile(pattern)
@@ -148,6 +157,16 @@ def request(endpoint, body, timeout=3.0, ctx=None):
 
 def request_json(endpoint, body, timeout=3.0):
     return json.loads(request(endpoint, body, timeout))
+
+
+# group_server's info line on stderr when unrenewed follows end.
+def follows_expired_pattern(expiry_ms):
+    return rf"(\d+) follow\(s\) ended: not renewed within {expiry_ms} ms"
+
+
+def ended_follows(line):
+    """How many follows a follows_expired_pattern line says ended."""
+    return int(re.search(r"(\d+) follow\(s\) ended", line).group(1))
 
 
 def address_of(group):

@@ -9,7 +9,7 @@ import re
 import signal
 import time
 
-from conftest import join, send
+from conftest import ended_follows, follows_expired_pattern, join, send
 
 MSG_LINE = re.compile(r"^(.+) : (.*) \((\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?)\)$")
 
@@ -94,21 +94,30 @@ def test_without_since_seq_only_messages_stored_from_now_on_are_printed(chat):
     assert got == sent[first:] + ["after"]  # no gap, no duplicate from the first shown on
 
 
-def test_a_stopped_follower_catches_up_exactly_once(chat):
+# Short, so an outage that outlasts a follow is quick to make; well above the
+# client's one-second renewal, so a running follower never lapses.
+FOLLOW_EXPIRY_MS = 2500
+
+
+def test_a_stopped_follower_catches_up_exactly_once(make_chat):
+    chat = make_chat(group_extra=["--follow-expiry-ms", str(FOLLOW_EXPIRY_MS)])
     g = chat.grp.address
     join(g, "reader")
     join(g, "writer")
     f = follow(chat, "reader", "--since-seq", "0")
     send(g, "writer", "before")
     wait_lines(f, 1)
+    stopped_at = len(chat.grp.out("stderr"))
     f.signal(signal.SIGSTOP)
     try:
         texts = [f"while stopped {i}" for i in range(10)]
         for t in texts[:5]:
             send(g, "writer", t)
-        # The outage under test: long enough for the server to drop the
-        # unrenewed follow (5 s), so later pushes are never sent to it.
-        time.sleep(6)
+        # The outage under test lasts until the server has dropped the
+        # unrenewed follow, so the later pushes are never sent to it.
+        line = chat.grp.wait_for(follows_expired_pattern(FOLLOW_EXPIRY_MS), stream="stderr",
+                                 start=stopped_at)
+        assert ended_follows(line) == 1, line
         for t in texts[5:]:
             send(g, "writer", t)
     finally:
