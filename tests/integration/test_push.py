@@ -1,10 +1,11 @@
 """Live push on the wire: the group server's follow action seen from raw DEALER
 sockets (the client side is tested in test_follow.py)."""
 import json
+import time
 
 import zmq
 
-from conftest import join, request_json, send
+from conftest import ended_follows, follows_expired_pattern, join, request_json, send
 
 TIMEOUT_MS = 5000
 
@@ -108,6 +109,51 @@ def test_unfollow_ends_pushes_on_that_connection(cluster):
     assert recv_push(a)["seq"] == 2  # seq 1 never reached the unfollowed connection
     a.close()
     b.close()
+
+
+# A short expiry for the expiry test, well above its renewal period so the
+# renewed follow is never near lapsing.
+FOLLOW_EXPIRY_MS = 1500
+RENEW_EVERY_S = 0.3
+# The follow should end within expiry + one sweep (~2.3 s); these bound the wait.
+MAX_RENEWALS = 30
+RENEW_FOR_S = 10
+
+
+def test_a_follow_not_renewed_in_time_ends_and_a_renewed_one_goes_on(cluster):
+    reg = cluster.registry()
+    g = cluster.group("g", reg.address, extra=["--follow-expiry-ms", str(FOLLOW_EXPIRY_MS)])
+    join(g.address, "lapsing")
+    join(g.address, "renewing")
+    lapsing, renewing = dealer(g.address), dealer(g.address)
+    assert follow(lapsing, "lapsing") == {"response": "SUCCESS", "last_seq": 0}
+    assert follow(renewing, "renewing") == {"response": "SUCCESS", "last_seq": 0}
+    # Both follows are live at first, so a later silence is the expiry's doing.
+    assert send(g.address, "renewing", "while both follow")["seq"] == 1
+    assert recv_push(lapsing)["seq"] == 1
+    assert recv_push(renewing)["seq"] == 1
+
+    # Renew one follow (as clients do, by following again) until the server
+    # says a follow ended; waiting for that line paces the renewals.
+    expired = follows_expired_pattern(FOLLOW_EXPIRY_MS)
+    deadline = time.monotonic() + RENEW_FOR_S
+    line = None
+    for _ in range(MAX_RENEWALS):
+        assert follow(renewing, "renewing") == {"response": "SUCCESS", "last_seq": 1}
+        line = g.find(expired, stream="stderr", timeout=RENEW_EVERY_S)
+        if line or time.monotonic() > deadline:
+            break
+    assert line, f"no follow ended within {MAX_RENEWALS} renewals: {g.out('stderr')[-10:]}"
+    assert ended_follows(line) == 1, line  # the unrenewed one, not the renewed one
+
+    assert send(g.address, "renewing", "after the expiry")["seq"] == 2
+    assert recv_push(renewing)["seq"] == 2
+    # The server pushes to all its followers in one go: the renewed one has
+    # seq 2, so a push to the lapsed connection would be on its way too; a
+    # second is a generous bound on loopback.
+    assert not lapsing.poll(1000), f"a push after the expiry: {lapsing.recv()}"
+    lapsing.close()
+    renewing.close()
 
 
 def test_a_stuck_follower_does_not_slow_the_group(cluster):
