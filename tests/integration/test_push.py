@@ -10,9 +10,13 @@ from conftest import ended_follows, follows_expired_pattern, join, request_json,
 TIMEOUT_MS = 5000
 
 
-def dealer(address):
+def dealer(address, **options):
+    """A DEALER connected to address; options (e.g. RCVHWM=10) are set before
+    connecting, since a connection's queue takes the limits in force then."""
     s = zmq.Context.instance().socket(zmq.DEALER)
     s.setsockopt(zmq.LINGER, 0)
+    for name, value in options.items():
+        s.setsockopt(getattr(zmq, name), value)
     s.connect("tcp://" + address)
     return s
 
@@ -156,18 +160,67 @@ def test_a_follow_not_renewed_in_time_ends_and_a_renewed_one_goes_on(cluster):
     renewing.close()
 
 
+STUCK_SENDS = 3000
+
+
 def test_a_stuck_follower_does_not_slow_the_group(cluster):
     reg = cluster.registry()
-    g = cluster.group("g", reg.address)
-    join(g.address, "u")
-    stuck = dealer(g.address)
-    stuck.setsockopt(zmq.RCVHWM, 10)
-    follow(stuck, "u")
-    # The stuck follower never reads; sends must keep being acknowledged.
-    for i in range(3000):
-        r = send(g.address, "u", "x" * 100)
-    assert r["seq"] == 3000
-    # It is still a follower and catches up from the store by seq.
-    got = request_json(g.address, {"action": "getMessage", "user_uuid": "u", "since_seq": 2990})
-    assert [m["seq"] for m in got["messages"]] == list(range(2991, 3001))
+    # The follows outlast the test: a follow still there at the end was kept by
+    # the server through the jam, not renewed by the test.
+    g = cluster.group("g", reg.address, extra=["--follow-expiry-ms", "600000"])
+    for u in ("stuck", "healthy", "writer"):
+        join(g.address, u)
+    # Small queue and buffer so the pushes to it back up to the server early.
+    stuck = dealer(g.address, RCVHWM=10, RCVBUF=4096)
+    healthy = dealer(g.address)
+    follow(stuck, "stuck")
+    follow(healthy, "healthy")
+    # Pushes large enough to fill what the stuck connection can buffer (socket
+    # buffers, the server's queue per connection) well before the sends end.
+    text = "x" * 16000
+    healthy_seqs = []
+    # The stuck follower never reads. Each send must still be answered: send()
+    # fails when no reply comes within the request timeout, so a group held up
+    # by the stuck follower fails here rather than passing slowly.
+    for i in range(1, STUCK_SENDS + 1):
+        assert send(g.address, "writer", text)["seq"] == i
+        for _ in range(STUCK_SENDS):  # what has arrived so far, without waiting
+            if not healthy.poll(0):
+                break
+            healthy_seqs.append(recv_push(healthy)["seq"])
+    for _ in range(STUCK_SENDS - len(healthy_seqs)):
+        assert healthy.poll(TIMEOUT_MS), f"the reading follower got {len(healthy_seqs)} pushes"
+        healthy_seqs.append(recv_push(healthy)["seq"])
+    # The group kept pushing to the follower that reads: all of it, in order.
+    assert healthy_seqs == list(range(1, STUCK_SENDS + 1))
+    # What the stuck follower will have missed is in the store, to fetch by seq.
+    got = request_json(g.address, {"action": "getMessage", "user_uuid": "stuck",
+                                   "since_seq": STUCK_SENDS - 10})
+    assert [m["seq"] for m in got["messages"]] == list(range(STUCK_SENDS - 9, STUCK_SENDS + 1))
+
+    # Now the stuck follower reads. A request on its connection is answered
+    # behind every push queued for it, so once the reply is in, it has all of them.
+    stuck.send_json({"action": "getMessage", "user_uuid": "stuck", "since_seq": STUCK_SENDS,
+                     "limit": 1})
+    stuck_seqs = []
+    for _ in range(STUCK_SENDS + 1):
+        frame = recv(stuck)
+        if "response" in frame:
+            assert frame["response"] == "SUCCESS" and frame["last_seq"] == STUCK_SENDS, frame
+            break
+        assert frame.get("event") == "message", frame
+        stuck_seqs.append(frame["seq"])
+    else:
+        raise AssertionError("no reply behind the queued pushes")
+    # What reached it is in seq order, without duplicates, from what was sent...
+    assert stuck_seqs == sorted(set(stuck_seqs)), stuck_seqs
+    assert set(stuck_seqs) <= set(range(1, STUCK_SENDS + 1))
+    # ...and not all of it: its queue did fill, so the test did exercise a stuck follower.
+    assert len(stuck_seqs) < STUCK_SENDS, "nothing was held back; the follower was never stuck"
+    # Still a follower: with its queue drained it gets the next push, as does the other.
+    assert send(g.address, "writer", "after the jam")["seq"] == STUCK_SENDS + 1
+    assert stuck.poll(TIMEOUT_MS), "no push to the drained follower: its follow was dropped"
+    assert recv_push(stuck)["seq"] == STUCK_SENDS + 1
+    assert recv_push(healthy)["seq"] == STUCK_SENDS + 1
     stuck.close()
+    healthy.close()
