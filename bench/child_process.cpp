@@ -81,7 +81,6 @@ void ChildProcess::start(std::vector<std::string> argv, Capture capture) {
   {
     std::lock_guard lock(mutex_);
     lines_.clear();
-    lines_seen_ = 0;
     eof_ = false;
     exit_text_.clear();
   }
@@ -106,7 +105,6 @@ void ChildProcess::drain(int fd) {
       std::lock_guard lock(mutex_);
       for (auto& line : complete) {
         lines_.push_back(std::move(line));
-        ++lines_seen_;
         if (lines_.size() > kKeptLines) lines_.pop_front();
       }
       changed_.notify_all();

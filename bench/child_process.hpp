@@ -56,7 +56,6 @@ class ChildProcess {
   mutable std::mutex mutex_;
   std::condition_variable changed_;
   std::deque<std::string> lines_;
-  uint64_t lines_seen_ = 0;
   bool eof_ = false;
   std::string exit_text_;
 };

@@ -107,11 +107,6 @@ int main(int argc, char** argv) {
     for (const auto& scenario : bench::scenarios()) {
       if (!selected.empty() && !selected.count(scenario.id)) continue;
       if (bench::g_stop_requested) break;
-      if (!scenario.run) {
-        fmt::print(stderr, "bench: {}. {}: {}\n", scenario.id, scenario.title,
-                   scenario.unavailable_reason);
-        continue;
-      }
       fmt::print(stderr, "bench: {}. {}\n", scenario.id, scenario.title);
       try {
         scenario.run(run);

@@ -30,7 +30,6 @@ struct LatencyStats {
   size_t count = 0;
   double p50_us = 0;
   double p99_us = 0;
-  double mean_us = 0;
 };
 LatencyStats summarize(std::vector<double> latencies_us);
 

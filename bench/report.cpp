@@ -51,8 +51,6 @@ std::string unit_name(Unit unit) {
       return "MiB";
     case Unit::kCpuMillis:
       return "ms CPU";
-    case Unit::kCount:
-      return "";
   }
   return "";
 }
@@ -69,8 +67,6 @@ std::string format_value(double v, Unit unit) {
       return fmt::format("{:.1f} MiB", v);
     case Unit::kCpuMillis:
       return fmt::format("{:.0f} ms CPU", v);
-    case Unit::kCount:
-      return format_count(v);
   }
   return fmt::format("{}", v);
 }
@@ -99,13 +95,6 @@ std::vector<RowResult> evaluate(const std::vector<Row>& rows, const Figures& fig
   for (const auto& row : rows) {
     RowResult r;
     r.row = &row;
-    if (!row.fixed_text.empty()) {
-      r.groupchat_text = row.fixed_text;
-      r.baseline_text = r.ratio_text = "-";
-      r.target_text = "-";
-      out.push_back(std::move(r));
-      continue;
-    }
     const Figure* g = figures.find(row.groupchat_key);
     r.groupchat = g ? g->value : std::nullopt;
     r.groupchat_text = r.groupchat ? format_value(*r.groupchat, row.unit)

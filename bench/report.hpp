@@ -26,7 +26,7 @@ class Figures {
   std::map<std::string, Figure> figures_;
 };
 
-enum class Unit { kMicros, kPerSecond, kMiB, kCpuMillis, kCount };
+enum class Unit { kMicros, kPerSecond, kMiB, kCpuMillis };
 
 enum class Target {
   kNone,          // for reading only
@@ -43,7 +43,6 @@ struct Row {
   std::string baseline_name;  // what the baseline is, shown in the table
   Target target = Target::kNone;
   double bound = 0;
-  std::string fixed_text;  // when set, the whole row is this text (e.g. "not available")
 };
 
 struct RowResult {

@@ -176,10 +176,9 @@ void merge(PipelineResult& into, const PipelineResult& part) {
   if (!part.error.empty()) into.error = part.error;
 }
 
-// Round trips against each endpoint in turn; results in the order of `targets`.
+// Round trips against each side in turn; results in the order of `sides`.
 std::vector<RoundTripResult> alternate_round_trips(
-    const std::vector<std::function<RoundTripResult(Bounds)>>& sides, const Sizes& z,
-    Bounds bounds) {
+    const std::vector<std::function<RoundTripResult(Bounds)>>& sides, Bounds bounds) {
   std::vector<RoundTripResult> results(sides.size());
   for (size_t round = 0; round < kRounds && !g_stop_requested; ++round) {
     for (size_t i = 0; i < sides.size(); ++i) {
@@ -187,7 +186,6 @@ std::vector<RoundTripResult> alternate_round_trips(
       if (!results[i].error.empty()) return results;
     }
   }
-  (void)z;
   return results;
 }
 
@@ -207,7 +205,7 @@ void sequential_send(BenchRun& run) {
          auto scope = cpu.measure();
          return zmq_round_trips(run.ctx, endpoint, request, warmup, b);
        }},
-      z, z.sequential);
+      z.sequential);
   record_latency(run, "a.bare", results[0]);
   record_latency(run, "a.groupchat", results[1]);
   cpu.record(run, "a.groupchat.cpu_us", results[1].latencies_us.size() + kRounds * warmup);
@@ -316,7 +314,7 @@ void get_newest(BenchRun& run) {
        [&](Bounds b) {
          return zmq_round_trips(run.ctx, large_endpoint, large_request, warmup, b);
        }},
-      z, z.reads);
+      z.reads);
   record_latency(run, "c.get.small", results[0]);
   record_latency(run, "c.get.large", results[1]);
   if (std::string bad = check_page(results[0].last_reply, small, std::min<uint64_t>(small, 100));
@@ -327,7 +325,6 @@ void get_newest(BenchRun& run) {
     throw std::runtime_error("getMessage newest 100: " + bad);
   small_group->stop();
   run.read_group = std::move(large_group);
-  run.read_endpoint = large_endpoint;
 }
 
 // Waits out a measuring window, in slices so that Ctrl-C is honoured.
@@ -445,7 +442,7 @@ void redis_baseline(BenchRun& run) {
   auto results = alternate_round_trips(
       {[&](Bounds b) { return resp_round_trips(port, small_cmd, warmup, b); },
        [&](Bounds b) { return resp_round_trips(port, large_cmd, warmup, b); }},
-      z, z.reads);
+      z.reads);
   record_latency(run, "e.get.small", results[0]);
   record_latency(run, "e.get.large", results[1]);
   const int64_t rss = resident_bytes(redis.pid());
@@ -587,12 +584,12 @@ std::unique_ptr<ChildProcess> BenchRun::start_group(const std::string& name,
 
 const std::vector<Scenario>& scenarios() {
   static const std::vector<Scenario> list = {
-      {"a", "sequential sendMessage round trip", sequential_send, {}},
-      {"b", "pipelined durable sendMessage", pipelined_send, {}},
-      {"c", "getMessage newest 100, small and large store", get_newest, {}},
-      {"d", "group server memory and idle CPU", memory_and_idle, {}},
-      {"e", "redis-server baseline (XADD, XREVRANGE, AOF everysec)", redis_baseline, {}},
-      {"f", "live delivery to 1 and to many followers", live_delivery, {}},
+      {"a", "sequential sendMessage round trip", sequential_send},
+      {"b", "pipelined durable sendMessage", pipelined_send},
+      {"c", "getMessage newest 100, small and large store", get_newest},
+      {"d", "group server memory and idle CPU", memory_and_idle},
+      {"e", "redis-server baseline (XADD, XREVRANGE, AOF everysec)", redis_baseline},
+      {"f", "live delivery to 1 and to many followers", live_delivery},
   };
   return list;
 }
@@ -608,192 +605,55 @@ std::vector<Row> table_rows(const Figures& figures, const Sizes& sizes) {
       format_count(sizes.few_followers) + (sizes.few_followers == 1 ? " follower" : " followers");
   const std::string many = format_count(sizes.many_followers) + " followers";
   return {
-      {"a. sequential send round trip, p50",
-       Unit::kMicros,
-       "a.groupchat.p50_us",
-       "a.bare.p50_us",
-       "(bare REQ/REP)",
-       Target::kRatioAtMost,
-       1.3,
-       {}},
-      {"a. sequential send round trip, p99",
-       Unit::kMicros,
-       "a.groupchat.p99_us",
-       "a.bare.p99_us",
-       "(bare REQ/REP)",
-       Target::kNone,
-       0,
-       {}},
-      {"a. group server CPU per sequential send",
-       Unit::kMicros,
-       "a.groupchat.cpu_us",
-       "",
-       "",
-       Target::kNone,
-       0,
-       {}},
-      {"b. pipelined durable send, " + pipeline,
-       Unit::kPerSecond,
-       "b.groupchat.per_s",
-       "b.bare.per_s",
-       "(bare ROUTER echo)",
-       Target::kRatioAtLeast,
-       0.4,
-       {}},
-      {"b. pipelined durable send vs Redis",
-       Unit::kPerSecond,
-       "b.groupchat.per_s",
-       "e.xadd.per_s",
-       "(Redis XADD, AOF everysec)",
-       Target::kRatioAtLeast,
-       1.0,
-       {}},
-      {"b. group server CPU per pipelined send",
-       Unit::kMicros,
-       "b.groupchat.cpu_us",
-       "",
-       "",
-       Target::kNone,
-       0,
-       {}},
-      {"c. getMessage newest 100, " + at_small + ", p50",
-       Unit::kMicros,
-       "c.get.small.p50_us",
-       "a.groupchat.p50_us",
-       "(send round trip p50)",
-       Target::kRatioAtMost,
-       2.0,
-       {}},
-      {"c. getMessage newest 100, " + at_large + ", p50",
-       Unit::kMicros,
-       "c.get.large.p50_us",
-       "a.groupchat.p50_us",
-       "(send round trip p50)",
-       Target::kRatioAtMost,
-       2.0,
-       {}},
-      {"c. getMessage newest 100, " + at_large + " vs " + at_small,
-       Unit::kMicros,
-       "c.get.large.p50_us",
-       "c.get.small.p50_us",
-       "(p50 at " + format_count(small) + ")",
-       Target::kRatioAtMost,
-       1.25,
-       {}},
-      {"c. getMessage newest 100, " + at_small + " vs Redis",
-       Unit::kMicros,
-       "c.get.small.p50_us",
-       "e.get.small.p50_us",
-       "(XREVRANGE COUNT 100)",
-       Target::kNone,
-       0,
-       {}},
-      {"c. getMessage newest 100, " + at_large + " vs Redis",
-       Unit::kMicros,
-       "c.get.large.p50_us",
-       "e.get.large.p50_us",
-       "(XREVRANGE COUNT 100)",
-       Target::kNone,
-       0,
-       {}},
-      {"c. filling the store (pipelined send)",
-       Unit::kPerSecond,
-       "c.fill.large.per_s",
-       "e.fill.large.per_s",
-       "(Redis XADD)",
-       Target::kNone,
-       0,
-       {}},
-      {"d. group server RSS, " + at_large,
-       Unit::kMiB,
-       "d.rss_mib",
-       "e.rss_mib",
-       "(redis-server, same stream)",
-       Target::kValueAtMost,
-       100,
-       {}},
+      {"a. sequential send round trip, p50", Unit::kMicros, "a.groupchat.p50_us", "a.bare.p50_us",
+       "(bare REQ/REP)", Target::kRatioAtMost, 1.3},
+      {"a. sequential send round trip, p99", Unit::kMicros, "a.groupchat.p99_us", "a.bare.p99_us",
+       "(bare REQ/REP)", Target::kNone, 0},
+      {"a. group server CPU per sequential send", Unit::kMicros, "a.groupchat.cpu_us", "", "",
+       Target::kNone, 0},
+      {"b. pipelined durable send, " + pipeline, Unit::kPerSecond, "b.groupchat.per_s",
+       "b.bare.per_s", "(bare ROUTER echo)", Target::kRatioAtLeast, 0.4},
+      {"b. pipelined durable send vs Redis", Unit::kPerSecond, "b.groupchat.per_s", "e.xadd.per_s",
+       "(Redis XADD, AOF everysec)", Target::kRatioAtLeast, 1.0},
+      {"b. group server CPU per pipelined send", Unit::kMicros, "b.groupchat.cpu_us", "", "",
+       Target::kNone, 0},
+      {"c. getMessage newest 100, " + at_small + ", p50", Unit::kMicros, "c.get.small.p50_us",
+       "a.groupchat.p50_us", "(send round trip p50)", Target::kRatioAtMost, 2.0},
+      {"c. getMessage newest 100, " + at_large + ", p50", Unit::kMicros, "c.get.large.p50_us",
+       "a.groupchat.p50_us", "(send round trip p50)", Target::kRatioAtMost, 2.0},
+      {"c. getMessage newest 100, " + at_large + " vs " + at_small, Unit::kMicros,
+       "c.get.large.p50_us", "c.get.small.p50_us", "(p50 at " + format_count(small) + ")",
+       Target::kRatioAtMost, 1.25},
+      {"c. getMessage newest 100, " + at_small + " vs Redis", Unit::kMicros, "c.get.small.p50_us",
+       "e.get.small.p50_us", "(XREVRANGE COUNT 100)", Target::kNone, 0},
+      {"c. getMessage newest 100, " + at_large + " vs Redis", Unit::kMicros, "c.get.large.p50_us",
+       "e.get.large.p50_us", "(XREVRANGE COUNT 100)", Target::kNone, 0},
+      {"c. filling the store (pipelined send)", Unit::kPerSecond, "c.fill.large.per_s",
+       "e.fill.large.per_s", "(Redis XADD)", Target::kNone, 0},
+      {"d. group server RSS, " + at_large, Unit::kMiB, "d.rss_mib", "e.rss_mib",
+       "(redis-server, same stream)", Target::kValueAtMost, 100},
       {"d. group server idle CPU over " + format_count(sizes.idle_window.count() / 1000.0) + " s",
-       Unit::kCpuMillis,
-       "d.idle_cpu_ms",
-       "",
-       "",
-       Target::kValueAtMost,
-       0,
-       {}},
+       Unit::kCpuMillis, "d.idle_cpu_ms", "", "", Target::kValueAtMost, 0},
       {"d. registry idle CPU over " + format_count(sizes.idle_window.count() / 1000.0) + " s",
-       Unit::kCpuMillis,
-       "d.registry_idle_cpu_ms",
-       "",
-       "",
-       Target::kValueAtMost,
-       0,
-       {}},
+       Unit::kCpuMillis, "d.registry_idle_cpu_ms", "", "", Target::kValueAtMost, 0},
       // The tick-based rows above move in 10 ms steps; these say what the
       // heartbeats and timers of an idle server really cost.
-      {"d. ... group server idle CPU, scheduler count",
-       Unit::kMicros,
-       "d.idle_cpu_exact_us",
-       "",
-       "",
-       Target::kNone,
-       0,
-       {}},
-      {"d. ... registry idle CPU, scheduler count",
-       Unit::kMicros,
-       "d.registry_idle_cpu_exact_us",
-       "",
-       "",
-       Target::kNone,
-       0,
-       {}},
-      {"f. live delivery (SUCCESS to push), " + few + ", p50",
-       Unit::kMicros,
-       "f.few.p50_us",
-       "a.groupchat.p50_us",
-       "(send round trip p50)",
-       Target::kNone,
-       0,
-       {}},
-      {"f. live delivery, " + few + ", p99",
-       Unit::kMicros,
-       "f.few.p99_us",
-       "",
-       "",
-       Target::kNone,
-       0,
-       {}},
-      {"f. live delivery, " + many + ", p50 of every receipt",
-       Unit::kMicros,
-       "f.many.p50_us",
-       "f.few.p50_us",
-       "(p50 with " + few + ")",
-       Target::kNone,
-       0,
-       {}},
-      {"f. live delivery, " + many + ", p99 of every receipt",
-       Unit::kMicros,
-       "f.many.p99_us",
-       "",
-       "",
-       Target::kNone,
-       0,
-       {}},
-      {"f. live delivery, " + many + ", last receipt per send, p50",
-       Unit::kMicros,
-       "f.many.last.p50_us",
-       "",
-       "",
-       Target::kNone,
-       0,
-       {}},
-      {"f. live delivery, " + many + ", last receipt per send, p99",
-       Unit::kMicros,
-       "f.many.last.p99_us",
-       "",
-       "",
-       Target::kNone,
-       0,
-       {}},
+      {"d. ... group server idle CPU, scheduler count", Unit::kMicros, "d.idle_cpu_exact_us", "",
+       "", Target::kNone, 0},
+      {"d. ... registry idle CPU, scheduler count", Unit::kMicros, "d.registry_idle_cpu_exact_us",
+       "", "", Target::kNone, 0},
+      {"f. live delivery (SUCCESS to push), " + few + ", p50", Unit::kMicros, "f.few.p50_us",
+       "a.groupchat.p50_us", "(send round trip p50)", Target::kNone, 0},
+      {"f. live delivery, " + few + ", p99", Unit::kMicros, "f.few.p99_us", "", "", Target::kNone,
+       0},
+      {"f. live delivery, " + many + ", p50 of every receipt", Unit::kMicros, "f.many.p50_us",
+       "f.few.p50_us", "(p50 with " + few + ")", Target::kNone, 0},
+      {"f. live delivery, " + many + ", p99 of every receipt", Unit::kMicros, "f.many.p99_us", "",
+       "", Target::kNone, 0},
+      {"f. live delivery, " + many + ", last receipt per send, p50", Unit::kMicros,
+       "f.many.last.p50_us", "", "", Target::kNone, 0},
+      {"f. live delivery, " + many + ", last receipt per send, p99", Unit::kMicros,
+       "f.many.last.p99_us", "", "", Target::kNone, 0},
   };
 }
 

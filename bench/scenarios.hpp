@@ -59,20 +59,16 @@ struct BenchRun {
 
   // The group server scenario c filled, kept for scenario d.
   std::unique_ptr<ChildProcess> read_group;
-  std::string read_endpoint;
 
  private:
   std::unique_ptr<ChildProcess> registry_;
   uint16_t registry_port_ = 0;
 };
 
-// One scenario; `run` is empty for a scenario whose feature is not there yet
-// (it is then listed as "not available").
 struct Scenario {
   std::string id;
   std::string title;
   std::function<void(BenchRun&)> run;
-  std::string unavailable_reason;
 };
 
 const std::vector<Scenario>& scenarios();
