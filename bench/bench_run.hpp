@@ -18,19 +18,19 @@ namespace bench {
 
 struct Sizes {
   size_t warmup = 0;
-  Bounds sequential;                         // a: round trips per side
-  size_t clients = 4;                        // b, c fill, e: DEALER clients / TCP connections
+  Bounds sequential;                         // sequential: round trips per side
+  size_t clients = 4;                        // pipelined, reads, redis: DEALERs / connections
   size_t window = 64;                        // outstanding requests per client
-  Bounds pipelined;                          // b, e: sends per side
-  size_t small_store = 0;                    // c, e: messages stored for the first read figure
-  size_t large_store = 0;                    // c, e: ... and for the second
-  std::chrono::milliseconds fill_time{0};    // c: time budget to fill up to large_store
-  Bounds reads;                              // c, e: getMessage / XREVRANGE round trips per size
-  std::chrono::milliseconds idle_window{0};  // d: how long idle CPU is watched
+  Bounds pipelined;                          // pipelined, redis: sends per side
+  size_t small_store = 0;                    // reads, redis: messages in the small store
+  size_t large_store = 0;                    // reads, redis: ... and in the large one
+  std::chrono::milliseconds fill_time{0};    // reads, redis: time budget to fill both stores
+  Bounds reads;                              // reads, redis: round trips per store size
+  std::chrono::milliseconds idle_window{0};  // idle: how long idle CPU is watched
   size_t message_bytes = 100;                // the text of every message sent
-  size_t few_followers = 1;                  // f: followers in the first run ...
-  size_t many_followers = 500;               // f: ... and in the second
-  Bounds live;                               // f: sends per follower count
+  size_t few_followers = 1;                  // live_delivery: followers in the first run ...
+  size_t many_followers = 500;               // live_delivery: ... and in the second
+  Bounds live;                               // live_delivery: sends per follower count
 };
 
 Sizes smoke_sizes();
@@ -58,7 +58,7 @@ struct BenchRun {
   // A fresh group server with its own data directory; returns its "tcp://" endpoint.
   std::unique_ptr<ChildProcess> start_group(const std::string& name, std::string& endpoint);
 
-  // The group server scenario c filled, kept for scenario d.
+  // The large store the reads scenario filled, kept for the idle scenario.
   std::unique_ptr<ChildProcess> read_group;
 
  private:

@@ -3,7 +3,7 @@
 // redis-server when installed) on 127.0.0.1, runs each scenario against
 // groupchat and against its baseline, and prints one table of ratios.
 //
-//   groupchat_bench [--smoke | --full] [--json FILE] [--bin-dir DIR] [--only a,c,d]
+//   groupchat_bench [--smoke | --full] [--json FILE] [--bin-dir DIR] [--only sequential,reads,...]
 #include <fmt/format.h>
 #include <signal.h>
 #include <unistd.h>
@@ -46,6 +46,21 @@ std::string find_on_path(const std::string& program) {
   return {};
 }
 
+// "sequential, pipelined, ...": the values --only accepts.
+std::string scenario_names() {
+  std::string names;
+  for (const auto& s : bench::scenarios()) names += (names.empty() ? "" : ", ") + s.id;
+  return names;
+}
+
+// One line per scenario for --help, so that a name says what it measures.
+std::string scenario_list() {
+  std::string list = "Scenarios, in the order they run:\n";
+  for (const auto& s : bench::scenarios()) list += fmt::format("  {:<15}{}\n", s.id, s.title);
+  return list +
+         "idle measures the group server that reads filled, so --only idle needs reads too.\n";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -60,11 +75,13 @@ int main(int argc, char** argv) {
   app.add_option("--json", json_path, "also write the figures as JSON to FILE");
   app.add_option("--bin-dir", bin_dir, "where message_server and group_server are")
       ->capture_default_str();
-  app.add_option("--only", only, "run only these scenarios, e.g. a,b (default: all)");
+  app.add_option("--only", only,
+                 "run only these scenarios, comma-separated (default: all): " + scenario_names());
   std::vector<std::string> group_args;
   app.add_option("--group-arg", group_args,
                  "an extra argument for every group_server started, for experiments (repeat "
                  "it: --group-arg=--store --group-arg=memory)");
+  app.footer(scenario_list());
   CLI11_PARSE(app, argc, argv);
   if (smoke && full) {
     std::cerr << "groupchat_bench: --smoke and --full exclude each other; pick one\n";
@@ -81,8 +98,8 @@ int main(int argc, char** argv) {
     bool known = false;
     for (const auto& s : bench::scenarios()) known = known || s.id == id;
     if (!known) {
-      std::cerr << "groupchat_bench: unknown scenario '" << id
-                << "' in --only; scenarios are a-f\n";
+      std::cerr << "groupchat_bench: unknown scenario '" << id << "' in --only; scenarios are "
+                << scenario_names() << "\n";
       return 2;
     }
   }
@@ -107,7 +124,7 @@ int main(int argc, char** argv) {
     for (const auto& scenario : bench::scenarios()) {
       if (!selected.empty() && !selected.count(scenario.id)) continue;
       if (bench::g_stop_requested) break;
-      fmt::print(stderr, "bench: {}. {}\n", scenario.id, scenario.title);
+      fmt::print(stderr, "bench: {}: {}\n", scenario.id, scenario.title);
       try {
         scenario.run(run);
       } catch (const std::exception& e) {

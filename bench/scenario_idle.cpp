@@ -26,15 +26,15 @@ void wait_window(std::chrono::milliseconds window) {
 
 void memory_and_idle(BenchRun& run) {
   if (!run.read_group) {
-    for (const char* key : {"d.rss_mib", "d.idle_cpu_ms", "d.registry_idle_cpu_ms"})
-      run.figures.missing(key, "needs scenario c");
+    for (const char* key : {"idle.rss_mib", "idle.idle_cpu_ms", "idle.registry_idle_cpu_ms"})
+      run.figures.missing(key, "needs scenario reads");
     return;
   }
   const pid_t pid = run.read_group->pid();
   const int64_t rss = resident_bytes(pid);
   if (rss < 0) throw std::runtime_error("cannot read VmRSS of the group server");
-  const auto stored = run.figures.value("c.large.size").value_or(0);
-  run.figures.set("d.rss_mib", rss / kMiB,
+  const auto stored = run.figures.value("reads.large.size").value_or(0);
+  run.figures.set("idle.rss_mib", rss / kMiB,
                   fmt::format("with {} messages stored", format_count(stored)));
   progress(fmt::format("  group server RSS {:.1f} MiB with {} messages", rss / kMiB,
                        format_count(stored)));
@@ -51,13 +51,13 @@ void memory_and_idle(BenchRun& run) {
   const int64_t reg_exact1 = run.registry_cpu_exact_us();
   const std::string window = fmt::format("over {:.0f} s", run.sizes.idle_window.count() / 1000.0);
   if (cpu0 < 0 || cpu1 < 0) throw std::runtime_error("cannot read the group server's CPU time");
-  run.figures.set("d.idle_cpu_ms", static_cast<double>(cpu1 - cpu0), window);
+  run.figures.set("idle.idle_cpu_ms", static_cast<double>(cpu1 - cpu0), window);
   if (reg0 >= 0 && reg1 >= 0)
-    run.figures.set("d.registry_idle_cpu_ms", static_cast<double>(reg1 - reg0), window);
+    run.figures.set("idle.registry_idle_cpu_ms", static_cast<double>(reg1 - reg0), window);
   if (exact0 >= 0 && exact1 >= 0)
-    run.figures.set("d.idle_cpu_exact_us", static_cast<double>(exact1 - exact0), window);
+    run.figures.set("idle.idle_cpu_exact_us", static_cast<double>(exact1 - exact0), window);
   if (reg_exact0 >= 0 && reg_exact1 >= 0)
-    run.figures.set("d.registry_idle_cpu_exact_us", static_cast<double>(reg_exact1 - reg_exact0),
+    run.figures.set("idle.registry_idle_cpu_exact_us", static_cast<double>(reg_exact1 - reg_exact0),
                     window);
   progress(fmt::format("  idle CPU (scheduler count): group server {} us, registry {} us",
                        exact1 - exact0, reg_exact1 - reg_exact0));

@@ -40,8 +40,8 @@ void live_delivery(BenchRun& run) {
   const std::string request = send_request(client_user(0), message_text(z.message_bytes));
   const size_t warmup = std::max<size_t>(5, z.warmup / kRounds);
   size_t joined = 0;
-  const std::vector<std::pair<size_t, std::string>> runs = {{z.few_followers, "f.few"},
-                                                            {z.many_followers, "f.many"}};
+  const std::vector<std::pair<size_t, std::string>> runs = {
+      {z.few_followers, "live_delivery.few"}, {z.many_followers, "live_delivery.many"}};
   const std::vector<std::string> suffixes = {".p50_us", ".p99_us", ".last.p50_us", ".last.p99_us"};
   for (const auto& [count, key] : runs) {
     std::vector<std::string> users;

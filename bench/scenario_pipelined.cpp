@@ -1,5 +1,5 @@
 // The throughput of durable sends from pipelined clients, beside a bare ROUTER
-// that answers at once: how many committed messages a second the server keeps up.
+// that answers at once: how many messages a second the server commits and answers.
 #include "measure.hpp"
 #include "scenarios.hpp"
 
@@ -24,9 +24,9 @@ void pipelined_send(BenchRun& run) {
     }
     if (!bare.error.empty() || !groupchat.error.empty()) break;
   }
-  record_rate(run, "b.bare", bare);
-  record_rate(run, "b.groupchat", groupchat);
-  cpu.record(run, "b.groupchat.cpu_us", groupchat.completed);
+  record_rate(run, "pipelined.bare", bare);
+  record_rate(run, "pipelined.groupchat", groupchat);
+  cpu.record(run, "pipelined.groupchat.cpu_us", groupchat.completed);
   group->stop();
 }
 

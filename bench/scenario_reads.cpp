@@ -68,16 +68,16 @@ void read_newest(BenchRun& run) {
     join(run, large_endpoint, client_user(i));
   }
   const uint64_t small =
-      fill_group(run, small_endpoint, z.small_store, fill_deadline, "c.fill.small.per_s");
+      fill_group(run, small_endpoint, z.small_store, fill_deadline, "reads.fill.small.per_s");
   const uint64_t large =
-      fill_group(run, large_endpoint, z.large_store, fill_deadline, "c.fill.large.per_s");
+      fill_group(run, large_endpoint, z.large_store, fill_deadline, "reads.fill.large.per_s");
   auto size_note = [](uint64_t stored, size_t target) {
     return stored < target ? fmt::format("size reached {} of {} (fill time bound)",
                                          format_count(stored), format_count(target))
                            : std::string();
   };
-  run.figures.set("c.small.size", static_cast<double>(small), size_note(small, z.small_store));
-  run.figures.set("c.large.size", static_cast<double>(large), size_note(large, z.large_store));
+  run.figures.set("reads.small.size", static_cast<double>(small), size_note(small, z.small_store));
+  run.figures.set("reads.large.size", static_cast<double>(large), size_note(large, z.large_store));
 
   auto newest = [&](uint64_t stored) {
     return get_request(client_user(0), stored - std::min<uint64_t>(stored, 100), 100);
@@ -90,8 +90,8 @@ void read_newest(BenchRun& run) {
          return zmq_round_trips(run.ctx, large_endpoint, large_request, warmup, b);
        }},
       z.reads);
-  record_latency(run, "c.get.small", results[0]);
-  record_latency(run, "c.get.large", results[1]);
+  record_latency(run, "reads.get.small", results[0]);
+  record_latency(run, "reads.get.large", results[1]);
   if (std::string bad = check_page(results[0].last_reply, small, std::min<uint64_t>(small, 100));
       !bad.empty())
     throw std::runtime_error("getMessage newest 100: " + bad);

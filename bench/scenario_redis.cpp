@@ -15,9 +15,10 @@ namespace bench {
 using namespace std::chrono_literals;
 
 void redis_baseline(BenchRun& run) {
-  const std::vector<std::string> keys = {
-      "e.xadd.per_s",       "e.get.small.p50_us", "e.get.large.p50_us", "e.get.small.p99_us",
-      "e.get.large.p99_us", "e.fill.large.per_s", "e.rss_mib"};
+  const std::vector<std::string> keys = {"redis.xadd.per_s",       "redis.get.small.p50_us",
+                                         "redis.get.large.p50_us", "redis.get.small.p99_us",
+                                         "redis.get.large.p99_us", "redis.fill.large.per_s",
+                                         "redis.rss_mib"};
   if (run.redis_server.empty()) {
     for (const auto& key : keys) run.figures.missing(key, "skipped (redis-server not installed)");
     progress("  skipped (redis-server not installed)");
@@ -45,7 +46,7 @@ void redis_baseline(BenchRun& run) {
   PipelineResult rate;
   for (size_t round = 0; round < kRounds && !g_stop_requested && rate.error.empty(); ++round)
     merge(rate, resp_pipelined(port, xadd("bench:rate"), z.window, per_round(z.pipelined)));
-  record_rate(run, "e.xadd", rate);
+  record_rate(run, "redis.xadd", rate);
   {
     RespConnection conn(port);
     conn.call(resp_command({"DEL", "bench:rate"}));
@@ -66,11 +67,11 @@ void redis_baseline(BenchRun& run) {
     return static_cast<size_t>(run.figures.value(key).value_or(static_cast<double>(fallback)));
   };
   const size_t small =
-      fill("bench:small", size_of("c.small.size", z.small_store), "e.fill.small.per_s");
+      fill("bench:small", size_of("reads.small.size", z.small_store), "redis.fill.small.per_s");
   const size_t large =
-      fill("bench:large", size_of("c.large.size", z.large_store), "e.fill.large.per_s");
-  run.figures.set("e.small.size", static_cast<double>(small));
-  run.figures.set("e.large.size", static_cast<double>(large));
+      fill("bench:large", size_of("reads.large.size", z.large_store), "redis.fill.large.per_s");
+  run.figures.set("redis.small.size", static_cast<double>(small));
+  run.figures.set("redis.large.size", static_cast<double>(large));
   const std::string small_cmd =
       resp_command({"XREVRANGE", "bench:small", "+", "-", "COUNT", "100"});
   const std::string large_cmd =
@@ -80,11 +81,11 @@ void redis_baseline(BenchRun& run) {
       {[&](Bounds b) { return resp_round_trips(port, small_cmd, warmup, b); },
        [&](Bounds b) { return resp_round_trips(port, large_cmd, warmup, b); }},
       z.reads);
-  record_latency(run, "e.get.small", results[0]);
-  record_latency(run, "e.get.large", results[1]);
+  record_latency(run, "redis.get.small", results[0]);
+  record_latency(run, "redis.get.large", results[1]);
   const int64_t rss = resident_bytes(redis.pid());
   if (rss >= 0)
-    run.figures.set("e.rss_mib", rss / kMiB,
+    run.figures.set("redis.rss_mib", rss / kMiB,
                     fmt::format("streams of {} and {} entries, in memory", format_count(small),
                                 format_count(large)));
   redis.stop();

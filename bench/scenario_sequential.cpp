@@ -23,9 +23,9 @@ void sequential_send(BenchRun& run) {
          return zmq_round_trips(run.ctx, endpoint, request, warmup, b);
        }},
       z.sequential);
-  record_latency(run, "a.bare", results[0]);
-  record_latency(run, "a.groupchat", results[1]);
-  cpu.record(run, "a.groupchat.cpu_us", results[1].latencies_us.size() + kRounds * warmup);
+  record_latency(run, "sequential.bare", results[0]);
+  record_latency(run, "sequential.groupchat", results[1]);
+  cpu.record(run, "sequential.groupchat.cpu_us", results[1].latencies_us.size() + kRounds * warmup);
   group->stop();
 }
 
