@@ -137,8 +137,7 @@ std::string format_table(const std::vector<RowResult>& results) {
   const std::vector<std::string> header = {"scenario", "groupchat", "baseline", "ratio", "target"};
   std::vector<std::vector<std::string>> cells;
   for (const auto& r : results)
-    cells.push_back(
-        {r.row->scenario, r.groupchat_text, r.baseline_text, r.ratio_text, r.target_text});
+    cells.push_back({r.row->label, r.groupchat_text, r.baseline_text, r.ratio_text, r.target_text});
   std::vector<size_t> widths;
   for (const auto& h : header) widths.push_back(width(h));
   for (const auto& line : cells)
@@ -167,7 +166,7 @@ std::string format_json(const std::vector<RowResult>& results, const Figures& fi
   auto& rows = doc["rows"] = nlohmann::json::array();
   for (const auto& r : results) {
     nlohmann::json j;
-    j["scenario"] = r.row->scenario;
+    j["scenario"] = r.row->label;
     j["unit"] = unit_name(r.row->unit);
     j["groupchat"] = r.groupchat ? nlohmann::json(*r.groupchat) : nlohmann::json(nullptr);
     j["groupchat_text"] = r.groupchat_text;

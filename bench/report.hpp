@@ -35,14 +35,17 @@ enum class Target {
   kValueAtMost,   // groupchat value <= bound (in the row's unit); no baseline needed
 };
 
+// One line of the table, written with designated initializers. A row without
+// a baseline or a target leaves those fields out; label and groupchat_key have
+// no default, so that the compiler warns about a row missing one.
 struct Row {
-  std::string scenario;
+  std::string label;  // what is measured, at what size: the first column
   Unit unit = Unit::kMicros;
-  std::string groupchat_key;
-  std::string baseline_key;   // empty: no baseline
-  std::string baseline_name;  // what the baseline is, shown in the table
+  std::string groupchat_key;    // the figure shown in the groupchat column
+  std::string baseline_key{};   // empty: no baseline
+  std::string baseline_name{};  // what the baseline is, shown in the table
   Target target = Target::kNone;
-  double bound = 0;
+  double bound = 0;  // a ratio, or a value in the row's unit (kValueAtMost)
 };
 
 struct RowResult {
