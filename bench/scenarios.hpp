@@ -1,7 +1,8 @@
 #pragma once
 // The scenarios of groupchat_bench: each measures one groupchat figure and
 // its baseline in the same run, bounded in count and in time, and records
-// them in run.figures under keys that begin with its id.
+// them in run.figures under keys that begin with its id (the table finds a
+// failed scenario's rows by that prefix).
 #include <functional>
 #include <string>
 #include <vector>
@@ -12,7 +13,7 @@
 namespace bench {
 
 struct Scenario {
-  std::string id;
+  std::string id;  // what --only takes; names its file, scenario_<id>.cpp
   std::string title;
   std::function<void(BenchRun&)> run;
 };
@@ -31,7 +32,7 @@ void pipelined_send(BenchRun& run);
 void read_newest(BenchRun& run);
 // Memory of the group server holding the large store; CPU while idle.
 void memory_and_idle(BenchRun& run);
-// The same workloads against redis-server with an append-only file.
+// The pipelined and reads workloads against redis-server with an append-only file.
 void redis_baseline(BenchRun& run);
 // A sender's SUCCESS to the push's receipt by 1 follower and by many.
 void live_delivery(BenchRun& run);
