@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "net/request_client.hpp"
+#include "protocol/group_protocol.hpp"
 
 namespace bench {
 
@@ -34,7 +35,7 @@ std::string client_user(size_t i) {
 
 void join(BenchRun& run, const std::string& endpoint, const std::string& user) {
   gc::RequestClient client(run.ctx, endpoint, {3000, 2, "group_server"});
-  auto reply = client.request(nlohmann::json{{"action", "joinGroup"}, {"user_uuid", user}}.dump());
+  auto reply = client.request(gc::make_join_request(user, ""));
   if (!reply) throw std::runtime_error("joinGroup: " + reply.error());
   if (reply->find(kSuccessMark) == std::string::npos)
     throw std::runtime_error("joinGroup refused: " + *reply);

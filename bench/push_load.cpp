@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "load.hpp"
+#include "protocol/group_protocol.hpp"
 
 namespace bench {
 
@@ -26,7 +27,7 @@ uint64_t seq_in(std::string_view frame) {
 }
 
 std::string follow_request(const std::string& user) {
-  return R"({"action":"follow","user_uuid":")" + user + "\"}";
+  return gc::make_follow_request(user, std::nullopt);
 }
 
 double micros_between(Clock::time_point from, Clock::time_point to) {

@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "measure.hpp"
+#include "protocol/group_protocol.hpp"
 #include "scenarios.hpp"
 
 namespace bench {
@@ -14,9 +15,10 @@ namespace bench {
 namespace {
 
 std::string get_request(const std::string& user, uint64_t since_seq, int limit) {
-  return nlohmann::json{
-      {"action", "getMessage"}, {"user_uuid", user}, {"since_seq", since_seq}, {"limit", limit}}
-      .dump();
+  gc::MessageQuery query;
+  query.since_seq = static_cast<int64_t>(since_seq);
+  query.limit = limit;
+  return gc::make_get_request(user, query);
 }
 
 // Checks that a getMessage reply holds the newest `expected` messages up to `last_seq`.
