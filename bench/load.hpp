@@ -6,10 +6,12 @@
 //
 // Every run is bounded by a request count AND a time budget, whichever comes
 // first, and gives up on a server that stops answering.
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -57,6 +59,32 @@ inline std::atomic<bool> g_stop_requested{false};
 
 // How long a driver waits for any reply before calling the server dead.
 inline constexpr std::chrono::milliseconds kReplyTimeout{10000};
+
+// The loop every sequential driver shares: `warmup` untimed round trips, then
+// timed ones until bounds.max_count or bounds.max_time (or a stop request).
+// round_trip() makes one and returns its reply, or nullopt to abandon the run
+// (after setting r.error); is_failure() tells a refused reply.
+template <typename RoundTrip, typename IsFailure>
+void time_round_trips(RoundTripResult& r, size_t warmup, Bounds bounds, RoundTrip round_trip,
+                      IsFailure is_failure) {
+  using Clock = std::chrono::steady_clock;
+  r.latencies_us.reserve(std::min<size_t>(bounds.max_count, 1'000'000));
+  const auto deadline = Clock::now() + bounds.max_time;
+  for (size_t i = 0; i < warmup + bounds.max_count; ++i) {
+    if (i >= warmup && (Clock::now() >= deadline || g_stop_requested)) {
+      r.cut_by_time = true;
+      break;
+    }
+    const auto start = Clock::now();
+    std::optional<std::string> reply = round_trip();
+    if (!reply) break;
+    const double us = std::chrono::duration<double, std::micro>(Clock::now() - start).count();
+    if (is_failure(*reply)) ++r.failed;
+    if (i >= warmup) r.latencies_us.push_back(us);
+    if (r.last_reply.empty() || i + 1 == warmup + bounds.max_count)
+      r.last_reply = std::move(*reply);
+  }
+}
 
 // --- ZeroMQ ---
 

@@ -142,19 +142,10 @@ RoundTripResult resp_round_trips(uint16_t port, const std::string& encoded_comma
   RoundTripResult r;
   try {
     RespConnection conn(port);
-    const auto deadline = Clock::now() + bounds.max_time;
-    for (size_t i = 0; i < warmup + bounds.max_count; ++i) {
-      if (i >= warmup && (Clock::now() >= deadline || g_stop_requested)) {
-        r.cut_by_time = true;
-        break;
-      }
-      const auto start = Clock::now();
-      std::string reply = conn.call(encoded_command);
-      const double us = std::chrono::duration<double, std::micro>(Clock::now() - start).count();
-      if (!reply.empty() && reply[0] == '-') ++r.failed;
-      if (i >= warmup) r.latencies_us.push_back(us);
-      if (r.last_reply.empty()) r.last_reply = reply;
-    }
+    time_round_trips(
+        r, warmup, bounds,
+        [&]() -> std::optional<std::string> { return conn.call(encoded_command); },
+        [](const std::string& reply) { return !reply.empty() && reply[0] == '-'; });
   } catch (const std::exception& e) {
     r.error = e.what();
   }

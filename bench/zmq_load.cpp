@@ -37,10 +37,6 @@ uint64_t seq_of(std::string_view reply) {
   return v;
 }
 
-double micros_since(Clock::time_point start) {
-  return std::chrono::duration<double, std::micro>(Clock::now() - start).count();
-}
-
 }  // namespace
 
 RoundTripResult zmq_round_trips(zmq::context_t& ctx, const std::string& endpoint,
@@ -49,31 +45,22 @@ RoundTripResult zmq_round_trips(zmq::context_t& ctx, const std::string& endpoint
   zmq::socket_t req(ctx, zmq::socket_type::req);
   req.set(zmq::sockopt::linger, 0);
   req.connect(endpoint);
-  r.latencies_us.reserve(std::min<size_t>(bounds.max_count, 1'000'000));
-  const auto deadline = Clock::now() + bounds.max_time;
-  for (size_t i = 0; i < warmup + bounds.max_count; ++i) {
-    if (i >= warmup && (Clock::now() >= deadline || g_stop_requested)) {
-      r.cut_by_time = true;
-      break;
-    }
-    const auto start = Clock::now();
-    req.send(zmq::buffer(request), zmq::send_flags::none);
-    zmq::pollitem_t items[] = {{req.handle(), 0, ZMQ_POLLIN, 0}};
-    zmq::poll(items, 1, kReplyTimeout);
-    if (!(items[0].revents & ZMQ_POLLIN)) {
-      r.error =
-          "no reply from " + endpoint + " within " + std::to_string(kReplyTimeout.count()) + " ms";
-      break;
-    }
-    zmq::message_t reply;
-    (void)req.recv(reply, zmq::recv_flags::none);
-    const double us = micros_since(start);
-    std::string_view body(static_cast<const char*>(reply.data()), reply.size());
-    if (body.find(kSuccessMark) == std::string_view::npos) ++r.failed;
-    if (i >= warmup) r.latencies_us.push_back(us);
-    if (i + 1 == warmup + bounds.max_count || r.last_reply.empty())
-      r.last_reply = std::string(body);
-  }
+  time_round_trips(
+      r, warmup, bounds,
+      [&]() -> std::optional<std::string> {
+        req.send(zmq::buffer(request), zmq::send_flags::none);
+        zmq::pollitem_t items[] = {{req.handle(), 0, ZMQ_POLLIN, 0}};
+        zmq::poll(items, 1, kReplyTimeout);
+        if (!(items[0].revents & ZMQ_POLLIN)) {
+          r.error = "no reply from " + endpoint + " within " +
+                    std::to_string(kReplyTimeout.count()) + " ms";
+          return std::nullopt;
+        }
+        zmq::message_t reply;
+        (void)req.recv(reply, zmq::recv_flags::none);
+        return reply.to_string();
+      },
+      [](const std::string& reply) { return reply.find(kSuccessMark) == std::string::npos; });
   return r;
 }
 

@@ -101,9 +101,9 @@ bool Shell::execute(const std::string& line) {
   } else if (cmd == "get_group_list" && n == 1) {
     get_group_list();
   } else if (cmd == "join_group" && n == 2) {
-    join_group(words[1]);
+    change_membership(words[1], true);
   } else if (cmd == "leave_group" && n == 2) {
-    leave_group(words[1]);
+    change_membership(words[1], false);
   } else if (cmd == "get_messages" && n >= 2) {
     get_messages(words[1], rest_after_words(line, 2));
   } else if (cmd == "send_message" && n == 2) {
@@ -136,28 +136,14 @@ void Shell::report_failure(CallStatus status, const std::string& error, const ch
   }
 }
 
-void Shell::join_group(const std::string& text) {
+void Shell::change_membership(const std::string& text, bool join) {
   std::string address;
   if (!checked_address(text, address)) return;
   GroupClient group(transport_, address, config_.user_uuid, config_.name);
-  auto r = group.join();
-  if (r.ok()) {
-    out_ << "SUCCESS\n";
-    if (observer_) observer_(address, true);
-  } else
-    report_failure(r.status(), r.error(), "FAILED");
-}
-
-void Shell::leave_group(const std::string& text) {
-  std::string address;
-  if (!checked_address(text, address)) return;
-  GroupClient group(transport_, address, config_.user_uuid, config_.name);
-  auto r = group.leave();
-  if (r.ok()) {
-    out_ << "SUCCESS\n";
-    if (observer_) observer_(address, false);
-  } else
-    report_failure(r.status(), r.error(), "FAILED");
+  auto r = join ? group.join() : group.leave();
+  if (!r.ok()) return report_failure(r.status(), r.error(), "FAILED");
+  out_ << "SUCCESS\n";
+  if (observer_) observer_(address, join);
 }
 
 void Shell::get_group_list() {

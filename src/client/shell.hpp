@@ -48,8 +48,8 @@ class Shell {
 
  private:
   bool execute(const std::string& line);
-  void join_group(const std::string& address);
-  void leave_group(const std::string& address);
+  // join_group (join) or leave_group (!join).
+  void change_membership(const std::string& address, bool join);
   void get_group_list();
   void get_messages(const std::string& address, const std::string& since);
   void send_message(const std::string& address, const std::string& body);

@@ -138,11 +138,8 @@ class Proc:
 def request(endpoint, body, timeout=3.0, ctx=None):
     """One REQ round trip. body: dict (sent as JSON), str or bytes. Returns the reply bytes.
     Raises TimeoutError when no reply comes in time."""
-    ctx = ctx or zmq.Context.instance()
-    s = ctx.socket(zmq.REQ)
-    s.setsockopt(zmq.LINGER, 0)
+    s = connect(zmq.REQ, endpoint, ctx)
     try:
-        s.connect(endpoint if endpoint.startswith("tcp://") else "tcp://" + endpoint)
         if isinstance(body, dict) or isinstance(body, list):
             body = json.dumps(body)
         if isinstance(body, str):
@@ -153,6 +150,18 @@ def request(endpoint, body, timeout=3.0, ctx=None):
         return s.recv()
     finally:
         s.close()
+
+
+def connect(kind, address, ctx=None, **options):
+    """A socket of `kind` (zmq.DEALER, zmq.REQ, ...) connected to address, with
+    LINGER 0; options (e.g. RCVHWM=10) are set before connecting, since a
+    connection's queue takes the limits in force then."""
+    s = (ctx or zmq.Context.instance()).socket(kind)
+    s.setsockopt(zmq.LINGER, 0)
+    for name, value in options.items():
+        s.setsockopt(getattr(zmq, name), value)
+    s.connect(address if address.startswith("tcp://") else "tcp://" + address)
+    return s
 
 
 def request_json(endpoint, body, timeout=3.0):

@@ -8,7 +8,7 @@ import threading
 import pytest
 import zmq
 
-from conftest import free_port, request_json
+from conftest import connect, free_port, request_json
 
 MSG_LINE = re.compile(r"^(.+) : (.*) \((\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?)\)$")
 NOT_MEMBER = "User is not a member of this group. Please join the group first."
@@ -246,10 +246,7 @@ def test_get_pages_through_more_than_one_server_page(chat):
     uid = "pager"
     assert run(chat, "--user-id", uid, "join", g).returncode == 0
     total = 1005
-    ctx = zmq.Context.instance()
-    s = ctx.socket(zmq.DEALER)  # pipelined sends: one round trip for the lot
-    s.setsockopt(zmq.LINGER, 0)
-    s.connect("tcp://" + g)
+    s = connect(zmq.DEALER, g)  # pipelined sends: one round trip for the lot
     try:
         for i in range(total):
             body = {"action": "sendMessage", "user_uuid": uid, "message": f"m{i}"}

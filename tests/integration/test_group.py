@@ -10,7 +10,7 @@ import signal
 import pytest
 import zmq
 
-from conftest import Proc, binary, free_port, join, request, request_json, send
+from conftest import Proc, binary, connect, free_port, join, request, request_json, send
 
 MAX_MSG = 1000  # --max-message-bytes for these tests: small, so limits are cheap to hit
 
@@ -43,11 +43,7 @@ def assert_still_serving(g):
 
 
 def dealer(g, ctx=None):
-    ctx = ctx or zmq.Context.instance()
-    s = ctx.socket(zmq.DEALER)
-    s.setsockopt(zmq.LINGER, 0)
-    s.connect("tcp://" + g.address)
-    return s
+    return connect(zmq.DEALER, g.address, ctx)
 
 
 def dealer_exchange(g, frames, timeout=3.0):
@@ -357,10 +353,7 @@ def test_a_client_pipelining_past_the_high_water_mark_gets_every_reply_in_order(
     server's queue (1000 messages) hold before it reads any."""
     uid = "pipeliner"
     join(grp, uid)
-    s = zmq.Context.instance().socket(zmq.DEALER)
-    s.setsockopt(zmq.LINGER, 0)
-    s.setsockopt(zmq.RCVHWM, 10)
-    s.connect("tcp://" + grp.address)
+    s = connect(zmq.DEALER, grp.address, RCVHWM=10)
 
     def pipeline(bodies):
         for b in bodies:

@@ -15,7 +15,7 @@ import time
 
 import zmq
 
-from conftest import free_port
+from conftest import connect, free_port
 
 THREADS = 4
 PER_THREAD = 150
@@ -39,9 +39,7 @@ class Sender(threading.Thread):
         """Lazy Pirate: resend on a fresh socket until a reply comes or time is up."""
         payload = json.dumps(body).encode()
         while time.monotonic() < self.stop_at:
-            s = self.ctx.socket(zmq.REQ)
-            s.setsockopt(zmq.LINGER, 0)
-            s.connect("tcp://" + self.address)
+            s = connect(zmq.REQ, self.address, self.ctx)
             try:
                 s.send(payload)
                 if s.poll(1000):
@@ -107,9 +105,7 @@ def test_every_acknowledged_message_survives_sigkill_exactly_once(cluster):
 
     # Read the whole history back by pages.
     ctx = zmq.Context()
-    sock = ctx.socket(zmq.REQ)
-    sock.setsockopt(zmq.LINGER, 0)
-    sock.connect("tcp://" + group.address)
+    sock = connect(zmq.REQ, group.address, ctx)
     stored, after = [], 0
     for _ in range(100):
         sock.send(json.dumps({"action": "getMessage", "user_uuid": "user-0", "since_seq": after,

@@ -5,20 +5,13 @@ import time
 
 import zmq
 
-from conftest import ended_follows, follows_expired_pattern, join, request_json, send
+from conftest import connect, ended_follows, follows_expired_pattern, join, request_json, send
 
 TIMEOUT_MS = 5000
 
 
 def dealer(address, **options):
-    """A DEALER connected to address; options (e.g. RCVHWM=10) are set before
-    connecting, since a connection's queue takes the limits in force then."""
-    s = zmq.Context.instance().socket(zmq.DEALER)
-    s.setsockopt(zmq.LINGER, 0)
-    for name, value in options.items():
-        s.setsockopt(getattr(zmq, name), value)
-    s.connect("tcp://" + address)
-    return s
+    return connect(zmq.DEALER, address, **options)
 
 
 def recv(sock):

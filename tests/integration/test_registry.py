@@ -8,7 +8,7 @@ import subprocess
 import pytest
 import zmq
 
-from conftest import binary, free_port, request, request_json
+from conftest import binary, connect, free_port, request, request_json
 
 
 def serves(reg):
@@ -97,9 +97,7 @@ def test_bad_request_gets_failed_with_error_and_server_keeps_serving(cluster, bo
 
 def test_multi_frame_request_is_refused(cluster):
     reg = cluster.registry()
-    s = zmq.Context.instance().socket(zmq.REQ)
-    s.setsockopt(zmq.LINGER, 0)
-    s.connect("tcp://" + reg.address)
+    s = connect(zmq.REQ, reg.address)
     s.send_multipart([b'{"action":"get_group_list",', b'"user_uuid":"u"}'])
     assert s.poll(3000)
     failed_with(s.recv(), "2 frames")
@@ -109,9 +107,7 @@ def test_multi_frame_request_is_refused(cluster):
 
 def test_dealer_without_delimiter_gets_a_reply(cluster):
     reg = cluster.registry()
-    s = zmq.Context.instance().socket(zmq.DEALER)
-    s.setsockopt(zmq.LINGER, 0)
-    s.connect("tcp://" + reg.address)
+    s = connect(zmq.DEALER, reg.address)
     s.send(json.dumps({"action": "get_group_list", "user_uuid": "d"}).encode())
     assert s.poll(3000)
     assert json.loads(s.recv()) == []
@@ -127,9 +123,7 @@ def test_oversize_request_is_refused_with_its_size(cluster):
 
 def test_frame_over_hard_cap_drops_only_that_connection(cluster):
     reg = cluster.registry()
-    s = zmq.Context.instance().socket(zmq.DEALER)
-    s.setsockopt(zmq.LINGER, 0)
-    s.connect("tcp://" + reg.address)
+    s = connect(zmq.DEALER, reg.address)
     s.send(b"x" * (17 * 1024 * 1024))
     serves(reg)  # answered while the oversized connection is dropped
     assert not s.poll(200)

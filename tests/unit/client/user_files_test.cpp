@@ -11,22 +11,14 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "support/scratch.hpp"
+
 namespace gc {
 namespace {
 namespace fs = std::filesystem;
 
 class IdentityTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/identity_test.XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::permissions(dir_, fs::perms::owner_all, ec);
-    fs::remove_all(dir_, ec);
-  }
   IdentityOptions opts() const {
     IdentityOptions o;
     o.config_home = dir_;
@@ -36,7 +28,8 @@ class IdentityTest : public ::testing::Test {
     std::ifstream in(dir_ / "groupchat" / "identity");
     return nlohmann::json::parse(in);
   }
-  fs::path dir_;
+  testing::ScratchDir scratch_;
+  const fs::path& dir_ = scratch_.path();
 };
 
 TEST(UuidTest, GeneratesLowercaseCanonicalVersion4) {
@@ -89,15 +82,15 @@ TEST_F(IdentityTest, UserIdOverridesWithoutTouchingTheFile) {
 }
 
 TEST_F(IdentityTest, XdgConfigHomeIsUsedWhenAbsolute) {
-  std::string old = std::getenv("XDG_CONFIG_HOME") ? std::getenv("XDG_CONFIG_HOME") : "";
-  ::setenv("XDG_CONFIG_HOME", dir_.c_str(), 1);
-  auto path = identity_file(IdentityOptions{});
-  ::setenv("XDG_CONFIG_HOME", "relative/dir", 1);
-  auto fallback = identity_file(IdentityOptions{});
-  if (old.empty())
-    ::unsetenv("XDG_CONFIG_HOME");
-  else
-    ::setenv("XDG_CONFIG_HOME", old.c_str(), 1);
+  std::optional<fs::path> path, fallback;
+  {
+    testing::ScopedEnv env("XDG_CONFIG_HOME", dir_.string());
+    path = identity_file(IdentityOptions{});
+  }
+  {
+    testing::ScopedEnv env("XDG_CONFIG_HOME", "relative/dir");
+    fallback = identity_file(IdentityOptions{});
+  }
   ASSERT_TRUE(path);
   EXPECT_EQ(*path, dir_ / "groupchat" / "identity");
   if (fallback) {
@@ -182,13 +175,11 @@ TEST_F(IdentityTest, ACorruptGroupsFileIsAnEmptyList) {
 }
 
 TEST_F(IdentityTest, HistoryFileFollowsXdgStateHome) {
-  std::string old = std::getenv("XDG_STATE_HOME") ? std::getenv("XDG_STATE_HOME") : "";
-  ::setenv("XDG_STATE_HOME", dir_.c_str(), 1);
-  auto path = history_file();
-  if (old.empty())
-    ::unsetenv("XDG_STATE_HOME");
-  else
-    ::setenv("XDG_STATE_HOME", old.c_str(), 1);
+  std::optional<fs::path> path;
+  {
+    testing::ScopedEnv env("XDG_STATE_HOME", dir_.string());
+    path = history_file();
+  }
   ASSERT_TRUE(path);
   EXPECT_EQ(*path, dir_ / "groupchat" / "history");
 }

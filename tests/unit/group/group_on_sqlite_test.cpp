@@ -1,11 +1,11 @@
 // Group on the durable store: what must hold across a restart of the server.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 
 #include "group/group.hpp"
 #include "store/sqlite_store.hpp"
+#include "support/scratch.hpp"
 
 namespace gc {
 namespace {
@@ -14,22 +14,14 @@ namespace fs = std::filesystem;
 
 class GroupOnSqliteTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir = fs::temp_directory_path() /
-          ("gc_group_sqlite_" + std::to_string(::getpid()) + "_" +
-           ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-  }
-  void TearDown() override { fs::remove_all(dir); }
-
   std::unique_ptr<SqliteStore> open() {
     auto r = SqliteStore::open({(dir / "group.db").string(), false, 0});
     EXPECT_TRUE(r.is_ok()) << (r ? "" : r.error());
     return r ? std::move(*r) : nullptr;
   }
 
-  fs::path dir;
+  testing::ScratchDir scratch;
+  const fs::path& dir = scratch.path();
 };
 
 TEST_F(GroupOnSqliteTest, IdempotencyOfARetriedSendHoldsAcrossReopen) {

@@ -1,7 +1,6 @@
 // The GroupStore contract (store/group_store.hpp), run against every store:
 // what the group relies on must hold whichever store is chosen at start-up.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <memory>
@@ -9,25 +8,17 @@
 #include "store/group_store.hpp"
 #include "store/memory_store.hpp"
 #include "store/sqlite_store.hpp"
+#include "support/scratch.hpp"
 
 namespace gc {
 namespace {
-
-namespace fs = std::filesystem;
 
 struct MemoryStoreMaker {
   std::unique_ptr<GroupStore> make() { return std::make_unique<MemoryStore>(); }
 };
 
 struct SqliteStoreMaker {
-  fs::path dir =
-      fs::temp_directory_path() / ("gc_contract_" + std::to_string(::getpid()) + "_" +
-                                   ::testing::UnitTest::GetInstance()->current_test_info()->name());
-  SqliteStoreMaker() {
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-  }
-  ~SqliteStoreMaker() { fs::remove_all(dir); }
+  testing::ScratchDir dir;
   std::unique_ptr<GroupStore> make() {
     auto r = SqliteStore::open({(dir / "group.db").string(), false, 0});
     EXPECT_TRUE(r.is_ok()) << (r ? "" : r.error());

@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "support/scratch.hpp"
+
 namespace gc {
 namespace {
 
@@ -12,15 +14,6 @@ namespace fs = std::filesystem;
 
 class SqliteStoreTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir = fs::temp_directory_path() /
-          ("gc_sqlite_" + std::to_string(::getpid()) + "_" +
-           ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-  }
-  void TearDown() override { fs::remove_all(dir); }
-
   std::unique_ptr<SqliteStore> open(long max_pages = 0) {
     auto r = SqliteStore::open({(dir / "group.db").string(), false, max_pages});
     EXPECT_TRUE(r.is_ok()) << (r ? "" : r.error());
@@ -31,7 +24,8 @@ class SqliteStoreTest : public ::testing::Test {
     return StoredMessage{0, user, "", text, t, client_id};
   }
 
-  fs::path dir;
+  testing::ScratchDir scratch;
+  const fs::path& dir = scratch.path();
 };
 
 TEST_F(SqliteStoreTest, SeqIsNeverReusedAcrossReopen) {
