@@ -1,20 +1,18 @@
 // user_client: the groupchat user program. One-shot subcommands for scripts,
 // and the reference's interactive shell (the default).
 // Exit codes: 0 success, 1 refused by the server, 2 bad usage, 3 no reply.
-#include <unistd.h>
-
 #include <CLI/CLI.hpp>
 #include <iostream>
 
 #include "client/chat_client.hpp"
 #include "client/commands.hpp"
-#include "client/shell.hpp"
-#include "client/terminal_shell.hpp"
 #include "client/user_files.hpp"
 #include "core/clock.hpp"
 #include "core/endpoint.hpp"
 #include "core/stop_signal.hpp"
 #include "core/version.hpp"
+#include "net/request_client.hpp"
+#include "protocol/limits.hpp"
 
 namespace {
 
@@ -29,9 +27,9 @@ int main(int argc, char** argv) {
   CLI::App app{"groupchat user client: list groups, join, leave, send and read messages"};
   app.set_version_flag("--version", std::string("user_client ") + gc::kVersion);
 
-  std::string server = "localhost:5555";
+  std::string server = gc::kDefaultRegistryAddress;
   std::string user_id, name;
-  int timeout_ms = 1500, tries = 3;
+  int timeout_ms = gc::RequestOptions{}.timeout_ms, tries = gc::RequestOptions{}.tries;
   app.add_option("--server", server, "message_server address HOST:PORT")
       ->envname("GROUPCHAT_SERVER")
       ->capture_default_str();
@@ -69,7 +67,7 @@ int main(int argc, char** argv) {
   get_cmd->add_option("--since-seq", since_seq, "messages after this seq")
       ->check(CLI::NonNegativeNumber);
   get_cmd->add_option("--limit", limit, "at most N messages (one page)")
-      ->check(CLI::Range(1, 10000));
+      ->check(CLI::Range(1, static_cast<int>(gc::kMaxGetLimit)));
   get_cmd->add_flag("--json", json_out, "one JSON object per message");
   auto* follow_cmd = app.add_subcommand(
       "follow", "print the group's messages as they arrive, until SIGINT/SIGTERM (like tail -f)");
@@ -113,15 +111,8 @@ int main(int argc, char** argv) {
   gc::Identity me = gc::load_identity(id_opts);
   for (const auto& w : me.warnings) std::cerr << "warning: " << w << "\n";
 
-  // Joined groups are remembered per user id, so that a shell on a terminal
-  // follows them again; not when the identity itself lives only in memory.
-  std::optional<std::filesystem::path> groups_file;
-  if (me.persisted || user_id_opt->count() > 0) groups_file = gc::joined_groups_file(id_opts);
-  auto remember = [&](const std::string& address, bool joined) {
-    if (!groups_file) return;
-    if (auto err = gc::store_joined_group(*groups_file, me.user_uuid, address, joined))
-      std::cerr << "warning: " << *err << "; the shell will not follow this group at start\n";
-  };
+  const auto groups_file = gc::joined_groups_file_for(me, id_opts);
+  const auto remember = gc::remember_memberships(groups_file, me.user_uuid, std::cerr);
 
   if (*follow_cmd) {
     gc::FollowCommandOptions fo;
@@ -153,26 +144,6 @@ int main(int argc, char** argv) {
   }
 
   // The shell: the default without a subcommand.
-  const bool on_terminal = ::isatty(STDIN_FILENO) == 1 && ::isatty(STDOUT_FILENO) == 1;
-  gc::ShellConfig cfg{registry->ip_port(), me.user_uuid, me.name, ::isatty(STDIN_FILENO) == 1};
-  gc::Shell shell(transport, cfg, std::cin, std::cout, std::cerr);
-  if (!on_terminal) {
-    shell.on_membership(remember);
-    shell.run();
-    return gc::kExitOk;
-  }
-  // On a terminal: a line editor, and live messages of every joined group.
-  gc::TerminalOptions topts;
-  if (auto h = gc::history_file()) {
-    std::error_code ec;
-    std::filesystem::create_directories(h->parent_path(), ec);
-    if (!ec) topts.history_file = h->string();
-  }
-  if (groups_file) topts.followed = gc::load_joined_groups(*groups_file, me.user_uuid);
-  topts.stop_fd = gc::watch_stop_signals();
-  topts.on_membership = remember;
-  zmq::context_t ctx;
-  gc::TerminalShell terminal(ctx, shell, me.user_uuid, std::move(topts));
-  terminal.run();
-  return gc::kExitOk;
+  return gc::run_shell(transport, {registry->ip_port(), me.user_uuid, me.name}, groups_file,
+                       remember, std::cin, std::cout, std::cerr);
 }

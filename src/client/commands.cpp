@@ -1,12 +1,16 @@
 #include "client/commands.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <iterator>
 
 #include "client/display.hpp"
 #include "client/follow_notices.hpp"
 #include "client/follower.hpp"
+#include "client/terminal_shell.hpp"
 #include "core/clock.hpp"
+#include "core/stop_signal.hpp"
 #include "net/poll.hpp"
 
 namespace gc {
@@ -61,6 +65,50 @@ int run_get(GroupClient& group, const MessageQuery& query, bool json, std::ostre
     out << (json ? format_message_json(m) : format_message(m)) << "\n";
   if (query.limit && r->more && r->end_seq())
     err << "note: more messages follow; continue with --since-seq " << *r->end_seq() << "\n";
+  return kExitOk;
+}
+
+std::optional<std::filesystem::path> joined_groups_file_for(const Identity& me,
+                                                            const IdentityOptions& options) {
+  if (!me.persisted && !options.user_id) return std::nullopt;
+  return joined_groups_file(options);
+}
+
+MembershipObserver remember_memberships(std::optional<std::filesystem::path> file,
+                                        std::string user_uuid, std::ostream& err) {
+  return [file = std::move(file), user_uuid = std::move(user_uuid), &err](
+             const std::string& address, bool joined) {
+    if (!file) return;
+    if (auto e = store_joined_group(*file, user_uuid, address, joined))
+      err << "warning: " << *e << "; the shell will not follow this group at start\n";
+  };
+}
+
+int run_shell(Transport& transport, ShellConfig config,
+              const std::optional<std::filesystem::path>& groups_file,
+              const MembershipObserver& on_membership, std::istream& in, std::ostream& out,
+              std::ostream& err) {
+  const bool on_terminal = ::isatty(STDIN_FILENO) == 1 && ::isatty(STDOUT_FILENO) == 1;
+  config.prompt = ::isatty(STDIN_FILENO) == 1;
+  const std::string user_uuid = config.user_uuid;
+  Shell shell(transport, std::move(config), in, out, err);
+  if (!on_terminal) {
+    shell.on_membership(on_membership);
+    shell.run();
+    return kExitOk;
+  }
+  TerminalOptions options;
+  if (auto h = history_file()) {
+    std::error_code ec;
+    std::filesystem::create_directories(h->parent_path(), ec);
+    if (!ec) options.history_file = h->string();
+  }
+  if (groups_file) options.followed = load_joined_groups(*groups_file, user_uuid);
+  options.stop_fd = watch_stop_signals();
+  options.on_membership = on_membership;
+  zmq::context_t ctx;
+  TerminalShell terminal(ctx, shell, user_uuid, std::move(options));
+  terminal.run();
   return kExitOk;
 }
 

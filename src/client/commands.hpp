@@ -3,7 +3,9 @@
 // prints its result on `out`, tells what went wrong on `err`, and returns the
 // exit code. The program only parses flags and calls one of these.
 #include <cstdint>
+#include <filesystem>
 #include <functional>
+#include <istream>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -12,6 +14,8 @@
 
 #include "client/chat_client.hpp"
 #include "client/follow_state.hpp"
+#include "client/shell.hpp"
+#include "client/user_files.hpp"
 
 namespace gc {
 
@@ -39,6 +43,24 @@ int run_send(GroupClient& group, const std::vector<std::string>& words, std::ist
 // without, every page.
 int run_get(GroupClient& group, const MessageQuery& query, bool json, std::ostream& out,
             std::ostream& err);
+
+// The file where this user's joined groups are remembered, so that a shell on
+// a terminal follows them again; nullopt when they are not remembered (the
+// identity itself lives only in memory for this run).
+std::optional<std::filesystem::path> joined_groups_file_for(const Identity& me,
+                                                            const IdentityOptions& options);
+// An observer that records confirmed joins and leaves in that file; a failure
+// to write it is a warning on err. Does nothing without a file.
+MembershipObserver remember_memberships(std::optional<std::filesystem::path> file,
+                                        std::string user_uuid, std::ostream& err);
+
+// The shell, the default command. With stdin and stdout on a terminal: the
+// line editor, with the live messages of every group joined (and remembered
+// in `groups_file`). Otherwise exactly the reference's shell over the streams.
+int run_shell(Transport& transport, ShellConfig config,
+              const std::optional<std::filesystem::path>& groups_file,
+              const MembershipObserver& on_membership, std::istream& in, std::ostream& out,
+              std::ostream& err);
 
 // `follow`: prints a group's messages as they arrive, like tail -f.
 struct FollowCommandOptions {

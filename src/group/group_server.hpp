@@ -26,7 +26,7 @@ namespace gc {
 struct GroupServerOptions {
   std::string name;
   Endpoint endpoint;  // where to bind (and what to register)
-  std::string registry = "localhost:5555";
+  std::string registry = kDefaultRegistryAddress;
   size_t max_message_bytes = kDefaultMaxMessageBytes;  // longest message text
   bool quiet = false;                                  // no per-request stdout lines
   int64_t follow_expiry_ms = 5000;                     // a follow not renewed for this long ends

@@ -1,10 +1,13 @@
 #pragma once
-// Every limit of the wire protocol, in one place (docs/PROTOCOL.md lists them
+// Every limit of the wire protocol, and its defaults, in one place (docs/PROTOCOL.md lists them
 // with what a peer sees past each). Sizes are in bytes.
 #include <cstddef>
 #include <cstdint>
 
 namespace gc {
+
+// The registry's address when none is given, as the reference has it.
+inline constexpr const char* kDefaultRegistryAddress = "localhost:5555";
 
 // Fields of requests, on both servers and in the client's own checks.
 inline constexpr size_t kMaxUserUuidBytes = 128;
