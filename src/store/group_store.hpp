@@ -2,14 +2,15 @@
 // GroupStore: where a group keeps its messages and members.
 //
 // Contract (every implementation):
-// - Sequence numbers are per group, start at 1, strictly increase by one per
-//   appended message and are never reused, even across restarts.
+// - Sequence numbers are per group, start at 1 and increase by one per
+//   appended message: contiguous. A committed seq is never reused, even
+//   across restarts; the seqs of a batch rolled back are given again.
 // - Writes between begin_batch() and commit_batch() become durable together
 //   at commit_batch(): after it returns ok, they survive a crash of the
-//   process. The server loop replies SUCCESS only after the commit.
+//   process. Group answers SUCCESS only after the commit.
 //   Outside a batch each write commits on its own.
-// - A failed commit loses the whole batch; the caller must reply FAILED to
-//   every request in it, and last_seq()/last_time_us() are rolled back to the
+// - A failed commit loses the whole batch (Group then answers FAILED to every
+//   request of it), and last_seq()/last_time_us() are rolled back to the
 //   committed values. rollback_batch() does the same on purpose.
 // - Reads see the writes of the current batch.
 // - Reads never load the whole history: each read returns at most `limit`
