@@ -67,17 +67,18 @@ void FollowState::on_frame(std::string_view body, int64_t now_ms, FollowOutput& 
     waiting_since_ms_ = -1;
   else if (outstanding_ > 0)
     waiting_since_ms_ = now_ms;
-  auto reply = decode_group_reply(body);
+  auto reply = decode_parsed_group_reply(std::move(j));
   if (!reply || !reply->success) {
     std::string error = reply ? reply->error : std::string();
     out.refused = error.empty() ? "the group refused to deliver messages" : error;
     return;
   }
-  std::optional<int64_t> reply_last = decode_last_seq(j);
+  const json& fields = reply->body;
+  std::optional<int64_t> reply_last = decode_last_seq(fields);
   if (reply_last) known_last_ = std::max(known_last_, *reply_last);
-  if (j.contains("messages")) {
+  if (fields.contains("messages")) {
     fetching_ = false;
-    auto page = decode_messages(j);  // a page we cannot read is fetched again
+    auto page = decode_messages(fields);  // a page we cannot read is fetched again
     for (auto& m : page ? page->messages : std::vector<ChatMessage>{}) {
       if (!m.seq) continue;
       known_last_ = std::max(known_last_, *m.seq);

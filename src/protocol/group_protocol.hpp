@@ -119,6 +119,8 @@ struct GroupReply {
 // Errors name what is wrong: "not JSON", "not a JSON object", "no \"response\"
 // field", "\"response\" is neither SUCCESS nor FAILED".
 Result<GroupReply> decode_group_reply(std::string_view text);
+// The same for a reply already parsed.
+Result<GroupReply> decode_parsed_group_reply(nlohmann::json body);
 
 // One message object (a getMessage entry, or a push without its tag).
 ChatMessage decode_message(const nlohmann::json& object);

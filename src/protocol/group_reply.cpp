@@ -87,10 +87,15 @@ std::optional<int64_t> integer_field(const json& obj, const char* key) {
 }  // namespace
 
 Result<GroupReply> decode_group_reply(std::string_view text) {
+  json body = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded()) return Result<GroupReply>::error("not JSON");
+  return decode_parsed_group_reply(std::move(body));
+}
+
+Result<GroupReply> decode_parsed_group_reply(json body) {
   using R = Result<GroupReply>;
   GroupReply reply;
-  reply.body = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (reply.body.is_discarded()) return R::error("not JSON");
+  reply.body = std::move(body);
   if (!reply.body.is_object()) return R::error("not a JSON object");
   auto r = reply.body.find("response");
   if (r == reply.body.end() || !r->is_string()) return R::error("no \"response\" field");
