@@ -1,0 +1,97 @@
+// The client's reading of group replies and pushes: whatever a server sends,
+// a verdict or a named error, never an exception.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "protocol/group_protocol.hpp"
+
+namespace gc {
+namespace {
+
+using nlohmann::json;
+
+TEST(GroupReplyDecoding, VerdictsAndTheirErrors) {
+  auto ok = decode_group_reply(R"({"response":"SUCCESS","seq":3})");
+  ASSERT_TRUE(ok);
+  EXPECT_TRUE(ok->success);
+  auto failed = decode_group_reply(R"({"response":"FAILED","error":"not a member"})");
+  ASSERT_TRUE(failed);
+  EXPECT_FALSE(failed->success);
+  EXPECT_EQ(failed->error, "not a member");
+  auto reference = decode_group_reply(R"({"response":"FAILED"})");  // the reference gives no reason
+  ASSERT_TRUE(reference);
+  EXPECT_EQ(reference->error, "");
+  EXPECT_EQ(decode_group_reply("nope").error(), "not JSON");
+  EXPECT_EQ(decode_group_reply("[1]").error(), "not a JSON object");
+  EXPECT_EQ(decode_group_reply(R"({"response":1})").error(), "no \"response\" field");
+  EXPECT_EQ(decode_group_reply(R"({"response":"MAYBE"})").error(),
+            "\"response\" is neither SUCCESS nor FAILED");
+}
+
+TEST(GroupReplyDecoding, AMessageObjectIsReadAsTextWhateverItsTypes) {
+  ChatMessage m = decode_message(
+      json::parse(R"({"user_uuid":7,"message":"hi","timestamp":"T","seq":4,"name":"Ann"})"));
+  EXPECT_EQ(m.user_uuid, "7");
+  EXPECT_EQ(m.message, "hi");
+  EXPECT_EQ(m.timestamp, "T");
+  EXPECT_EQ(m.seq, 4);
+  EXPECT_EQ(m.name, "Ann");
+  ChatMessage odd = decode_message(json::parse(R"({"seq":"4","name":5})"));
+  EXPECT_FALSE(odd.seq);  // a seq that is not an integer is no seq
+  EXPECT_EQ(odd.name, "");
+  EXPECT_EQ(odd.message, "");
+  EXPECT_EQ(decode_message(json::parse("[]")).user_uuid, "");
+}
+
+TEST(GroupReplyDecoding, APageNeedsAListOfObjects) {
+  auto page = decode_messages(json::parse(
+      R"({"response":"SUCCESS","messages":[{"user_uuid":"u","message":"a","timestamp":"t","seq":1}],
+          "more":true,"last_seq":9})"));
+  ASSERT_TRUE(page);
+  ASSERT_EQ(page->messages.size(), 1u);
+  EXPECT_TRUE(page->more);
+  EXPECT_EQ(page->last_seq, 9);
+  EXPECT_EQ(page->end_seq(), 1);
+  EXPECT_EQ(decode_messages(json::parse(R"({"response":"SUCCESS"})")).error(),
+            "no \"messages\" list");
+  EXPECT_EQ(decode_messages(json::parse(R"({"messages":[1]})")).error(),
+            "a message is not an object");
+}
+
+TEST(GroupReplyDecoding, APushIsAMessageEventAndNothingElse) {
+  auto push = decode_push(json::parse(R"({"event":"message","seq":2,"user_uuid":"u"})"));
+  ASSERT_TRUE(push);
+  EXPECT_EQ(push->seq, 2);
+  EXPECT_FALSE(decode_push(json::parse(R"({"event":"other","seq":2})")));
+  EXPECT_FALSE(decode_push(json::parse(R"({"event":1})")));
+  EXPECT_FALSE(decode_push(json::parse(R"({"response":"SUCCESS"})")));
+}
+
+TEST(GroupReplyDecoding, WhatOurServerWritesOurClientReads) {
+  StoredMessage stored{5, "u-1", "Ann", "line \"one\"\nline two", 1'800'000'000'000'000, "c"};
+  MessagePage page;
+  page.messages.push_back(stored);
+  std::string wire;
+  encode_messages(wire, page, 5);
+  auto reply = decode_group_reply(wire);
+  ASSERT_TRUE(reply);
+  auto read = decode_messages(reply->body);
+  ASSERT_TRUE(read);
+  ASSERT_EQ(read->messages.size(), 1u);
+  EXPECT_EQ(read->messages[0].user_uuid, "u-1");
+  EXPECT_EQ(read->messages[0].name, "Ann");
+  EXPECT_EQ(read->messages[0].message, stored.text);
+  EXPECT_EQ(read->messages[0].seq, 5);
+  encode_push(wire, stored);
+  auto pushed = decode_push(json::parse(wire));
+  ASSERT_TRUE(pushed);
+  EXPECT_EQ(pushed->message, stored.text);
+  encode_send_success(wire, 5, stored.time_us);
+  auto sent = decode_sent_message(decode_group_reply(wire)->body);
+  EXPECT_EQ(sent.seq, 5);
+  EXPECT_TRUE(sent.timestamp);
+}
+
+}  // namespace
+}  // namespace gc
