@@ -97,6 +97,17 @@ def chat(chat, term):
     return chat
 
 
+def open_shell(term, session, chat, join_group=True):
+    """Starts our shell in a new terminal session and waits for its prompt;
+    with join_group, also joins the group and waits for SUCCESS."""
+    term.start(session, chat.shell_command)
+    term.wait_screen(session, lambda ls: last_line(ls) == ">", what="the prompt")
+    if join_group:
+        term.type(session, f"join_group {chat.grp.address}")
+        term.keys(session, "Enter")
+        term.wait_screen(session, lambda ls: "SUCCESS" in ls, what="SUCCESS")
+
+
 def send_other(chat, text):
     send(chat.grp, "other", text)
 
@@ -120,11 +131,7 @@ def wait_live(term, session, chat):
 
 def test_a_pushed_message_appears_above_the_half_typed_line(chat, term):
     g = chat.grp.address
-    term.start("s1", chat.shell_command)
-    term.wait_screen("s1", lambda ls: last_line(ls) == ">", what="the prompt")
-    term.type("s1", f"join_group {g}")
-    term.keys("s1", "Enter")
-    term.wait_screen("s1", lambda ls: "SUCCESS" in ls, what="SUCCESS")
+    open_shell(term, "s1", chat)
     wait_live(term, "s1", chat)
 
     term.type("s1", "get_mess")  # half a command, no Enter
@@ -155,11 +162,7 @@ def test_a_pushed_message_appears_above_the_half_typed_line(chat, term):
 
 def test_send_message_lines_are_read_through_the_editor(chat, term):
     g = chat.grp.address
-    term.start("s2", chat.shell_command)
-    term.wait_screen("s2", lambda ls: last_line(ls) == ">", what="the prompt")
-    term.type("s2", f"join_group {g}")
-    term.keys("s2", "Enter")
-    term.wait_screen("s2", lambda ls: "SUCCESS" in ls, what="SUCCESS")
+    open_shell(term, "s2", chat)
     term.type("s2", f"send_message {g}")
     term.keys("s2", "Enter")
     term.wait_screen("s2", lambda ls: last_line(ls) == "...", what="the message prompt")
@@ -180,8 +183,7 @@ def test_pasted_lines_are_all_read_in_order(chat, term):
     """Several lines arriving at once (a paste, fast typing) are each taken as
     a line: none is lost while the shell works on the one before."""
     g = chat.grp.address
-    term.start("s4", chat.shell_command)
-    term.wait_screen("s4", lambda ls: last_line(ls) == ">", what="the prompt")
+    open_shell(term, "s4", chat, join_group=False)
     term.type("s4", f"join_group {g}\rsend_message {g}\rpasted one\rpasted two\rEND\r"
                     f"get_messages {g}\r")
     lines = term.wait_screen(
@@ -198,17 +200,12 @@ def test_pasted_lines_are_all_read_in_order(chat, term):
 
 def test_a_new_shell_follows_the_joined_groups_and_keeps_history(chat, term):
     g = chat.grp.address
-    term.start("a", chat.shell_command)
-    term.wait_screen("a", lambda ls: last_line(ls) == ">", what="the prompt")
-    term.type("a", f"join_group {g}")
-    term.keys("a", "Enter")
-    term.wait_screen("a", lambda ls: "SUCCESS" in ls, what="SUCCESS")
+    open_shell(term, "a", chat)
     term.type("a", "exit")
     term.keys("a", "Enter")
     term.wait_gone("a")
 
-    term.start("b", chat.shell_command)  # no join this time
-    term.wait_screen("b", lambda ls: last_line(ls) == ">", what="the prompt")
+    open_shell(term, "b", chat, join_group=False)  # no join this time
     wait_live(term, "b", chat)
     term.keys("b", "Up")
     term.wait_screen("b", lambda ls: last_line(ls) == "> exit", what="the last command")
