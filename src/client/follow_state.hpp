@@ -16,13 +16,14 @@
 #include <vector>
 
 #include "protocol/group_protocol.hpp"
+#include "protocol/limits.hpp"
 
 namespace gc {
 
 struct FollowTiming {
-  int renew_ms = 1000;          // how often the follow is renewed
-  int reply_timeout_ms = 3000;  // no reply to a request for this long: reconnect
-  int fetch_limit = 1000;       // page size for catching up
+  int renew_ms = kFollowRenewMs;  // how often the follow is renewed
+  int reply_timeout_ms = 3000;    // no reply to a request for this long: reconnect
+  int fetch_limit = 1000;         // page size for catching up
 };
 
 struct FollowOutput {

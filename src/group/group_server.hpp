@@ -29,7 +29,7 @@ struct GroupServerOptions {
   std::string registry = kDefaultRegistryAddress;
   size_t max_message_bytes = kDefaultMaxMessageBytes;  // longest message text
   bool quiet = false;                                  // no per-request stdout lines
-  int64_t follow_expiry_ms = 5000;                     // a follow not renewed for this long ends
+  int64_t follow_expiry_ms = kDefaultFollowExpiryMs;   // a follow not renewed for this long ends
 };
 
 // Replies held back because their peer's queue was full (a client pipelining

@@ -3,9 +3,10 @@
 // client's side of a follow is client/follower.hpp.)
 //
 // A subscription belongs to one connection (its routing envelope) and one
-// user. It lasts expiry_ms after its last renewal; a user's subscriptions end
-// at once when the user leaves. The server loop asks whom to push to and
-// reports the connections that turned out to be gone.
+// user. It lasts expiry_ms after its last renewal (group_server
+// --follow-expiry-ms); a user's subscriptions end at once when the user
+// leaves. The server loop asks whom to push to and reports the connections
+// that turned out to be gone.
 #include <cstdint>
 #include <string>
 #include <unordered_map>
@@ -21,7 +22,7 @@ struct Subscription {
 
 class Subscriptions {
  public:
-  explicit Subscriptions(int64_t expiry_ms = 5000) : expiry_ms_(expiry_ms) {}
+  explicit Subscriptions(int64_t expiry_ms) : expiry_ms_(expiry_ms) {}
 
   // Adds or renews the subscription of the connection whose envelope this is.
   void follow(std::vector<std::string> envelope, const std::string& user_uuid, int64_t now_ms);

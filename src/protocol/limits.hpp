@@ -9,6 +9,11 @@ namespace gc {
 // The registry's address when none is given, as the reference has it.
 inline constexpr const char* kDefaultRegistryAddress = "localhost:5555";
 
+// Live delivery: a follow lasts this long after its last renewal, and a
+// follower renews it this often (group_server --follow-expiry-ms changes the first).
+inline constexpr int64_t kDefaultFollowExpiryMs = 5000;
+inline constexpr int kFollowRenewMs = 1000;
+
 // Fields of requests, on both servers and in the client's own checks.
 inline constexpr size_t kMaxUserUuidBytes = 128;
 inline constexpr size_t kMaxClientMsgIdBytes = 128;

@@ -75,7 +75,7 @@ TEST(SubscriptionsTest, FollowRenewsAndExpires) {
 }
 
 TEST(SubscriptionsTest, LeavingDropsEveryFollowOfThatUserOnly) {
-  Subscriptions f;
+  Subscriptions f(5000);
   f.follow({"id1"}, "u", 0);
   f.follow({"id2"}, "u", 0);
   f.follow({"id3"}, "v", 0);
@@ -85,7 +85,7 @@ TEST(SubscriptionsTest, LeavingDropsEveryFollowOfThatUserOnly) {
 }
 
 TEST(SubscriptionsTest, UnfollowEndsOneConnection) {
-  Subscriptions f;
+  Subscriptions f(5000);
   f.follow({"id1"}, "u", 0);
   f.follow({"id2", ""}, "u", 0);
   EXPECT_TRUE(f.unfollow({"id1"}));
