@@ -19,9 +19,11 @@ struct RegistryServerOptions {
   std::string bind = "tcp://*:5555";  // a zmq endpoint
   RegistryConfig registry;
   // ZMTP heartbeats on the watching connections: a peer that stops answering
-  // pings is disconnected after the timeout even if TCP stays up.
-  int watch_heartbeat_ivl_ms = 1000;
-  int watch_heartbeat_timeout_ms = 3000;
+  // pings is disconnected after the timeout even if TCP stays up. A hung
+  // group is thus dropped at most ivl + timeout + watch_poll_ms +
+  // watch_reconnect_ms (4.25 s) after it stops: within the 5 s promise.
+  int watch_heartbeat_ivl_ms = 500;
+  int watch_heartbeat_timeout_ms = 2500;
   size_t max_request_bytes = kMaxRegistryRequestBytes;  // a bigger body gets FAILED
   int64_t max_frame_bytes = kMaxFrameBytes;  // ZMQ_MAXMSGSIZE: a bigger frame drops the connection
   // While groups are watched: how often their connection events are read
