@@ -79,11 +79,13 @@ void FollowState::on_frame(std::string_view body, int64_t now_ms, FollowOutput& 
   if (fields.contains("messages")) {
     fetching_ = false;
     auto page = decode_messages(fields);  // a page we cannot read is fetched again
-    for (auto& m : page ? page->messages : std::vector<ChatMessage>{}) {
-      if (!m.seq) continue;
-      known_last_ = std::max(known_last_, *m.seq);
-      if (*m.seq > last_ + 1) last_ = *m.seq - 1;  // seqs are contiguous; nothing to wait for
-      offer(std::move(m), out);
+    if (page) {
+      for (auto& m : page->messages) {
+        if (!m.seq) continue;
+        known_last_ = std::max(known_last_, *m.seq);
+        if (*m.seq > last_ + 1) last_ = *m.seq - 1;  // seqs are contiguous; nothing to wait for
+        offer(std::move(m), out);
+      }
     }
     if (page && page->more) {
       send_fetch(now_ms, out);
