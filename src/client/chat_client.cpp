@@ -84,14 +84,14 @@ GroupClient::GroupClient(Transport& transport, std::string address, std::string 
       user_uuid_(std::move(user_uuid)),
       name_(std::move(name)) {}
 
-CallResult<GroupReply> GroupClient::call(const std::string& body) {
+CallResult<GroupReply> GroupClient::call(const std::string& body, std::string* raw) {
   using R = CallResult<GroupReply>;
-  auto raw = transport_.request(address_, body, "group_server");
-  if (!raw) return R::failure(CallStatus::unreachable, raw.error());
-  auto reply = decode_group_reply(*raw);
-  if (!reply) return bad_reply<GroupReply>(address_, *raw, reply.error());
+  auto text = transport_.request(address_, body, "group_server");
+  if (!text) return R::failure(CallStatus::unreachable, text.error());
+  auto reply = decode_group_reply(*text);
+  if (!reply) return bad_reply<GroupReply>(address_, *text, reply.error());
   if (!reply->success) return R::failure(CallStatus::refused, reply->error);
-  raw_ = std::move(*raw);
+  if (raw) *raw = std::move(*text);
   return std::move(*reply);
 }
 
@@ -115,10 +115,11 @@ CallResult<SentMessage> GroupClient::send(const std::string& text) {
 
 CallResult<FetchedPage> GroupClient::get(const MessageQuery& query) {
   using R = CallResult<FetchedPage>;
-  auto r = call(make_get_request(user_uuid_, query));
+  std::string raw;
+  auto r = call(make_get_request(user_uuid_, query), &raw);
   if (!r.ok()) return R::failure(r.status(), r.error());
   auto page = decode_messages(r->body);
-  if (!page) return bad_reply<FetchedPage>(address_, raw_, page.error());
+  if (!page) return bad_reply<FetchedPage>(address_, raw, page.error());
   return std::move(*page);
 }
 

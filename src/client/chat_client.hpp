@@ -107,14 +107,14 @@ class GroupClient {
   const std::string& address() const { return address_; }
 
  private:
-  // One round trip; a FAILED reply is CallStatus::refused.
-  CallResult<GroupReply> call(const std::string& body);
+  // One round trip; a FAILED reply is CallStatus::refused. raw, when given,
+  // receives the reply as it came (for quoting it in an error).
+  CallResult<GroupReply> call(const std::string& body, std::string* raw = nullptr);
 
   Transport& transport_;
   std::string address_;
   std::string user_uuid_;
   std::string name_;
-  std::string raw_;  // the last successful reply, as received (for error excerpts)
 };
 
 // "refused" text for a person: the server's error, or a note that it gave none.
