@@ -1,0 +1,67 @@
+"""Fixtures for the hostile-peer tests.
+
+Each test plays one attack against the real binaries on loopback and then
+checks that the server still serves a well-behaved peer within a second, and,
+where the attack is about memory, that the server's resident size stayed
+within its budget plus a stated margin. The integration fixtures (Cluster,
+Proc, request, connect, ...) are reused as they are.
+"""
+import json
+import os
+import sys
+import time
+
+import pytest
+import zmq
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
+
+from conftest import (  # noqa: E402,F401  (re-exported for the tests)
+    DEFAULT_TIMEOUT, Cluster, Proc, address_of, binary, cluster, chat, connect,
+    free_port, join, make_chat, request, request_json, send,
+)
+
+# What a well-behaved peer is given to get its answer after an attack.
+SERVE_WITHIN_S = 1.0
+
+
+def rss_mib(proc):
+    """Resident set size of a Proc (or pid) in MiB, read from /proc."""
+    pid = proc if isinstance(proc, int) else proc.popen.pid
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+def peak_rss_mib(proc):
+    """The highest resident size the process has had (VmHWM), in MiB."""
+    pid = proc if isinstance(proc, int) else proc.popen.pid
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    raise RuntimeError(f"no VmHWM for pid {pid}")
+
+
+def assert_group_serves(group, user="well-behaved", within=SERVE_WITHIN_S):
+    """A well-behaved member joins and reads the newest message within `within` s."""
+    assert group.popen.poll() is None, "group_server exited"
+    start = time.monotonic()
+    r = request_json(address_of(group), {"action": "joinGroup", "user_uuid": user}, timeout=within)
+    assert r["response"] == "SUCCESS", r
+    left = max(0.05, within - (time.monotonic() - start))
+    r = request_json(address_of(group),
+                     {"action": "getMessage", "user_uuid": user, "limit": 1}, timeout=left)
+    assert r["response"] == "SUCCESS", r
+    assert time.monotonic() - start <= within + 0.2
+
+
+def assert_registry_serves(registry, within=SERVE_WITHIN_S):
+    """A well-behaved user gets the group list within `within` s."""
+    assert registry.popen.poll() is None, "message_server exited"
+    r = request_json(address_of(registry),
+                     {"action": "get_group_list", "user_uuid": "well-behaved"}, timeout=within)
+    assert isinstance(r, list), r
+    return r
