@@ -14,9 +14,20 @@ import time
 import pytest
 import zmq
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
+# The integration fixtures, loaded under a name of their own: this file is
+# itself the module "conftest", so `from conftest import ...` would find it.
+def _load_integration_conftest():
+    import importlib.util
+    path = os.path.join(os.path.dirname(__file__), "..", "integration", "conftest.py")
+    spec = importlib.util.spec_from_file_location("integration_conftest", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["integration_conftest"] = module
+    spec.loader.exec_module(module)
+    return module
 
-from conftest import (  # noqa: E402,F401  (re-exported for the tests)
+
+_load_integration_conftest()
+from integration_conftest import (  # noqa: E402,F401  (re-exported for the tests)
     DEFAULT_TIMEOUT, Cluster, Proc, address_of, binary, cluster, chat, connect,
     free_port, join, make_chat, request, request_json, send,
 )
