@@ -1,5 +1,9 @@
 #include "core/endpoint.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <algorithm>
 #include <cctype>
 
 namespace gc {
@@ -49,6 +53,39 @@ Result<Endpoint> parse_endpoint(std::string_view text) {
   }
   if (p < 1 || p > 65535) return bad("port must be a number from 1 to 65535");
   return Endpoint{std::string(host), static_cast<uint16_t>(p)};
+}
+
+std::optional<uint32_t> parse_ipv4_host(std::string_view host) {
+  auto lower = [](char c) {
+    return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  };
+  constexpr std::string_view kLocalhost = "localhost";
+  if (host.size() == kLocalhost.size() && std::equal(host.begin(), host.end(), kLocalhost.begin(),
+                                                     [&](char a, char b) { return lower(a) == b; }))
+    return uint32_t{0x7f000001};
+  // inet_aton stops at the first white space and ignores the rest: only a
+  // whole host of the characters an IPv4 address can be written with is read.
+  if (host.empty() || host.size() > 64) return std::nullopt;
+  for (char c : host)
+    if (!(std::isxdigit(static_cast<unsigned char>(c)) || c == '.' || c == 'x' || c == 'X'))
+      return std::nullopt;
+  in_addr a{};
+  if (inet_aton(std::string(host).c_str(), &a) == 0) return std::nullopt;
+  return ntohl(a.s_addr);
+}
+
+std::optional<uint32_t> parse_ipv4_peer(std::string_view text) {
+  constexpr std::string_view kMapped = "::ffff:";
+  if (text.substr(0, kMapped.size()) == kMapped) text.remove_prefix(kMapped.size());
+  if (text.empty() || text.size() > 15) return std::nullopt;
+  in_addr a{};
+  if (inet_pton(AF_INET, std::string(text).c_str(), &a) != 1) return std::nullopt;
+  return ntohl(a.s_addr);
+}
+
+std::string ipv4_text(uint32_t ip) {
+  return std::to_string(ip >> 24) + "." + std::to_string((ip >> 16) & 0xff) + "." +
+         std::to_string((ip >> 8) & 0xff) + "." + std::to_string(ip & 0xff);
 }
 
 }  // namespace gc

@@ -2,6 +2,7 @@
 // Addresses as users type them ("127.0.0.1:5560", "localhost:5555",
 // "*:5555", or a full "tcp://host:port") and as ZeroMQ wants them.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -29,5 +30,23 @@ Result<Endpoint> parse_endpoint(std::string_view text);
 std::string zmq_address(std::string_view address);
 // ... and as the wire protocol and people write it ("host:port").
 std::string_view without_tcp_prefix(std::string_view address);
+
+// IPv4 addresses as numbers (host byte order), so that every spelling of one
+// address compares equal.
+//
+// A host written any way the C library's inet_aton reads it ("127.0.0.1",
+// "0x7f000001", "127.1", "127.0.0.0001", "2130706433": what libzmq would
+// connect to), or "localhost" in any case (127.0.0.1). nullopt for anything
+// else, e.g. a host name, which only a resolver could turn into an address.
+std::optional<uint32_t> parse_ipv4_host(std::string_view host);
+// Exactly a dotted quad as a socket layer reports a peer ("10.0.0.7"); an
+// IPv4-mapped IPv6 form ("::ffff:10.0.0.7") is read as its IPv4 address.
+std::optional<uint32_t> parse_ipv4_peer(std::string_view text);
+// The dotted quad, e.g. "127.0.0.1".
+std::string ipv4_text(uint32_t ip);
+// 127.0.0.0/8.
+inline bool is_loopback_ipv4(uint32_t ip) {
+  return (ip >> 24) == 127;
+}
 
 }  // namespace gc

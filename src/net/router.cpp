@@ -8,6 +8,7 @@ bool receive_routed(zmq::socket_t& router, RoutedRequest& out, size_t max_body_b
   out.envelope.clear();
   out.body.clear();
   out.framing_error.clear();
+  out.peer_address.clear();
   std::vector<zmq::message_t> frames;
   zmq::message_t first;
   if (!router.recv(first, zmq::recv_flags::dontwait)) return false;
@@ -18,6 +19,14 @@ bool receive_routed(zmq::socket_t& router, RoutedRequest& out, size_t max_body_b
     (void)router.recv(part, zmq::recv_flags::none);
     more = part.more();
     frames.push_back(std::move(part));
+  }
+  // Frames that came off the wire carry the sender's address; the identity
+  // frame, which the ROUTER makes up, does not.
+  for (auto& frame : frames) {
+    if (const char* peer = zmq_msg_gets(frame.handle(), "Peer-Address")) {
+      out.peer_address = peer;
+      break;
+    }
   }
   // The envelope ends at the first empty frame (REQ) or after the identity (DEALER).
   size_t body_start = 1;

@@ -21,6 +21,9 @@ struct RoutedRequest {
   // Set when the body was not exactly one frame: empty when all is well,
   // otherwise the error to reply with.
   std::string framing_error;
+  // The sender's address as libzmq reports it (the "Peer-Address" property of
+  // the frame: "10.0.0.7" for TCP); empty when the transport has none.
+  std::string peer_address;
 };
 
 // Reads one whole multipart message from a ROUTER socket (non-blocking; the

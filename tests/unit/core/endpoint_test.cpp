@@ -30,3 +30,31 @@ TEST(EndpointTest, RejectsBadAddressesWithAReason) {
 
 }  // namespace
 }  // namespace gc
+
+namespace gc {
+namespace {
+
+TEST(EndpointTest, EverySpellingOfAnIpv4HostIsOneNumber) {
+  for (const char* s : {"127.0.0.1", "0x7f000001", "127.1", "127.0.0.0001", "2130706433",
+                        "0177.0.0.1", "localhost", "LOCALHOST", "LocalHost", "0X7F.0.1"}) {
+    auto ip = parse_ipv4_host(s);
+    ASSERT_TRUE(ip) << s;
+    EXPECT_EQ(ipv4_text(*ip), "127.0.0.1") << s;
+  }
+  EXPECT_EQ(ipv4_text(*parse_ipv4_host("10.1.2.3")), "10.1.2.3");
+  for (const char* s : {"", "example.com", "local-host", "localhost.", "1.2.3.4.5", "256.1.1.1",
+                        "0x1g", "*", "127.0.0.1 x"})
+    EXPECT_FALSE(parse_ipv4_host(s)) << s;
+}
+
+TEST(EndpointTest, PeerAddressesAreReadExactly) {
+  EXPECT_EQ(parse_ipv4_peer("10.0.0.7"), 0x0a000007u);
+  EXPECT_EQ(parse_ipv4_peer("::ffff:127.0.0.9"), 0x7f000009u);
+  for (const char* s : {"", "127.1", "0x7f000001", "::1", "localhost", "10.0.0.7:5"})
+    EXPECT_FALSE(parse_ipv4_peer(s)) << s;
+  EXPECT_TRUE(is_loopback_ipv4(0x7f0a0b0c));
+  EXPECT_FALSE(is_loopback_ipv4(0x0a000001));
+}
+
+}  // namespace
+}  // namespace gc
