@@ -35,6 +35,19 @@ int main(int argc, char** argv) {
                  "heartbeat interval the registry asks groups to keep (less than --expiry-ms)")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{50}, int64_t{600000}));
+  app.add_option("--max-groups", options.registry.max_groups,
+                 "most groups listed at once; a registration past it is refused")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{100000}));
+  app.add_option("--max-groups-per-source", options.registry.max_groups_per_source,
+                 "most groups registered from one peer address (all of this host's own groups "
+                 "count for the address they register from, usually 127.0.0.1)")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{100000}));
+  app.add_flag("--allow-any-registrant", options.registry.allow_any_registrant,
+               "accept a registration whose IP is not of the host it comes from (e.g. groups "
+               "behind NAT, or one host registering others); by default a group must register "
+               "from the host it advertises");
   CLI11_PARSE(app, argc, argv);
 
   if (options.registry.heartbeat_ms >= options.registry.expiry_ms) {
@@ -58,6 +71,8 @@ int main(int argc, char** argv) {
   }
 
   zmq::context_t context;
+  // Enough sockets to watch --max-groups reference groups (the default of 1023 ran out at ~340).
+  context.set(zmq::ctxopt::max_sockets, gc::registry_max_zmq_sockets(options));
   gc::RegistryServer server(context, options);
   if (auto status = server.bind(); !status) {
     std::fprintf(stderr, "message_server: %s\n", status.message().c_str());

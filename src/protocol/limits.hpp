@@ -22,6 +22,10 @@ inline constexpr size_t kMaxTimestampBytes = 64;
 inline constexpr size_t kMaxGroupNameBytes = 128;
 inline constexpr size_t kMaxIpPortBytes = 255;
 
+// The registry's caps on groups (message_server --max-groups, --max-groups-per-source).
+inline constexpr size_t kDefaultMaxGroups = 1024;
+inline constexpr size_t kDefaultMaxGroupsPerSource = 32;
+
 // getMessage paging: a page without "limit" holds at most the default.
 inline constexpr int64_t kDefaultGetLimit = 1000;
 inline constexpr int64_t kMaxGetLimit = 10000;

@@ -12,12 +12,26 @@
 // the group must be connected within watch_connect_ms of registering and is
 // dropped watch_reconnect_ms after its connection is lost unless it comes
 // back. Every deadline is a monotonic time in milliseconds.
+//
+// Trust. Every address is read into one canonical form (a dotted quad and a
+// decimal port) before it is compared, listed or watched, so no spelling of
+// an address is a second entry. A group must register from the host it
+// advertises (or any address of this host from this host), never at the
+// registry's own address. A live entry keeps its name and the peer address
+// that registered it: only that peer may register it again, heartbeat it or
+// unregister it, and a watched entry stays watched (heartbeats never turn a
+// group that has a live connection into one that expires without them).
+// Only an entry whose watched connection was lost (its process is gone) is
+// taken over by another registration at its address.
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
+#include "protocol/limits.hpp"
 #include "protocol/registry_protocol.hpp"
 
 namespace gc {
@@ -28,13 +42,33 @@ struct RegistryConfig {
   int64_t watch_connect_ms = 5000;  // a watched group must be reachable this soon after register
   // A watched group that lost its connection may come back this soon.
   int64_t watch_reconnect_ms = 1000;
+  // Caps on what registrations may hold (docs/PROTOCOL.md, "Registry registrations").
+  size_t max_groups = kDefaultMaxGroups;                      // in total
+  size_t max_groups_per_source = kDefaultMaxGroupsPerSource;  // registered from one peer address
+  // Accept a registration whose address is not of the host it comes from.
+  bool allow_any_registrant = false;
+};
+
+// What the registry knows of its own host: where it listens, so that no
+// spelling of that address can be registered (the registry would watch
+// itself), and which addresses are this host's, so that a process of this
+// host may register any of them. The server loop fills it in.
+struct RegistryHost {
+  uint16_t port = 0;                    // the registry's port; 0: not known (nothing refused)
+  std::optional<uint32_t> bound_ip;     // nullopt: bound to every address of the host
+  std::vector<uint32_t> interface_ips;  // the host's IPv4 addresses besides 127.0.0.0/8
+
+  // Loopback or one of interface_ips.
+  bool is_local(uint32_t ip) const;
+  // Would a connection to ip:port reach the registry itself?
+  bool is_registry(uint32_t ip, uint16_t port) const;
 };
 
 enum class WatchChange { start, stop };
 
 struct WatchCommand {
   WatchChange change;
-  std::string address;  // IP:PORT as the group registered it
+  std::string address;  // IP:PORT in its canonical form (a dotted quad, a decimal port)
   bool operator==(const WatchCommand&) const = default;
 };
 
@@ -52,8 +86,13 @@ class Registry {
  public:
   explicit Registry(RegistryConfig config = {});
 
-  // One request frame body (UTF-8 JSON). Always yields a reply.
-  RegistryOutput handle(std::string_view body, int64_t now_ms);
+  // One request frame body (UTF-8 JSON) from the peer at peer_address (as
+  // libzmq gives it: "10.0.0.7"; empty when not known). Always yields a reply.
+  RegistryOutput handle(std::string_view body, int64_t now_ms, std::string_view peer_address);
+
+  // Where the registry listens and the host's addresses (see RegistryHost).
+  void set_host(RegistryHost host) { host_ = std::move(host); }
+  const RegistryHost& host() const { return host_; }
 
   // Drops every group whose deadline is at or before now_ms.
   RegistryOutput tick(int64_t now_ms);
@@ -63,36 +102,54 @@ class Registry {
   // The earliest time tick() has work to do; nullopt when nothing can expire.
   std::optional<int64_t> next_deadline() const;
 
-  // "NAME - IP:PORT" for every live group, in registration order.
+  // "NAME - IP:PORT" for every live group, in registration order, IP:PORT canonical.
   std::vector<std::string> group_list() const;
   size_t size() const { return groups_.size(); }
 
  private:
+  // A watched group's connection: not yet up since it registered, up, or
+  // lost after having been up (its process is gone or hung).
+  enum class Watch { pending, connected, lost };
   struct Group {
-    std::string address;
+    std::string address;  // canonical IP:PORT
     std::string name;
-    bool heartbeat = false;  // true: expires without heartbeats; false: watched endpoint
-    bool connected = false;  // watched groups only
+    bool heartbeat = false;        // true: expires without heartbeats; false: watched endpoint
+    Watch watch = Watch::pending;  // watched groups only
     std::optional<int64_t> deadline_ms;
+    uint32_t registrant = 0;  // the peer address its registration came from
+  };
+  // The request's fields that the handlers use, checked and canonical.
+  struct Request {
+    const RegistryRequest& decoded;
+    std::string address;  // canonical IP:PORT (register, heartbeat, unregister)
+    uint32_t ip = 0;
+    uint16_t port = 0;
+    std::optional<uint32_t> peer;  // the sender's IPv4 address, when known
   };
   // The action table: which handler serves each (decoded, checked) request.
-  using Handler = void (Registry::*)(const RegistryRequest&, int64_t, RegistryOutput&);
+  using Handler = void (Registry::*)(const Request&, int64_t, RegistryOutput&);
   struct Command {
     RegistryAction action;
     Handler handler;
   };
   static const Command kCommands[];
 
-  void on_register(const RegistryRequest& req, int64_t now_ms, RegistryOutput& out);
-  void on_heartbeat(const RegistryRequest& req, int64_t now_ms, RegistryOutput& out);
-  void on_unregister(const RegistryRequest& req, int64_t now_ms, RegistryOutput& out);
-  void on_get_group_list(const RegistryRequest& req, int64_t now_ms, RegistryOutput& out);
+  void on_register(const Request& req, int64_t now_ms, RegistryOutput& out);
+  void on_heartbeat(const Request& req, int64_t now_ms, RegistryOutput& out);
+  void on_unregister(const Request& req, int64_t now_ms, RegistryOutput& out);
+  void on_get_group_list(const Request& req, int64_t now_ms, RegistryOutput& out);
+
+  // Why a registration of req may not be accepted from its peer; empty when it may.
+  std::string check_registration(const Request& req) const;
+  // The ms after which a stopped group of either kind is gone at the latest.
+  int64_t drop_bound_ms() const;
 
   Group* find_address(std::string_view address);
   const Group* find_name(std::string_view name) const;
   void remove(std::string_view address, RegistryOutput& out);
 
   RegistryConfig config_;
+  RegistryHost host_;
   std::vector<Group> groups_;  // registration order; small, so linear search is fine
 };
 

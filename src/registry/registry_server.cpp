@@ -1,10 +1,14 @@
 #include "registry/registry_server.hpp"
 
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <utility>
 #include <vector>
 
@@ -37,6 +41,17 @@ struct RegistryServer::Watcher {
   std::unique_ptr<EndpointWatch> monitor;
 };
 
+namespace {
+constexpr int64_t kHostRefreshMs = 5000;
+constexpr int kSocketsPerWatch = 3;
+constexpr int kSpareSockets = 16;
+}  // namespace
+
+int registry_max_zmq_sockets(const RegistryServerOptions& options) {
+  const size_t groups = std::min<size_t>(options.registry.max_groups, 100000);
+  return static_cast<int>(groups) * kSocketsPerWatch + 1 + kSpareSockets;
+}
+
 RegistryServer::RegistryServer(zmq::context_t& context, RegistryServerOptions options)
     : context_(context),
       options_(std::move(options)),
@@ -60,7 +75,34 @@ Status RegistryServer::bind() {
       hint = "; use an address of this host, or *:PORT";
     return Status::error(fmt::format("cannot bind {}: {}{}", options_.bind, e.what(), hint));
   }
+  // What was bound, numerically ("tcp://0.0.0.0:5555" for a wildcard).
+  auto bound = parse_endpoint(router_.get(zmq::sockopt::last_endpoint));
+  if (bound) {
+    host_.port = bound->port;
+    auto ip = parse_ipv4_host(bound->host);
+    if (ip && *ip != 0) host_.bound_ip = ip;
+  }
+  update_host(mono_ms());
   return Status::ok();
+}
+
+void RegistryServer::update_host(int64_t now_ms) {
+  host_updated_ms_ = now_ms;
+  host_.interface_ips.clear();
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) {
+    spdlog::warn("cannot list this host's addresses: {}", std::strerror(errno));
+  } else {
+    for (ifaddrs* i = list; i != nullptr; i = i->ifa_next) {
+      if (i->ifa_addr == nullptr || i->ifa_addr->sa_family != AF_INET) continue;
+      uint32_t ip = ntohl(reinterpret_cast<const sockaddr_in*>(i->ifa_addr)->sin_addr.s_addr);
+      if (!is_loopback_ipv4(ip) && std::find(host_.interface_ips.begin(), host_.interface_ips.end(),
+                                             ip) == host_.interface_ips.end())
+        host_.interface_ips.push_back(ip);
+    }
+    freeifaddrs(list);
+  }
+  registry_.set_host(host_);
 }
 
 void RegistryServer::run(int stop_fd) {
@@ -79,13 +121,19 @@ void RegistryServer::run(int stop_fd) {
                                {nullptr, stop_fd, ZMQ_POLLIN, 0}};
     if (!poll_items(items, 2, wake.timeout_ms())) continue;
     if (items[1].revents & ZMQ_POLLIN) break;
-    if (items[0].revents & ZMQ_POLLIN) serve_requests();
+    if (items[0].revents & ZMQ_POLLIN) {
+      // A registration is judged on the watches' latest state (a lost connection frees its
+      // address).
+      drain_watch_events(mono_ms());
+      serve_requests();
+    }
   }
   spdlog::info("shutting down");
 }
 
 void RegistryServer::serve_requests() {
   RoutedRequest request;
+  if (mono_ms() - host_updated_ms_ >= kHostRefreshMs) update_host(mono_ms());
   for (size_t i = 0; i < kMaxBatchRequests; ++i) {
     if (!receive_routed(router_, request, options_.max_request_bytes)) return;
     RegistryOutput out;
@@ -94,7 +142,7 @@ void RegistryServer::serve_requests() {
       out.reply = registry_failed(request.framing_error);
     } else {
       try {
-        out = registry_.handle(request.body, mono_ms());
+        out = registry_.handle(request.body, mono_ms(), request.peer_address);
       } catch (const std::exception& e) {
         spdlog::error("internal error on a request: {}", e.what());
         out = RegistryOutput{};

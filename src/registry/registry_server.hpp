@@ -32,6 +32,13 @@ struct RegistryServerOptions {
   int64_t watch_poll_ms = 250;
 };
 
+// The libzmq sockets the registry may need at most (ZMQ_MAX_SOCKETS for its
+// context, set before the first socket): the ROUTER, three per watched group
+// (its DEALER, the monitor socket libzmq makes for it and ours that reads
+// it), and a margin. Each of them also holds one file descriptor (its
+// mailbox), and each watch one more for its TCP connection.
+int registry_max_zmq_sockets(const RegistryServerOptions& options);
+
 class RegistryServer {
  public:
   RegistryServer(zmq::context_t& context, RegistryServerOptions options);
@@ -54,6 +61,9 @@ class RegistryServer {
   void drain_watch_events(int64_t now_ms);
   void apply(const RegistryOutput& out);
   void start_watch(const std::string& address);
+  // Tells the Registry where it listens and the host's addresses (getifaddrs),
+  // at bind and then at most every kHostRefreshMs, as interfaces may change.
+  void update_host(int64_t now_ms);
 
   zmq::context_t& context_;
   RegistryServerOptions options_;
@@ -61,6 +71,8 @@ class RegistryServer {
   zmq::socket_t router_;
   std::map<std::string, std::unique_ptr<Watcher>> watchers_;  // by address
   unsigned long watch_counter_ = 0;                           // names the inproc monitor endpoints
+  RegistryHost host_;
+  int64_t host_updated_ms_ = 0;
 };
 
 }  // namespace gc

@@ -165,7 +165,8 @@ def test_bind_from_environment_and_tcp_prefix(cluster):
 def test_help_and_version():
     h = subprocess.run([binary("message_server"), "--help"], capture_output=True, text=True, timeout=10)
     assert h.returncode == 0
-    for flag in ("--bind", "--expiry-ms", "--heartbeat-ms", "--version", "*:5555"):
+    for flag in ("--bind", "--expiry-ms", "--heartbeat-ms", "--version", "*:5555", "--max-groups",
+                 "--max-groups-per-source", "--allow-any-registrant"):
         assert flag in h.stdout
     v = subprocess.run([binary("message_server"), "--version"], capture_output=True, text=True, timeout=10)
     assert v.returncode == 0

@@ -153,17 +153,24 @@ def test_unregister_removes_at_once(cluster):
 
 
 def test_two_groups_cannot_hold_one_address(cluster):
-    reg = cluster.registry()
+    reg = cluster.registry(extra=["--expiry-ms", "1500", "--heartbeat-ms", "500"])
     addr = f"127.0.0.1:{free_port()}"
     first = Heartbeater(reg.address, "first", addr)
     first.register()
+    # A live entry keeps its name: a second name at its address is refused.
+    reply = request_json(reg.address, {"action": "register", "group_name": "second", "ip_port": addr,
+                                       "heartbeat": True})
+    assert reply["response"] == "FAILED"
+    assert f"address {addr} is already registered by live group 'first'" in reply["error"]
+    assert group_list(reg) == [f"first - {addr}"]
+    assert first.call("heartbeat") == {"response": "SUCCESS"}
+    # Once the first is gone (no heartbeats), the address is free for another name.
+    wait_listed(reg, f"first - {addr}", present=False)
     second = Heartbeater(reg.address, "second", addr)
     second.register()
-    listed = group_list(reg)
-    assert [e for e in listed if e.endswith(" - " + addr)] == [f"second - {addr}"]
-    # The replaced holder learns it is no longer registered.
+    assert group_list(reg) == [f"second - {addr}"]
+    # The old holder learns it is no longer registered.
     assert first.call("heartbeat")["reregister"] is True
-    assert second.call("heartbeat") == {"response": "SUCCESS"}
 
 
 def test_name_held_live_at_another_address_is_refused(cluster):
