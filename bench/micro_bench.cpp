@@ -87,7 +87,7 @@ void BM_EncodeMessages100(benchmark::State& state) {
   const gc::MessagePage page = page_of(100);
   std::string out;
   for (auto _ : state) {
-    gc::encode_messages(out, page, 1099);
+    gc::encode_messages(out, page, 1099, "0123456789abcdef0123456789abcdef");
     benchmark::DoNotOptimize(out.data());
   }
   state.SetBytesProcessed(state.iterations() * out.size());

@@ -119,6 +119,7 @@ int run_follow(zmq::context_t& ctx, const FollowCommandOptions& options, int sto
   FollowOutput step;
   follower.start(mono_ms(), step);
   while (true) {
+    if (!step.notice.empty()) err << "note: " << step.notice << "\n" << std::flush;
     for (const auto& m : step.to_show) {
       out << (options.json ? format_message_json(m) : format_message(m)) << '\n' << std::flush;
       if (!out) return kExitOk;  // the reader went away, as with `follow | head`

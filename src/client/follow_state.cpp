@@ -75,6 +75,13 @@ void FollowState::on_frame(std::string_view body, int64_t now_ms, FollowOutput& 
   }
   const json& fields = reply->body;
   std::optional<int64_t> reply_last = decode_last_seq(fields);
+  if (auto id = decode_history_id(fields)) {
+    if (!history_id_.empty() && *id != history_id_) {
+      history_id_ = std::move(*id);
+      return restart_history(reply_last, now_ms, out);
+    }
+    history_id_ = std::move(*id);
+  }
   if (reply_last) known_last_ = std::max(known_last_, *reply_last);
   if (fields.contains("messages")) {
     fetching_ = false;
@@ -96,6 +103,19 @@ void FollowState::on_frame(std::string_view body, int64_t now_ms, FollowOutput& 
     // overtook the reply (stored in the same batch) is fetched, not skipped.
     last_ = std::max<int64_t>(reply_last.value_or(known_last_), 0);
   }
+  catch_up_if_behind(now_ms, out);
+}
+
+void FollowState::restart_history(std::optional<int64_t> reply_last, int64_t now_ms,
+                                  FollowOutput& out) {
+  // Whatever this reply carried belongs to the new history but was asked for
+  // in terms of the old one: fetch the new history from its first message.
+  out.notice =
+      "the group's history was replaced (its storage was lost or restored; seq started again); "
+      "showing the new history from its first message";
+  last_ = 0;
+  known_last_ = std::max<int64_t>(reply_last.value_or(0), 0);
+  fetching_ = false;
   catch_up_if_behind(now_ms, out);
 }
 

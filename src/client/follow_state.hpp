@@ -9,6 +9,12 @@
 // whose seq is last_seq + 1 is ever shown (the Clone pattern: state replay by
 // sequence number). The IO layer sends the requests it is told to, feeds every
 // frame and clock tick in, and recreates its socket when told to reconnect.
+//
+// Seqs only mean something within one history. Our group server names its
+// history in every follow and getMessage reply ("history_id"); when the id
+// changes (the group's file was lost and a new history began at seq 1), the
+// follower starts again from the new history's first message and says so
+// once, instead of waiting for seqs past the old ones.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -32,7 +38,9 @@ struct FollowOutput {
   bool reconnect = false;             // drop the socket, open a new one, then call start()
   std::string refused;                // the server refused (e.g. not a member); stop following
   bool answered = false;              // a reply to one of our requests arrived
+  std::string notice;                 // something to tell the person once (a new history)
   void clear() {
+    notice.clear();
     requests.clear();
     to_show.clear();
     reconnect = false;
@@ -61,6 +69,8 @@ class FollowState {
   void send_fetch(int64_t now_ms, FollowOutput& out);
   void offer(ChatMessage msg, FollowOutput& out);
   void catch_up_if_behind(int64_t now_ms, FollowOutput& out);
+  // The server named another history than the one followed: start it afresh.
+  void restart_history(std::optional<int64_t> reply_last, int64_t now_ms, FollowOutput& out);
 
   std::string user_uuid_;
   FollowTiming timing_;
@@ -70,6 +80,7 @@ class FollowState {
   int64_t waiting_since_ms_ = -1;  // oldest unanswered request, -1 when none
   int outstanding_ = 0;            // requests sent and not answered yet
   int64_t next_renew_ms_ = 0;
+  std::string history_id_;  // the history followed; empty until a reply names one
 };
 
 }  // namespace gc

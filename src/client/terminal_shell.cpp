@@ -31,6 +31,7 @@ void TerminalShell::unfollow(const std::string& address) {
 }
 
 void TerminalShell::show(const std::string& address, Followed& f, FollowOutput& step) {
+  if (!step.notice.empty()) editor_->print_above("note: " + address + ": " + step.notice);
   for (const auto& m : step.to_show) editor_->print_above(format_pushed_message(address, m));
   if (auto notice = f.notices.update(f.follower->reconnects(), step.answered))
     editor_->print_above((f.notices.silent() ? "warning: " : "note: ") + *notice);

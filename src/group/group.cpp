@@ -88,6 +88,9 @@ void Group::begin_batch() {
 
 Status Group::end_batch(std::span<GroupOutcome> outcomes) {
   in_batch_ = false;
+  // Nothing is acknowledged into storage that is no longer the one opened
+  // (its file deleted, replaced or truncated): the fault names what happened.
+  if (auto s = store_.check_intact(); !s) batch_error_ = s.message();
   if (!batch_error_) {
     if (auto s = store_.commit_batch(); !s) batch_error_ = s.message();
   } else {
@@ -182,12 +185,12 @@ void Group::get(const GroupRequest& req, int64_t now_us, GroupOutcome& out) {
   }
   if (auto s = store_.read_after_seq(after, req.limit, page_); !s)
     return fail_store(out, s.message());
-  encode_messages(out.reply, page_, store_.last_seq());
+  encode_messages(out.reply, page_, store_.last_seq(), store_.history_id());
 }
 
 void Group::follow(const GroupRequest& req, int64_t, GroupOutcome& out) {
   if (!require_member(req, out)) return;
-  encode_follow_success(out.reply, store_.last_seq());
+  encode_follow_success(out.reply, store_.last_seq(), store_.history_id());
   out.events.push_back({GroupEvent::Kind::follow_requested, req.user_uuid, {}});
 }
 

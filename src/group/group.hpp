@@ -66,7 +66,9 @@ class Group {
   // every request that reached the store is answered FAILED with
   // "storage error, nothing was stored: <reason>" and loses its events;
   // requests after the failure are not run. Outside a batch each write
-  // commits on its own.
+  // commits on its own. Before the commit, the store checks that its storage
+  // is intact (GroupStore::check_intact): a batch is never acknowledged into
+  // a lost file.
   void begin_batch();
   // Commits (or rolls back) the batch and settles its outcomes as above.
   // Returns the store's error, for the log, when the batch failed.

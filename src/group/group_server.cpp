@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
 
 #include "core/clock.hpp"
 #include "net/poll.hpp"
@@ -66,6 +67,7 @@ int GroupServer::run(int stop_fd) {
     if (held_count_ > 0) wake.within(2);
     // Follows are swept on a timer; with none, nothing wakes the loop.
     if (subscriptions_.size() > 0) wake.at(next_follow_sweep_ms_);
+    if (sync_due_ms_ >= 0) wake.at(sync_due_ms_);
     zmq::socket_t* hb = link_ ? link_->socket() : nullptr;
     zmq::pollitem_t items[3] = {{router_.handle(), 0, ZMQ_POLLIN, 0},
                                 {nullptr, stop_fd, ZMQ_POLLIN, 0},
@@ -79,6 +81,8 @@ int GroupServer::run(int stop_fd) {
     if (items[1].revents & ZMQ_POLLIN) break;
     if (held_count_ > 0) flush_held();
     if (items[0].revents & ZMQ_POLLIN) serve_batch();
+    sync_store(mono_ms());
+    if (!store_.fault().empty()) break;
     if (link_) {
       now = mono_ms();
       if (hb && (items[2].revents & ZMQ_POLLIN)) link_->on_readable(now);
@@ -92,9 +96,33 @@ int GroupServer::run(int stop_fd) {
       next_follow_sweep_ms_ = now + sweep_interval_ms();
     }
   }
-  spdlog::info("stopping");
+  const bool faulted = !store_.fault().empty();
+  if (faulted) {
+    // Requests already waiting get the fault too (a few batches' worth).
+    for (int i = 0; i < 4 && (router_.get(zmq::sockopt::events) & ZMQ_POLLIN); ++i) serve_batch();
+    spdlog::error("stopping: {}", store_.fault());
+  } else
+    spdlog::info("stopping");
   if (link_) link_->unregister();
-  return 0;
+  return faulted ? 1 : 0;
+}
+
+void GroupServer::sync_store(int64_t now) {
+  if (sync_due_ms_ < 0) {
+    if (!store_.needs_sync()) return;
+    // About once a second while there are commits; at once after a quiet spell.
+    sync_due_ms_ = std::max(now, last_sync_ms_ + kSyncIntervalMs);
+  }
+  if (now < sync_due_ms_) return;
+  const auto start = std::chrono::steady_clock::now();
+  const Status synced = store_.sync();
+  const auto took_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::steady_clock::now() - start)
+                           .count();
+  if (!synced) return;  // a fault: the loop stops
+  if (took_ms >= 100) spdlog::warn("syncing the store to disk took {} ms", took_ms);
+  last_sync_ms_ = mono_ms();
+  sync_due_ms_ = -1;
 }
 
 void GroupServer::serve_batch() {

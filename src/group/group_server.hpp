@@ -4,7 +4,9 @@
 // them through Group as one batch (one store transaction), and only then send
 // the replies and print the stdout lines (one flush per batch). A SUCCESS
 // thus always means "stored". Pushes to followers and heartbeats to the
-// registry ride the same loop.
+// registry ride the same loop, and so does the store's periodic sync. A
+// storage fault (the file lost under the process) ends the loop: run()
+// returns 1.
 #include <cstdio>
 #include <deque>
 #include <memory>
@@ -37,6 +39,10 @@ struct GroupServerOptions {
 // further replies to such clients are dropped to bound memory, with a warning.
 inline constexpr size_t kMaxHeldReplies = 100000;
 
+// With `--sync normal`, how often commits are made safe from a power loss:
+// at most about this much acknowledged history is lost on a power cut.
+inline constexpr int64_t kSyncIntervalMs = 1000;
+
 class GroupServer {
  public:
   GroupServer(zmq::context_t& ctx, GroupStore& store, GroupServerOptions options);
@@ -52,6 +58,9 @@ class GroupServer {
  private:
   int64_t sweep_interval_ms() const;
   void serve_batch();
+  // Makes the store's commits safe from a power loss about once a second
+  // (GroupStore::sync); a failure is a storage fault and stops the loop.
+  void sync_store(int64_t now);
   // After the replies: acts on the batch's events in request order (new
   // follows, pushes of stored messages, follows ended by leave/unfollow).
   void deliver_events(size_t n);
@@ -81,6 +90,8 @@ class GroupServer {
   };
   std::unordered_map<std::string, std::deque<HeldReply>> held_;  // by envelope_key
   size_t held_count_ = 0;
+  int64_t last_sync_ms_ = 0;
+  int64_t sync_due_ms_ = -1;  // when the store is next synced; -1: nothing to sync
 };
 
 }  // namespace gc

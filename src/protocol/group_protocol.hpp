@@ -71,10 +71,12 @@ void encode_success(std::string& out);
 void encode_failed(std::string& out, std::string_view error);
 // {"response":"SUCCESS","seq":S,"timestamp":T}
 void encode_send_success(std::string& out, uint64_t seq, int64_t time_us);
-// {"response":"SUCCESS","messages":[...],"more":M,"last_seq":L}
-void encode_messages(std::string& out, const MessagePage& page, uint64_t last_seq);
-// {"response":"SUCCESS","last_seq":L}: where a new follower stands.
-void encode_follow_success(std::string& out, uint64_t last_seq);
+// {"response":"SUCCESS","messages":[...],"more":M,"last_seq":L,"history_id":H}
+// (H: the store's history id, lower-case hex, written as is.)
+void encode_messages(std::string& out, const MessagePage& page, uint64_t last_seq,
+                     std::string_view history_id);
+// {"response":"SUCCESS","last_seq":L,"history_id":H}: where a new follower stands.
+void encode_follow_success(std::string& out, uint64_t last_seq, std::string_view history_id);
 // A pushed message: {"event":"message","user_uuid":U,"message":T,"timestamp":TS,
 // "seq":S[,"name":N]}, the message object with the event tag in front.
 void encode_push(std::string& out, const StoredMessage& msg);
@@ -130,6 +132,10 @@ SentMessage decode_sent_message(const nlohmann::json& reply);
 Result<FetchedPage> decode_messages(const nlohmann::json& reply);
 // "last_seq" of a reply, when it has one.
 std::optional<int64_t> decode_last_seq(const nlohmann::json& reply);
+// "history_id" of a reply, when it has one that is a string of 1 to
+// kMaxHistoryIdBytes bytes (anything else counts as absent).
+std::optional<std::string> decode_history_id(const nlohmann::json& reply);
+inline constexpr size_t kMaxHistoryIdBytes = 64;
 // A pushed message, or nullopt when the frame is not one ("event":"message").
 std::optional<ChatMessage> decode_push(const nlohmann::json& frame);
 

@@ -38,7 +38,15 @@ void append_message_object(std::string& out, const StoredMessage& msg) {
   out.push_back('}');
 }
 
-void encode_messages(std::string& out, const MessagePage& page, uint64_t last_seq) {
+namespace {
+void append_history_id(std::string& out, std::string_view history_id) {
+  out += R"(,"history_id":)";
+  append_json_string(out, history_id);
+}
+}  // namespace
+
+void encode_messages(std::string& out, const MessagePage& page, uint64_t last_seq,
+                     std::string_view history_id) {
   out.assign(R"({"response":"SUCCESS","messages":[)");
   bool first = true;
   for (const auto& m : page.messages) {
@@ -50,12 +58,14 @@ void encode_messages(std::string& out, const MessagePage& page, uint64_t last_se
   out += page.more ? "true" : "false";
   out += R"(,"last_seq":)";
   append_u64(out, last_seq);
+  append_history_id(out, history_id);
   out.push_back('}');
 }
 
-void encode_follow_success(std::string& out, uint64_t last_seq) {
+void encode_follow_success(std::string& out, uint64_t last_seq, std::string_view history_id) {
   out.assign(R"({"response":"SUCCESS","last_seq":)");
   append_u64(out, last_seq);
+  append_history_id(out, history_id);
   out.push_back('}');
 }
 
@@ -148,6 +158,14 @@ Result<FetchedPage> decode_messages(const json& reply) {
 
 std::optional<int64_t> decode_last_seq(const json& reply) {
   return integer_field(reply, "last_seq");
+}
+
+std::optional<std::string> decode_history_id(const json& reply) {
+  auto it = reply.find("history_id");
+  if (it == reply.end() || !it->is_string()) return std::nullopt;
+  const auto& id = it->get_ref<const std::string&>();
+  if (id.empty() || id.size() > kMaxHistoryIdBytes) return std::nullopt;
+  return id;
 }
 
 std::optional<ChatMessage> decode_push(const json& frame) {

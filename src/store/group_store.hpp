@@ -17,6 +17,13 @@
 //   messages, found by index.
 // - A (user_uuid, client_msg_id) pair with a non-empty client_msg_id is
 //   stored at most once; find_by_client_msg_id() finds it.
+// - Every history has an id, made at random when the history is created and
+//   kept with it: a history that was lost and begun again (seq back at 1) has
+//   another id, so a follower that resumes by seq can tell.
+// - A fault that makes the storage untrustworthy (its file deleted, replaced
+//   or truncated under the process, the disk returning I/O errors, a failed
+//   sync) is permanent: fault() names it, and from then on every batch fails
+//   with it. The owner stops serving.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -52,6 +59,22 @@ class GroupStore {
   virtual uint64_t last_seq() const = 0;
   // The time of the newest message (0 when empty).
   virtual int64_t last_time_us() const = 0;
+  // The id of this history: 32 lower-case hex digits (128 random bits).
+  virtual const std::string& history_id() const = 0;
+
+  // Checks that the storage is still the one opened; an error is a fault
+  // (see above). Cheap enough to run once per batch, before it is answered.
+  virtual Status check_intact() { return Status::ok(); }
+  // The permanent fault, empty while there is none.
+  virtual const std::string& fault() const {
+    static const std::string kNone;
+    return kNone;
+  }
+  // Bounded loss on power cut: true when commits since the last sync() are
+  // safe from a crash of the process but not yet from a power loss.
+  virtual bool needs_sync() const { return false; }
+  // Makes every committed write safe from a power loss. A failure is a fault.
+  virtual Status sync() { return Status::ok(); }
 
   // Members. add is idempotent (a new non-empty name replaces the old one);
   // remove returns false for a non-member. find_member returns the member's

@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "store/group_store.hpp"
+#include "store/history_id.hpp"
 
 namespace gc {
 
@@ -22,6 +23,8 @@ class MemoryStore final : public GroupStore {
       const std::string& user_uuid, const std::string& client_msg_id) override;
   uint64_t last_seq() const override { return messages_.size(); }
   int64_t last_time_us() const override { return messages_.empty() ? 0 : messages_.back().time_us; }
+  // A new history per instance: nothing survives the process.
+  const std::string& history_id() const override { return history_id_; }
 
   Status add_member(const std::string& user_uuid, const std::string& name) override;
   Result<bool> remove_member(const std::string& user_uuid) override;
@@ -34,6 +37,7 @@ class MemoryStore final : public GroupStore {
     std::map<std::string, std::string> members;
   };
 
+  std::string history_id_ = new_history_id();
   std::vector<StoredMessage> messages_;  // messages_[i].seq == i + 1
   std::map<std::string, std::string> members_;
   std::map<std::pair<std::string, std::string>, uint64_t> by_client_id_;

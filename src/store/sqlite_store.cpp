@@ -1,9 +1,16 @@
 #include "store/sqlite_store.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
+
+#include "store/history_id.hpp"
 
 namespace gc {
 
@@ -73,8 +80,22 @@ CREATE TABLE IF NOT EXISTS members(
   user_uuid TEXT PRIMARY KEY,
   name TEXT,
   joined_us INTEGER NOT NULL) WITHOUT ROWID;
-PRAGMA user_version = 2;
+CREATE TABLE IF NOT EXISTS history(id TEXT NOT NULL);
+PRAGMA user_version = 3;
 )sql";
+constexpr int kSchemaVersion = 3;
+
+// Makes a new file's directory entry durable: SQLite syncs the directory for
+// its journals, not for the database file itself. The directory is opened,
+// never the database file (see check_intact).
+void sync_directory(const std::string& file) {
+  std::string dir = std::filesystem::path(file).parent_path().string();
+  if (dir.empty()) dir = ".";
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  (void)::fsync(fd);
+  ::close(fd);
+}
 
 constexpr const char* kMessageColumns = "seq, user_uuid, name, text, time_us, client_msg_id";
 
@@ -93,9 +114,26 @@ SqliteStore::~SqliteStore() {
   if (db_) sqlite3_close(db_);
 }
 
-std::string SqliteStore::error_text(const char* what, int rc) const {
+Status SqliteStore::set_fault(const std::string& what) {
+  if (fault_.empty())
+    fault_ = fmt::format("{}; nothing more is acknowledged and the server stops", what);
+  return Status::error(fault_);
+}
+
+std::string SqliteStore::error_text(const char* what, int rc) {
   std::string msg = fmt::format("{} failed in {}: {}", what, path_,
                                 db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc));
+  switch (rc & 0xff) {
+    case SQLITE_IOERR:
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      // The file under us is damaged or the disk fails: nothing stored from
+      // now on can be trusted. (At open, the error is returned all the same.)
+      if (db_ && st_) set_fault(msg);
+      break;
+    default:
+      break;
+  }
   switch (rc & 0xff) {
     case SQLITE_FULL:
       msg += "; free disk space there and retry";
@@ -120,7 +158,8 @@ std::string SqliteStore::error_text(const char* what, int rc) const {
   return msg;
 }
 
-Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const SqliteOptions& options) {
+Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const SqliteOptions& options,
+                                                       const std::string& vfs) {
   using R = Result<std::unique_ptr<SqliteStore>>;
   // Memory statistics take a global mutex on every allocation and nothing
   // here reads them. Only possible before SQLite initializes; a later call
@@ -128,9 +167,14 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const SqliteOptions& opti
   static const int memstatus_off = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
   (void)memstatus_off;
   std::unique_ptr<SqliteStore> store(new SqliteStore(options.path));
-  int rc =
-      sqlite3_open_v2(options.path.c_str(), &store->db_,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  store->sync_full_ = options.sync_full;
+  // Looked at by path before SQLite opens it: no descriptor of ours.
+  std::error_code size_ec;
+  const auto size_before = std::filesystem::file_size(options.path, size_ec);
+  const bool existed = !size_ec && size_before > 0;
+  int rc = sqlite3_open_v2(options.path.c_str(), &store->db_,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                           vfs.empty() ? nullptr : vfs.c_str());
   if (rc != SQLITE_OK) return R::error(store->error_text("opening the database", rc));
   sqlite3_extended_result_codes(store->db_, 1);
   sqlite3_busy_timeout(store->db_, 2000);
@@ -150,6 +194,9 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const SqliteOptions& opti
   // The first read of the file: a file that is not a database fails here (SQLITE_NOTADB).
   if (auto s = exec("PRAGMA journal_mode=WAL", "opening the database"); !s)
     return R::error(s.message());
+  if (existed) {
+    if (auto s = store->verify(); !s) return R::error(s.message());
+  }
   if (auto s = exec(options.sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
                     "setting synchronous");
       !s)
@@ -162,12 +209,143 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const SqliteOptions& opti
   }
   // Writes user_version every time, so a read-only file or directory fails at start, not at
   // the first message.
-  if (auto s = exec(std::string("BEGIN IMMEDIATE;") + kSchema + "COMMIT;", "creating the schema");
-      !s)
+  if (auto s = exec(std::string("BEGIN IMMEDIATE;") + kSchema, "creating the schema"); !s)
     return R::error(s.message());
+  if (auto s = store->load_history_id(); !s) return R::error(s.message());
+  if (auto s = exec("COMMIT", "creating the schema"); !s) return R::error(s.message());
+  // Durable from the start, whatever --sync says: a checkpoint syncs the WAL,
+  // copies it into the file and syncs the file; then the directory entry.
+  // A power cut can then lose recent writes (see sync()), never the group.
+  if (auto s = exec("PRAGMA wal_checkpoint(TRUNCATE)", "making the database durable"); !s)
+    return R::error(s.message());
+  if (!existed) sync_directory(options.path);
   if (auto s = store->prepare_all(); !s) return R::error(s.message());
   if (auto s = store->load_tail(); !s) return R::error(s.message());
+  if (auto s = store->remember_file(); !s) return R::error(s.message());
   return store;
+}
+
+Status SqliteStore::verify() {
+  sqlite3_stmt* s = nullptr;
+  int rc = sqlite3_prepare_v2(db_, "PRAGMA quick_check(1)", -1, &s, nullptr);
+  std::string problem;
+  if (rc == SQLITE_OK) {
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+      auto* text = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
+      if (!text || std::strcmp(text, "ok") != 0) problem = text ? text : "no verdict";
+      rc = SQLITE_OK;
+    }
+  }
+  if (rc != SQLITE_OK && rc != SQLITE_DONE) problem = sqlite3_errmsg(db_);
+  sqlite3_finalize(s);
+  if (problem.empty()) {
+    // A file from a newer groupchat may hold what this one cannot keep.
+    int version = 0;
+    if (sqlite3_prepare_v2(db_, "PRAGMA user_version", -1, &s, nullptr) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW)
+      version = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    if (version > kSchemaVersion)
+      return Status::error(fmt::format(
+          "the database file {} has schema version {}, newer than this group_server's {}: run "
+          "the groupchat version that wrote it",
+          path_, version, kSchemaVersion));
+    return Status::ok();
+  }
+  // One line: quick_check reports "*** in database main ***" then a line per problem.
+  if (auto at = problem.find("***\n");
+      problem.rfind("*** in database", 0) == 0 && at != std::string::npos)
+    problem.erase(0, at + 4);
+  for (char& c : problem)
+    if (c == '\n' || c == '\r') c = ' ';
+  if (problem.size() > 300) problem.resize(300);
+  return Status::error(fmt::format(
+      "the database file {} is damaged (integrity check: {}): move it away to start a new, empty "
+      "history, or restore it from a backup, then start again",
+      path_, problem));
+}
+
+Status SqliteStore::load_history_id() {
+  // One row, made with the history. A file from before history ids gets its
+  // id now: its history begins, as far as followers can tell, at this upgrade.
+  sqlite3_stmt* s = nullptr;
+  int rc = sqlite3_prepare_v2(db_, "SELECT id FROM history LIMIT 1", -1, &s, nullptr);
+  if (rc == SQLITE_OK) {
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+      column_text(s, 0, history_id_);
+      rc = SQLITE_OK;
+    } else if (rc == SQLITE_DONE) {
+      rc = SQLITE_OK;
+    }
+  }
+  sqlite3_finalize(s);
+  if (rc != SQLITE_OK) return Status::error(error_text("reading the history id", rc));
+  if (!history_id_.empty()) return Status::ok();
+  history_id_ = new_history_id();
+  rc = sqlite3_prepare_v2(db_, "INSERT INTO history(id) VALUES(?)", -1, &s, nullptr);
+  if (rc == SQLITE_OK) {
+    bind_text(s, 1, history_id_);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) rc = SQLITE_OK;
+  }
+  sqlite3_finalize(s);
+  if (rc != SQLITE_OK) return Status::error(error_text("storing the history id", rc));
+  return Status::ok();
+}
+
+Status SqliteStore::remember_file() {
+  struct stat st {};
+  if (::stat(path_.c_str(), &st) != 0)
+    return Status::error(fmt::format("cannot stat {}: {}", path_, std::strerror(errno)));
+  file_dev_ = static_cast<uint64_t>(st.st_dev);
+  file_ino_ = static_cast<uint64_t>(st.st_ino);
+  file_max_size_ = static_cast<int64_t>(st.st_size);
+  return Status::ok();
+}
+
+Status SqliteStore::check_intact() {
+  if (!fault_.empty()) return Status::error(fault_);
+  // stat(2) of the path: no descriptor is opened, so SQLite's locks stay.
+  struct stat st {};
+  if (::stat(path_.c_str(), &st) != 0) {
+    if (errno == ENOENT)
+      return set_fault(fmt::format(
+          "the database file {} was deleted while the group server was running", path_));
+    return set_fault(
+        fmt::format("the database file {} cannot be checked: {}", path_, std::strerror(errno)));
+  }
+  if (static_cast<uint64_t>(st.st_dev) != file_dev_ ||
+      static_cast<uint64_t>(st.st_ino) != file_ino_)
+    return set_fault(fmt::format(
+        "the database file {} was replaced by another file while the group server was running",
+        path_));
+  const auto size = static_cast<int64_t>(st.st_size);
+  if (size < file_max_size_)
+    return set_fault(fmt::format(
+        "the database file {} was truncated from {} to {} bytes while the group server was "
+        "running",
+        path_, file_max_size_, size));
+  // Rows are never deleted and the file is never vacuumed: it only grows.
+  file_max_size_ = size;
+  return Status::ok();
+}
+
+Status SqliteStore::sync() {
+  if (auto s = check_intact(); !s) return s;
+  if (!unsynced_) return Status::ok();
+  // The WAL holds every commit since the last checkpoint; syncing it is what
+  // synchronous=FULL does at each commit, done here once for many commits.
+  sqlite3_file* wal = nullptr;
+  int rc = sqlite3_file_control(db_, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal);
+  if (rc == SQLITE_OK && wal && wal->pMethods) {
+    rc = wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL);
+    if (rc != SQLITE_OK)
+      return set_fault(fmt::format("syncing the WAL of {} failed: {}", path_, sqlite3_errstr(rc)));
+  }
+  unsynced_ = false;
+  return Status::ok();
 }
 
 Status SqliteStore::prepare_all() {
@@ -230,6 +408,7 @@ Status SqliteStore::step_done(sqlite3_stmt* stmt, const char* what) {
 
 Status SqliteStore::begin_batch() {
   if (in_batch_) return Status::error("a batch is already open");
+  if (!fault_.empty()) return Status::error(fault_);
   // The transaction itself starts at the batch's first write: a batch of
   // reads (getMessage) then costs no BEGIN/COMMIT and writes no WAL frame.
   in_batch_ = true;
@@ -237,6 +416,8 @@ Status SqliteStore::begin_batch() {
 }
 
 Status SqliteStore::begin_write() {
+  if (!fault_.empty()) return Status::error(fault_);
+  if (!sync_full_) unsynced_ = true;
   if (!in_batch_ || in_transaction_) return Status::ok();
   if (auto s = step_done(st_->begin, "starting a transaction"); !s) return s;
   in_transaction_ = true;

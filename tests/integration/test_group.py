@@ -5,6 +5,7 @@ reference user sends them (DEALER where framing is the point).
 """
 import json
 import os
+import re
 import signal
 
 import pytest
@@ -85,6 +86,8 @@ def test_get_returns_reference_message_objects_and_prints(grp):
     t1 = send(grp, "alice", "one")["timestamp"]
     t2 = send(grp, "bob", "two")["timestamp"]
     r = get(grp, "alice", timestamp=None)
+    history_id = r.pop("history_id")  # ours: the history these seqs belong to
+    assert re.fullmatch(r"[0-9a-f]{32}", history_id), history_id
     assert r == {
         "response": "SUCCESS",
         "messages": [

@@ -1,6 +1,7 @@
 """Live push on the wire: the group server's follow action seen from raw DEALER
 sockets (the client side is tested in test_follow.py)."""
 import json
+import re
 import time
 
 import zmq
@@ -35,7 +36,12 @@ def recv_push(sock):
 
 def follow(sock, user, **extra):
     sock.send_json({"action": "follow", "user_uuid": user, **extra})
-    return recv_reply(sock)
+    r = recv_reply(sock)
+    if r.get("response") == "SUCCESS":
+        # Ours: the id of the group's history, beside last_seq.
+        history_id = r.pop("history_id", None)
+        assert history_id and re.fullmatch(r"[0-9a-f]{32}", history_id), history_id
+    return r
 
 
 def test_non_member_follow_is_refused_with_an_error(cluster):

@@ -29,6 +29,10 @@ std::string page(int64_t from, int64_t to, bool more) {
   return json{{"response", "SUCCESS"}, {"messages", msgs}, {"more", more}, {"last_seq", to}}.dump();
 }
 
+std::string follow_ok_in(int64_t last_seq, const std::string& history) {
+  return json{{"response", "SUCCESS"}, {"last_seq", last_seq}, {"history_id", history}}.dump();
+}
+
 std::vector<int64_t> seqs(const FollowOutput& out) {
   std::vector<int64_t> s;
   for (const auto& m : out.to_show) s.push_back(*m.seq);
@@ -185,6 +189,85 @@ TEST(FollowStateTest, GarbageFramesAreIgnored) {
   f.on_frame(R"({"event":"other"})", 1, out);
   EXPECT_TRUE(out.to_show.empty());
   EXPECT_TRUE(out.refused.empty());
+}
+
+TEST(FollowStateTest, ANewHistoryIdStartsAgainFromItsFirstMessageAndSaysSoOnce) {
+  FollowState f("u", std::nullopt);
+  FollowOutput out;
+  f.start(0, out);
+  f.on_frame(follow_ok_in(50, "aaaa"), 1, out);
+  EXPECT_EQ(f.last_seq(), 50);
+  EXPECT_TRUE(out.notice.empty());
+  out.clear();
+  // The same history on renewal: nothing changes.
+  f.on_frame(follow_ok_in(50, "aaaa"), 2, out);
+  EXPECT_TRUE(out.notice.empty());
+  EXPECT_TRUE(out.requests.empty());
+  out.clear();
+  // The group's file was lost: the restarted server has 2 messages in a new
+  // history. By seq alone they would be skipped (2 < 50).
+  f.on_frame(follow_ok_in(2, "bbbb"), 3, out);
+  EXPECT_FALSE(out.notice.empty());
+  EXPECT_NE(out.notice.find("history"), std::string::npos) << out.notice;
+  ASSERT_EQ(out.requests.size(), 1u);
+  EXPECT_EQ(request(out, 0)["action"], "getMessage");
+  EXPECT_EQ(request(out, 0)["since_seq"], 0);
+  out.clear();
+  json msgs = json::array();
+  for (int s = 1; s <= 2; ++s)
+    msgs.push_back({{"seq", s}, {"user_uuid", "u"}, {"message", "m"}, {"timestamp", "t"}});
+  f.on_frame(json{{"response", "SUCCESS"},
+                  {"messages", msgs},
+                  {"more", false},
+                  {"last_seq", 2},
+                  {"history_id", "bbbb"}}
+                 .dump(),
+             4, out);
+  EXPECT_EQ(seqs(out), (std::vector<int64_t>{1, 2}));
+  EXPECT_TRUE(out.notice.empty());  // told once
+  out.clear();
+  f.on_frame(push(3), 5, out);
+  EXPECT_EQ(seqs(out), (std::vector<int64_t>{3}));
+}
+
+TEST(FollowStateTest, APageFromANewHistoryIsNotShownAsTheOldOnesContinuation) {
+  FollowTiming timing;
+  timing.fetch_limit = 10;
+  FollowState f("u", 5, timing);
+  FollowOutput out;
+  f.start(0, out);
+  out.clear();
+  f.on_frame(follow_ok_in(8, "aaaa"), 1, out);
+  ASSERT_EQ(out.requests.size(), 1u);  // fetches 6..8
+  out.clear();
+  // The answer comes from a new history (restart in between): its 6..7 are
+  // not the old 6..7; start the new history from 1.
+  json msgs = json::array();
+  for (int s = 6; s <= 7; ++s)
+    msgs.push_back({{"seq", s}, {"user_uuid", "u"}, {"message", "m"}, {"timestamp", "t"}});
+  f.on_frame(json{{"response", "SUCCESS"},
+                  {"messages", msgs},
+                  {"more", false},
+                  {"last_seq", 7},
+                  {"history_id", "cccc"}}
+                 .dump(),
+             2, out);
+  EXPECT_TRUE(out.to_show.empty());
+  EXPECT_FALSE(out.notice.empty());
+  ASSERT_EQ(out.requests.size(), 1u);
+  EXPECT_EQ(request(out, 0)["since_seq"], 0);
+}
+
+TEST(FollowStateTest, RepliesWithoutAHistoryIdChangeNothing) {
+  // A reference group, or a reply that names none: seqs rule as before.
+  FollowState f("u", std::nullopt);
+  FollowOutput out;
+  f.start(0, out);
+  f.on_frame(follow_ok_in(10, "aaaa"), 1, out);
+  out.clear();
+  f.on_frame(follow_ok(10), 2, out);
+  EXPECT_TRUE(out.notice.empty());
+  EXPECT_EQ(f.last_seq(), 10);
 }
 
 }  // namespace

@@ -31,7 +31,8 @@ TEST_F(GroupFollowTest, MemberFollowGetsLastSeqAndAnEventAndPrintsNothing) {
   call({{"action", "joinGroup"}, {"user_uuid", "u"}});
   call({{"action", "sendMessage"}, {"user_uuid", "u"}, {"message", "one"}});
   json r = call({{"action", "follow"}, {"user_uuid", "u"}, {"since_seq", 0}});
-  EXPECT_EQ(r, json({{"response", "SUCCESS"}, {"last_seq", 1}}));
+  EXPECT_EQ(r,
+            json({{"response", "SUCCESS"}, {"last_seq", 1}, {"history_id", store.history_id()}}));
   EXPECT_TRUE(out.reached_store);
   EXPECT_TRUE(out.stdout_line.empty());
   ASSERT_EQ(out.events.size(), 1u);

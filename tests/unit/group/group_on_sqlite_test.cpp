@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <vector>
 
 #include "group/group.hpp"
 #include "store/sqlite_store.hpp"
@@ -42,6 +43,40 @@ TEST_F(GroupOnSqliteTest, IdempotencyOfARetriedSendHoldsAcrossReopen) {
                 3'000'000, out);
   EXPECT_EQ(out.reply, first_reply);
   EXPECT_EQ(s->last_seq(), 1u);
+}
+
+TEST_F(GroupOnSqliteTest, ABatchAfterTheFileWasDeletedIsAnsweredFailedNamingTheFault) {
+  auto s = open();
+  Group g(*s);
+  GroupOutcome out;
+  g.handle_body(R"({"action":"joinGroup","user_uuid":"u"})", 1'000'000, out);
+  ASSERT_NE(out.reply.find("SUCCESS"), std::string::npos);
+  fs::remove(dir / "group.db");
+  std::vector<GroupOutcome> outs(2);
+  g.begin_batch();
+  g.handle_body(R"({"action":"sendMessage","user_uuid":"u","message":"m"})", 2'000'000, outs[0]);
+  g.handle_body(R"({"action":"getMessage","user_uuid":"u"})", 2'000'000, outs[1]);
+  auto st = g.end_batch(outs);
+  EXPECT_FALSE(st);
+  for (const auto& o : outs) {
+    EXPECT_NE(o.reply.find("FAILED"), std::string::npos) << o.reply;
+    EXPECT_NE(o.reply.find("was deleted"), std::string::npos) << o.reply;
+    EXPECT_TRUE(o.events.empty());
+  }
+  EXPECT_FALSE(s->fault().empty());
+}
+
+TEST_F(GroupOnSqliteTest, FollowAndGetRepliesCarryTheHistoryId) {
+  auto s = open();
+  Group g(*s);
+  GroupOutcome out;
+  g.handle_body(R"({"action":"joinGroup","user_uuid":"u"})", 1'000'000, out);
+  g.handle_body(R"({"action":"follow","user_uuid":"u"})", 1'000'000, out);
+  EXPECT_NE(out.reply.find("\"history_id\":\"" + s->history_id() + "\""), std::string::npos)
+      << out.reply;
+  g.handle_body(R"({"action":"getMessage","user_uuid":"u"})", 1'000'000, out);
+  EXPECT_NE(out.reply.find("\"history_id\":\"" + s->history_id() + "\""), std::string::npos)
+      << out.reply;
 }
 
 }  // namespace

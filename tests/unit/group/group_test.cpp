@@ -277,6 +277,7 @@ class FailingStore final : public GroupStore {
   Result<uint64_t> first_seq_at_or_after(int64_t t) override {
     return inner.first_seq_at_or_after(t);
   }
+  const std::string& history_id() const override { return inner.history_id(); }
   Result<std::optional<StoredMessage>> find_by_client_msg_id(const std::string& u,
                                                              const std::string& c) override {
     return inner.find_by_client_msg_id(u, c);

@@ -143,7 +143,7 @@ TEST(GroupProtocol, EncodesReplies) {
   page.messages.push_back({1, "u", "", "hello", 1'700'000'000'000'000, ""});
   page.messages.push_back({2, "v", "Bob", "yo", 1'700'000'000'000'001, "c"});
   page.more = true;
-  encode_messages(out, page, 9);
+  encode_messages(out, page, 9, "0123456789abcdef0123456789abcdef");
   j = nlohmann::json::parse(out);
   EXPECT_EQ(j["response"], "SUCCESS");
   ASSERT_EQ(j["messages"].size(), 2u);
@@ -154,6 +154,12 @@ TEST(GroupProtocol, EncodesReplies) {
   EXPECT_EQ(j["messages"][1]["seq"], 2);
   EXPECT_EQ(j["more"], true);
   EXPECT_EQ(j["last_seq"], 9);
+  EXPECT_EQ(j["history_id"], "0123456789abcdef0123456789abcdef");
+
+  encode_follow_success(out, 4, "00ff");
+  j = nlohmann::json::parse(out);
+  EXPECT_EQ(j["last_seq"], 4);
+  EXPECT_EQ(j["history_id"], "00ff");
 }
 
 }  // namespace

@@ -68,14 +68,26 @@ TEST(GroupReplyDecoding, APushIsAMessageEventAndNothingElse) {
   EXPECT_FALSE(decode_push(json::parse(R"({"response":"SUCCESS"})")));
 }
 
+TEST(GroupReplyDecoding, AHistoryIdIsAShortStringOrAbsent) {
+  EXPECT_EQ(decode_history_id(json::parse(R"({"history_id":"ab"})")), "ab");
+  EXPECT_FALSE(decode_history_id(json::parse(R"({"last_seq":1})")));
+  EXPECT_FALSE(decode_history_id(json::parse(R"({"history_id":12})")));
+  EXPECT_FALSE(decode_history_id(json::parse(R"({"history_id":""})")));
+  json long_id = {{"history_id", std::string(kMaxHistoryIdBytes + 1, 'a')}};
+  EXPECT_FALSE(decode_history_id(long_id));
+  json longest = {{"history_id", std::string(kMaxHistoryIdBytes, 'a')}};
+  EXPECT_TRUE(decode_history_id(longest));
+}
+
 TEST(GroupReplyDecoding, WhatOurServerWritesOurClientReads) {
   StoredMessage stored{5, "u-1", "Ann", "line \"one\"\nline two", 1'800'000'000'000'000, "c"};
   MessagePage page;
   page.messages.push_back(stored);
   std::string wire;
-  encode_messages(wire, page, 5);
+  encode_messages(wire, page, 5, "abc123");
   auto reply = decode_group_reply(wire);
   ASSERT_TRUE(reply);
+  EXPECT_EQ(decode_history_id(reply->body), "abc123");
   auto read = decode_messages(reply->body);
   ASSERT_TRUE(read);
   ASSERT_EQ(read->messages.size(), 1u);

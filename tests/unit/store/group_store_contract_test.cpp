@@ -168,5 +168,23 @@ TYPED_TEST(GroupStoreContract, ABatchIsSeenWhileOpenAndKeptOrDroppedWhole) {
   EXPECT_EQ(*s->append(this->msg("next", 3)), 2u);
 }
 
+TYPED_TEST(GroupStoreContract, EveryHistoryHasAnIdOfItsOwn) {
+  const std::string& id = this->store->history_id();
+  EXPECT_EQ(id.size(), 32u) << id;
+  EXPECT_EQ(id.find_first_not_of("0123456789abcdef"), std::string::npos) << id;
+  auto other = std::make_unique<MemoryStore>();
+  EXPECT_NE(other->history_id(), id);
+  ASSERT_TRUE(this->store->append(this->msg("a", 1)));
+  EXPECT_EQ(this->store->history_id(), id);  // writes do not change it
+}
+
+TYPED_TEST(GroupStoreContract, AnIntactStoreHasNoFault) {
+  EXPECT_TRUE(this->store->check_intact());
+  EXPECT_TRUE(this->store->fault().empty());
+  ASSERT_TRUE(this->store->append(this->msg("a", 1)));
+  EXPECT_TRUE(this->store->sync());
+  EXPECT_FALSE(this->store->needs_sync());
+}
+
 }  // namespace
 }  // namespace gc

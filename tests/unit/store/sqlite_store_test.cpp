@@ -1,6 +1,7 @@
 #include "store/sqlite_store.hpp"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <filesystem>
 #include <fstream>
@@ -131,6 +132,141 @@ TEST_F(SqliteStoreTest, AnUnopenablePathIsRefusedAtOpen) {
   auto r = SqliteStore::open({(dir / "plain-file" / "group.db").string(), false, 0});
   ASSERT_FALSE(r.is_ok());
   EXPECT_NE(r.error().find("unable to open database file"), std::string::npos) << r.error();
+}
+
+TEST_F(SqliteStoreTest, TheHistoryIdIsKeptAcrossReopenAndANewFileGetsAnother) {
+  std::string id;
+  {
+    auto s = open();
+    id = s->history_id();
+    EXPECT_EQ(id.size(), 32u);
+    s->append(msg("a", 1));
+  }
+  EXPECT_EQ(open()->history_id(), id);
+  fs::remove(dir / "group.db");
+  EXPECT_NE(open()->history_id(), id);
+}
+
+TEST_F(SqliteStoreTest, AFileFromBeforeHistoryIdsGetsOneAtOpenAndKeepsItsMessages) {
+  {
+    auto s = open();
+    s->append(msg("old", 1));
+  }
+  {
+    // What version 2 wrote: no history table.
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir / "group.db").string().c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(
+        sqlite3_exec(db, "DROP TABLE history; PRAGMA user_version = 2;", nullptr, nullptr, nullptr),
+        SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto s = open();
+  EXPECT_EQ(s->history_id().size(), 32u);
+  EXPECT_EQ(s->last_seq(), 1u);
+  const std::string id = s->history_id();
+  s.reset();
+  EXPECT_EQ(open()->history_id(), id);
+}
+
+TEST_F(SqliteStoreTest, AFileFromANewerVersionIsRefused) {
+  { auto s = open(); }
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir / "group.db").string().c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "PRAGMA user_version = 99;", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto r = SqliteStore::open({(dir / "group.db").string(), false, 0});
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_NE(r.error().find("schema version 99"), std::string::npos) << r.error();
+}
+
+// A file with enough messages to span many pages, closed cleanly.
+void fill(std::unique_ptr<SqliteStore> s) {
+  ASSERT_TRUE(s->begin_batch());
+  for (int i = 1; i <= 300; ++i)
+    ASSERT_TRUE(s->append(StoredMessage{0, "u", "", std::string(300, 'a' + i % 26), i, ""}));
+  ASSERT_TRUE(s->commit_batch());
+}
+
+TEST_F(SqliteStoreTest, ADamagedFileIsRefusedAtOpenNamingTheFileAndWhatToDo) {
+  fill(open());
+  const auto path = dir / "group.db";
+  ASSERT_GT(fs::file_size(path), 8u * 4096);
+  {
+    // Garbage over a page in the middle of the messages' B-tree.
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(5 * 4096);
+    for (int i = 0; i < 4096; ++i) f.put(static_cast<char>(0xA5));
+  }
+  auto r = SqliteStore::open({path.string(), false, 0});
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_NE(r.error().find(path.string()), std::string::npos) << r.error();
+  EXPECT_NE(r.error().find("damaged"), std::string::npos) << r.error();
+  EXPECT_NE(r.error().find("move it away"), std::string::npos) << r.error();
+}
+
+TEST_F(SqliteStoreTest, ATruncatedFileIsRefusedAtOpen) {
+  fill(open());
+  const auto path = dir / "group.db";
+  fs::resize_file(path, fs::file_size(path) / 2);
+  auto r = SqliteStore::open({path.string(), false, 0});
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_NE(r.error().find(path.string()), std::string::npos) << r.error();
+  EXPECT_NE(r.error().find("move it away"), std::string::npos) << r.error();
+}
+
+TEST_F(SqliteStoreTest, ADeletedFileIsAFaultAndNoBatchCommitsAfterIt) {
+  auto s = open();
+  ASSERT_TRUE(s->add_member("u1", "Ann"));
+  EXPECT_TRUE(s->check_intact());
+  fs::remove(dir / "group.db");
+  auto st = s->check_intact();
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.message().find("was deleted"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find((dir / "group.db").string()), std::string::npos) << st.message();
+  EXPECT_EQ(s->fault(), st.message());
+  EXPECT_FALSE(s->begin_batch());  // permanent
+  EXPECT_FALSE(s->append(msg("x", 1)));
+  EXPECT_FALSE(s->sync());
+}
+
+TEST_F(SqliteStoreTest, AReplacedFileIsAFault) {
+  auto s = open();
+  {
+    std::ofstream f(dir / "other.db");
+    f << "x";
+  }
+  fs::rename(dir / "other.db", dir / "group.db");
+  auto st = s->check_intact();
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.message().find("was replaced"), std::string::npos) << st.message();
+}
+
+TEST_F(SqliteStoreTest, ATruncatedFileIsAFaultWhileRunning) {
+  auto s = open();
+  const auto path = dir / "group.db";
+  ASSERT_GT(fs::file_size(path), 0u);  // the schema, checkpointed at open
+  EXPECT_TRUE(s->check_intact());
+  fs::resize_file(path, 0);
+  auto st = s->check_intact();
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.message().find("was truncated"), std::string::npos) << st.message();
+}
+
+TEST_F(SqliteStoreTest, WritesNeedASyncWithSyncNormalOnly) {
+  auto s = open();
+  EXPECT_FALSE(s->needs_sync());
+  ASSERT_TRUE(s->add_member("u1", ""));
+  EXPECT_TRUE(s->needs_sync());
+  ASSERT_TRUE(s->sync());
+  EXPECT_FALSE(s->needs_sync());
+  s.reset();
+  auto full = SqliteStore::open({(dir / "group.db").string(), true, 0});
+  ASSERT_TRUE(full);
+  ASSERT_TRUE((*full)->add_member("u2", ""));
+  EXPECT_FALSE((*full)->needs_sync());
 }
 
 }  // namespace
