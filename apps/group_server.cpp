@@ -57,8 +57,9 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::IsMember({"sqlite", "memory"}));
   app.add_option("--sync", sync,
-                 "normal: a stored message survives a crash of the process; full: also a power "
-                 "loss (an fsync per batch)")
+                 "normal: a stored message survives a crash of the process, and a power loss "
+                 "takes at most about the last second (a sync a second while writing); full: "
+                 "nothing acknowledged is lost on a power loss (an fsync per batch)")
       ->capture_default_str()
       ->check(CLI::IsMember({"normal", "full"}));
   app.add_option("--max-message-bytes", options.max_message_bytes, "longest message text accepted")
