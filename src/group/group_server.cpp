@@ -98,8 +98,19 @@ int GroupServer::run(int stop_fd) {
   }
   const bool faulted = !store_.fault().empty();
   if (faulted) {
-    // Requests already waiting get the fault too (a few batches' worth).
-    for (int i = 0; i < 4 && (router_.get(zmq::sockopt::events) & ZMQ_POLLIN); ++i) serve_batch();
+    // Requests in flight get the fault too: answered until none has come for
+    // 100 ms, for one second at most.
+    const int64_t until = mono_ms() + 1000;
+    for (int64_t now = mono_ms(); now < until; now = mono_ms()) {
+      zmq::pollitem_t item{router_.handle(), 0, ZMQ_POLLIN, 0};
+      try {
+        if (!poll_items(&item, 1, std::min<int64_t>(100, until - now))) continue;
+      } catch (const zmq::error_t&) {
+        break;
+      }
+      if (!(item.revents & ZMQ_POLLIN)) break;
+      serve_batch();
+    }
     spdlog::error("stopping: {}", store_.fault());
   } else
     spdlog::info("stopping");
