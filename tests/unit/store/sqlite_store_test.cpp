@@ -169,6 +169,49 @@ TEST_F(SqliteStoreTest, AFileFromBeforeHistoryIdsGetsOneAtOpenAndKeepsItsMessage
   EXPECT_EQ(open()->history_id(), id);
 }
 
+// One value from a query on the file, read with a connection of its own.
+std::string query_one(const fs::path& file, const char* sql) {
+  sqlite3* db = nullptr;
+  std::string out = "(none)";
+  if (sqlite3_open(file.string().c_str(), &db) == SQLITE_OK) {
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+      out = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+  }
+  sqlite3_close(db);
+  return out;
+}
+
+TEST_F(SqliteStoreTest, AVersion1FileLosesItsTimeIndexAndGetsAHistoryId) {
+  {
+    auto s = open();
+    s->append(msg("old", 1));
+  }
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir / "group.db").string().c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db,
+                           "DROP TABLE history; CREATE INDEX messages_by_time ON messages(time_us);"
+                           "PRAGMA user_version = 1;",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  }
+  std::string id;
+  {
+    auto s = open();
+    id = s->history_id();
+    EXPECT_EQ(s->last_seq(), 1u);
+  }
+  EXPECT_EQ(query_one(dir / "group.db", "PRAGMA user_version"), "3");
+  EXPECT_EQ(query_one(dir / "group.db",
+                      "SELECT count(*) FROM sqlite_master WHERE name = 'messages_by_time'"),
+            "0");
+  EXPECT_EQ(query_one(dir / "group.db", "SELECT id FROM history"), id);
+}
+
 TEST_F(SqliteStoreTest, AFileFromANewerVersionIsRefused) {
   { auto s = open(); }
   {
