@@ -4,6 +4,8 @@
 
 #include "client/user_files.hpp"
 #include "core/timefmt.hpp"
+#include "core/visible_text.hpp"
+#include "protocol/limits.hpp"
 #include "protocol/registry_protocol.hpp"
 
 namespace gc {
@@ -18,6 +20,7 @@ Result<std::string> ZmqTransport::request(const std::string& address, std::strin
     opts.timeout_ms = timeout_ms_;
     opts.tries = tries_;
     opts.peer_kind = std::string(peer_kind);
+    opts.max_reply_bytes = kMaxClientReplyBytes;
     client = std::make_unique<RequestClient>(ctx_, address, opts);
   }
   return client->request(body);
@@ -27,9 +30,7 @@ namespace {
 
 std::string excerpt(std::string_view s) {
   constexpr size_t kMax = 120;
-  std::string out(s.substr(0, kMax));
-  for (char& c : out)
-    if (static_cast<unsigned char>(c) < 0x20) c = ' ';
+  std::string out = visible_text(s.substr(0, kMax));
   if (s.size() > kMax) out += "...";
   return out;
 }
@@ -45,7 +46,7 @@ CallResult<T> bad_reply(const std::string& address, std::string_view reply, std:
 
 std::string describe_refusal(const std::string& address, const std::string& error) {
   if (error.empty()) return fmt::format("{} answered FAILED without a reason", address);
-  return fmt::format("{} refused: {}", address, error);
+  return fmt::format("{} refused: {}", address, visible_text(error));
 }
 
 Result<std::string> since_for_wire(std::string_view text, int64_t now_epoch_us) {
@@ -108,9 +109,13 @@ CallResult<Done> GroupClient::leave() {
 }
 
 CallResult<SentMessage> GroupClient::send(const std::string& text) {
-  auto r = call(make_send_request(user_uuid_, name_, text, generate_uuid_v4()));
-  if (!r.ok()) return CallResult<SentMessage>::failure(r.status(), r.error());
-  return decode_sent_message(r->body);
+  using R = CallResult<SentMessage>;
+  std::string raw;
+  auto r = call(make_send_request(user_uuid_, name_, text, generate_uuid_v4()), &raw);
+  if (!r.ok()) return R::failure(r.status(), r.error());
+  auto sent = decode_sent_message(r->body);
+  if (!sent) return bad_reply<SentMessage>(address_, raw, sent.error());
+  return std::move(*sent);
 }
 
 CallResult<FetchedPage> GroupClient::get(const MessageQuery& query) {
@@ -120,28 +125,45 @@ CallResult<FetchedPage> GroupClient::get(const MessageQuery& query) {
   if (!r.ok()) return R::failure(r.status(), r.error());
   auto page = decode_messages(r->body);
   if (!page) return bad_reply<FetchedPage>(address_, raw, page.error());
+  if (query.limit && page->messages.size() > static_cast<size_t>(*query.limit))
+    return R::failure(CallStatus::bad_reply,
+                      fmt::format("unexpected reply from {}: a page of {} messages, more than "
+                                  "the {} asked for",
+                                  address_, page->messages.size(), *query.limit));
+  std::optional<int64_t> previous = query.since_seq;
+  for (const auto& m : page->messages) {
+    if (!m.seq) continue;
+    if (previous && *m.seq <= *previous)
+      return R::failure(CallStatus::bad_reply,
+                        fmt::format("unexpected reply from {}: the messages do not advance "
+                                    "(seq {} after {})",
+                                    address_, *m.seq, *previous));
+    previous = m.seq;
+  }
   return std::move(*page);
 }
 
-CallResult<FetchedPage> GroupClient::get_all(const MessageQuery& query, int max_pages) {
+CallResult<Done> GroupClient::get_pages(const MessageQuery& query, const PageSink& on_page,
+                                        int max_pages) {
   MessageQuery q = query;
-  FetchedPage all;
   for (int page_no = 0; page_no < max_pages; ++page_no) {
     auto page = get(q);
-    if (!page.ok()) {
-      if (page_no == 0) return page;
-      // Keep what arrived; report the failure of the later page.
-      return CallResult<FetchedPage>::failure(page.status(), page.error());
-    }
-    auto end = page->end_seq();
-    for (auto& m : page->messages) all.messages.push_back(std::move(m));
-    if (page->last_seq) all.last_seq = page->last_seq;
-    all.more = page->more;
-    // Stop unless the server promises more and the page moved past since_seq.
-    if (!page->more || !end || (q.since_seq && *end <= *q.since_seq)) break;
+    if (!page.ok()) return CallResult<Done>::failure(page.status(), page.error());
+    const auto end = page->end_seq();
+    const bool more = page->more;
+    if (more && page->messages.empty())
+      return CallResult<Done>::failure(
+          CallStatus::bad_reply,
+          fmt::format("unexpected reply from {}: a page says more messages follow but holds none",
+                      address_));
+    if (!on_page(page.value())) break;
+    if (!more) break;
+    // A reference group sends no seq: nothing to continue from.
+    if (!end) break;
+    // get() checked that every seq is above since_seq, so the next page starts later.
     q.since_seq = end;
   }
-  return all;
+  return Done{};
 }
 
 }  // namespace gc

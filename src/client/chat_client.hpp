@@ -4,6 +4,7 @@
 // decoding itself is protocol/'s): the reference registry answers a JSON
 // list, the reference group {"response": ...} with no error text and no seq.
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -100,10 +101,18 @@ class GroupClient {
   // Each call makes a fresh client_msg_id, so the transport's retries of this
   // one request cannot store the message twice.
   CallResult<SentMessage> send(const std::string& text);
+  // One page. A page that does not advance (a message's seq not above the
+  // previous one's, or not above query.since_seq) or holds more messages than
+  // query.limit is a bad reply.
   CallResult<FetchedPage> get(const MessageQuery& query);
-  // Pages through `more` (since_seq = seq of the previous page's last message)
-  // until the server says there is no more, at most max_pages pages.
-  CallResult<FetchedPage> get_all(const MessageQuery& query, int max_pages = 10000);
+  // Pages through `more` (since_seq = seq of the previous page's last message),
+  // handing each page to on_page as it arrives (nothing is kept here), until
+  // the server says there is no more, on_page returns false, or max_pages
+  // pages. A page that says `more` but holds no message is a bad reply (the
+  // pages would never end; get() already refuses one that goes back).
+  using PageSink = std::function<bool(FetchedPage& page)>;
+  CallResult<Done> get_pages(const MessageQuery& query, const PageSink& on_page,
+                             int max_pages = 10000);
   const std::string& address() const { return address_; }
 
  private:

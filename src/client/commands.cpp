@@ -11,6 +11,7 @@
 #include "client/terminal_shell.hpp"
 #include "core/clock.hpp"
 #include "core/stop_signal.hpp"
+#include "core/visible_text.hpp"
 #include "net/poll.hpp"
 
 namespace gc {
@@ -21,14 +22,14 @@ int report_call_failure(CallStatus status, const std::string& address, const std
     err << "error: " << describe_refusal(address, error) << "\n";
     return kExitRefused;
   }
-  err << "error: " << error << "\n";
+  err << "error: " << visible_text(error) << "\n";
   return kExitUnreachable;  // no reply, or a reply that is not from a groupchat server
 }
 
 int run_groups(RegistryClient& registry, std::ostream& out, std::ostream& err) {
   auto r = registry.get_group_list();
   if (!r.ok()) return report_call_failure(r.status(), registry.address(), r.error(), err);
-  for (const auto& g : r.value()) out << g << "\n";
+  for (const auto& g : r.value()) out << visible_text(g) << "\n";
   return kExitOk;
 }
 
@@ -59,12 +60,23 @@ int run_send(GroupClient& group, const std::vector<std::string>& words, std::ist
 
 int run_get(GroupClient& group, const MessageQuery& query, bool json, std::ostream& out,
             std::ostream& err) {
-  auto r = query.limit ? group.get(query) : group.get_all(query);
+  auto print = [&](const FetchedPage& page) {
+    for (const auto& m : page.messages)
+      out << (json ? format_message_json(m) : format_message(m)) << "\n";
+    out.flush();
+    return static_cast<bool>(out);
+  };
+  if (query.limit) {
+    auto r = group.get(query);
+    if (!r.ok()) return report_call_failure(r.status(), group.address(), r.error(), err);
+    print(r.value());
+    if (r->more && r->end_seq())
+      err << "note: more messages follow; continue with --since-seq " << *r->end_seq() << "\n";
+    return kExitOk;
+  }
+  // Each page is printed as it arrives; a later page's failure follows what was printed.
+  auto r = group.get_pages(query, [&](FetchedPage& page) { return print(page); });
   if (!r.ok()) return report_call_failure(r.status(), group.address(), r.error(), err);
-  for (const auto& m : r->messages)
-    out << (json ? format_message_json(m) : format_message(m)) << "\n";
-  if (query.limit && r->more && r->end_seq())
-    err << "note: more messages follow; continue with --since-seq " << *r->end_seq() << "\n";
   return kExitOk;
 }
 
@@ -128,8 +140,10 @@ int run_follow(zmq::context_t& ctx, const FollowCommandOptions& options, int sto
       err << "error: " << describe_refusal(options.address, step.refused) << "\n" << std::flush;
       return kExitRefused;
     }
+    for (const auto& problem : step.problems)
+      err << "warning: " << options.address << ": " << visible_text(problem) << "\n" << std::flush;
     if (auto notice = notices.update(follower.reconnects(), step.answered))
-      err << (notices.silent() ? "warning: " : "") << *notice << "\n" << std::flush;
+      err << (notices.silent() ? "warning: " : "") << visible_text(*notice) << "\n" << std::flush;
     step.clear();
 
     NextWake wake(mono_ms());

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "protocol/json_parse.hpp"
+
 namespace gc {
 
 using nlohmann::json;
@@ -44,13 +46,26 @@ void FollowState::offer(ChatMessage msg, FollowOutput& out) {
   out.to_show.push_back(std::move(msg));
 }
 
-void FollowState::on_frame(std::string_view body, int64_t now_ms, FollowOutput& out) {
-  json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object()) return;  // not ours to understand; ignore
+void FollowState::problem(std::string what, FollowOutput& out) {
+  ++problems_;
+  if (problems_ < kMaxFollowProblemReports)
+    out.problems.push_back(std::move(what));
+  else if (problems_ == kMaxFollowProblemReports)
+    out.problems.push_back(std::move(what) + " (further unusable frames are skipped silently)");
+}
 
-  if (j.contains("event")) {
-    std::optional<ChatMessage> m = decode_push(j);
-    if (!m || !m->seq) return;
+void FollowState::on_frame(std::string_view body, int64_t now_ms, FollowOutput& out) {
+  auto parsed = parse_untrusted_json(body);
+  if (!parsed) return problem("skipped a frame that is not JSON: " + parsed.error(), out);
+  json& j = *parsed;
+  if (!j.is_object()) return problem("skipped a frame that is not a JSON object", out);
+
+  if (auto ev = j.find("event"); ev != j.end()) {
+    // Events other than messages are not ours to understand: ignored.
+    if (!ev->is_string() || *ev != "message") return;
+    auto m = decode_push(j);
+    if (!m) return problem("skipped a push: " + m.error(), out);
+    if (!m->seq) return problem("skipped a push without \"seq\"", out);
     known_last_ = std::max(known_last_, *m->seq);
     if (last_ < 0) return;  // the follow reply will tell us where we start
     if (!fetching_ && *m->seq > last_ + 1) {
@@ -60,48 +75,55 @@ void FollowState::on_frame(std::string_view body, int64_t now_ms, FollowOutput& 
     if (!fetching_) offer(std::move(*m), out);
     return;
   }
+  on_reply(std::move(j), now_ms, out);
+}
 
+void FollowState::on_reply(json frame, int64_t now_ms, FollowOutput& out) {
   // A reply to one of our requests.
   out.answered = true;
   if (outstanding_ > 0 && --outstanding_ == 0)
     waiting_since_ms_ = -1;
   else if (outstanding_ > 0)
     waiting_since_ms_ = now_ms;
-  auto reply = decode_parsed_group_reply(std::move(j));
-  if (!reply || !reply->success) {
-    std::string error = reply ? reply->error : std::string();
-    out.refused = error.empty() ? "the group refused to deliver messages" : error;
+  auto reply = decode_parsed_group_reply(std::move(frame));
+  if (!reply) {
+    // Not the protocol: skipped; the next renewal asks again.
+    fetching_ = false;
+    return problem("skipped a reply: " + reply.error(), out);
+  }
+  if (!reply->success) {
+    out.refused = reply->error.empty() ? "the group refused to deliver messages" : reply->error;
     return;
   }
   const json& fields = reply->body;
-  std::optional<int64_t> reply_last = decode_last_seq(fields);
+  auto reply_last = decode_last_seq(fields);
+  if (!reply_last) {
+    fetching_ = false;
+    return problem("skipped a reply: " + reply_last.error(), out);
+  }
   if (auto id = decode_history_id(fields)) {
     if (!history_id_.empty() && *id != history_id_) {
       history_id_ = std::move(*id);
-      return restart_history(reply_last, now_ms, out);
+      return restart_history(*reply_last, now_ms, out);
     }
     history_id_ = std::move(*id);
   }
-  if (reply_last) known_last_ = std::max(known_last_, *reply_last);
   if (fields.contains("messages")) {
     fetching_ = false;
-    auto page = decode_messages(fields);  // a page we cannot read is fetched again
-    if (page) {
-      for (auto& m : page->messages) {
-        if (!m.seq) continue;
-        known_last_ = std::max(known_last_, *m.seq);
-        if (*m.seq > last_ + 1) last_ = *m.seq - 1;  // seqs are contiguous; nothing to wait for
-        offer(std::move(m), out);
-      }
+    auto page = decode_messages(fields);
+    if (!page) {
+      // Fetched again at the next renewal, not at once: a group that always
+      // answers so would otherwise keep us asking as fast as it answers.
+      return problem("skipped a page: " + page.error(), out);
     }
-    if (page && page->more) {
-      send_fetch(now_ms, out);
-      return;
-    }
-  } else if (last_ < 0) {
+    if (*reply_last) known_last_ = std::max(known_last_, **reply_last);
+    return on_page(*page, now_ms, out);
+  }
+  if (*reply_last) known_last_ = std::max(known_last_, **reply_last);
+  if (last_ < 0) {
     // Follow from now on: the reply's last_seq is where "now" is. A push that
     // overtook the reply (stored in the same batch) is fetched, not skipped.
-    last_ = std::max<int64_t>(reply_last.value_or(known_last_), 0);
+    last_ = std::max<int64_t>(reply_last->value_or(known_last_), 0);
   }
   catch_up_if_behind(now_ms, out);
 }
@@ -116,6 +138,27 @@ void FollowState::restart_history(std::optional<int64_t> reply_last, int64_t now
   last_ = 0;
   known_last_ = std::max<int64_t>(reply_last.value_or(0), 0);
   fetching_ = false;
+  catch_up_if_behind(now_ms, out);
+}
+
+void FollowState::on_page(FetchedPage& page, int64_t now_ms, FollowOutput& out) {
+  const int64_t before = last_;
+  for (auto& m : page.messages) {
+    if (!m.seq) continue;
+    known_last_ = std::max(known_last_, *m.seq);
+    if (*m.seq > last_ + 1) last_ = *m.seq - 1;  // seqs are contiguous; nothing to wait for
+    offer(std::move(m), out);
+  }
+  if (last_ == before) {
+    // Nothing new although we asked for what is after last_: whatever made
+    // us think there was more (a push, last_seq, `more`) is not believed
+    // again until the group says so anew; no fetch until then.
+    if (page.more)
+      problem("skipped a page that says more messages follow but does not advance", out);
+    known_last_ = last_;
+    return;
+  }
+  if (page.more) return send_fetch(now_ms, out);
   catch_up_if_behind(now_ms, out);
 }
 

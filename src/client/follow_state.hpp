@@ -32,6 +32,9 @@ struct FollowTiming {
   int fetch_limit = 1000;         // page size for catching up
 };
 
+// How many unusable frames one follower reports before it goes quiet about them.
+inline constexpr int kMaxFollowProblemReports = 10;
+
 struct FollowOutput {
   std::vector<std::string> requests;  // bodies to send, in order
   std::vector<ChatMessage> to_show;   // messages to show, in order
@@ -39,6 +42,10 @@ struct FollowOutput {
   std::string refused;                // the server refused (e.g. not a member); stop following
   bool answered = false;              // a reply to one of our requests arrived
   std::string notice;                 // something to tell the person once (a new history)
+  // Frames that could not be used (not JSON, wrong types, pages that do not
+  // advance), each skipped; for a warning. At most kMaxFollowProblemReports
+  // over a FollowState's life, the last saying that further ones go unsaid.
+  std::vector<std::string> problems;
   void clear() {
     notice.clear();
     requests.clear();
@@ -46,6 +53,7 @@ struct FollowOutput {
     reconnect = false;
     refused.clear();
     answered = false;
+    problems.clear();
   }
 };
 
@@ -71,6 +79,9 @@ class FollowState {
   void catch_up_if_behind(int64_t now_ms, FollowOutput& out);
   // The server named another history than the one followed: start it afresh.
   void restart_history(std::optional<int64_t> reply_last, int64_t now_ms, FollowOutput& out);
+  void on_reply(nlohmann::json frame, int64_t now_ms, FollowOutput& out);
+  void on_page(FetchedPage& page, int64_t now_ms, FollowOutput& out);
+  void problem(std::string what, FollowOutput& out);
 
   std::string user_uuid_;
   FollowTiming timing_;
@@ -81,6 +92,7 @@ class FollowState {
   int outstanding_ = 0;            // requests sent and not answered yet
   int64_t next_renew_ms_ = 0;
   std::string history_id_;  // the history followed; empty until a reply names one
+  int problems_ = 0;        // unusable frames so far
 };
 
 }  // namespace gc

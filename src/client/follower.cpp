@@ -1,6 +1,7 @@
 #include "client/follower.hpp"
 
 #include "core/endpoint.hpp"
+#include "protocol/limits.hpp"
 
 namespace gc {
 
@@ -14,6 +15,9 @@ void Follower::connect() {
   // A follower that falls behind loses pushes at this bound, never memory;
   // the gap is fetched from the store by seq.
   socket_->set(zmq::sockopt::rcvhwm, 10000);
+  // A larger frame drops the connection; the follower reconnects when the
+  // group goes silent (no reply for reply_timeout_ms).
+  socket_->set(zmq::sockopt::maxmsgsize, kMaxClientReplyBytes);
   socket_->connect(zmq_address(address_));
 }
 

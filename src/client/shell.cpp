@@ -8,6 +8,7 @@
 #include "client/display.hpp"
 #include "core/clock.hpp"
 #include "core/endpoint.hpp"
+#include "core/visible_text.hpp"
 
 namespace gc {
 
@@ -129,10 +130,10 @@ bool Shell::checked_address(const std::string& text, std::string& address) {
 void Shell::report_failure(CallStatus status, const std::string& error, const char* failed_line) {
   if (status == CallStatus::refused) {
     out_ << failed_line << "\n";
-    if (!error.empty()) out_ << "error: " << error << "\n";
+    if (!error.empty()) out_ << "error: " << visible_text(error) << "\n";
   } else {
     out_.flush();
-    err_ << "error: " << error << "\n" << std::flush;
+    err_ << "error: " << visible_text(error) << "\n" << std::flush;
   }
 }
 
@@ -150,7 +151,7 @@ void Shell::get_group_list() {
   RegistryClient registry(transport_, config_.registry, config_.user_uuid);
   auto r = registry.get_group_list();
   if (!r.ok()) return report_failure(r.status(), r.error(), "FAILED");
-  for (const auto& g : r.value()) out_ << g << "\n";
+  for (const auto& g : r.value()) out_ << visible_text(g) << "\n";
 }
 
 void Shell::get_messages(const std::string& text, const std::string& since) {
@@ -166,9 +167,13 @@ void Shell::get_messages(const std::string& text, const std::string& since) {
     q.timestamp = *wire;
   }
   GroupClient group(transport_, address, config_.user_uuid, config_.name);
-  auto r = group.get_all(q);
+  // Each page is printed as it arrives.
+  auto r = group.get_pages(q, [&](FetchedPage& page) {
+    for (const auto& m : page.messages) out_ << format_message(m) << "\n";
+    out_.flush();
+    return static_cast<bool>(out_);
+  });
   if (!r.ok()) return report_failure(r.status(), r.error(), kNotMember);
-  for (const auto& m : r->messages) out_ << format_message(m) << "\n";
 }
 
 void Shell::send_message(const std::string& text, const std::string& body) {

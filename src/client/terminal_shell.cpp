@@ -4,6 +4,7 @@
 
 #include "client/display.hpp"
 #include "core/clock.hpp"
+#include "core/visible_text.hpp"
 #include "net/poll.hpp"
 
 namespace gc {
@@ -33,8 +34,10 @@ void TerminalShell::unfollow(const std::string& address) {
 void TerminalShell::show(const std::string& address, Followed& f, FollowOutput& step) {
   if (!step.notice.empty()) editor_->print_above("note: " + address + ": " + step.notice);
   for (const auto& m : step.to_show) editor_->print_above(format_pushed_message(address, m));
+  for (const auto& problem : step.problems)
+    editor_->print_above("warning: " + visible_text(address) + ": " + visible_text(problem));
   if (auto notice = f.notices.update(f.follower->reconnects(), step.answered))
-    editor_->print_above((f.notices.silent() ? "warning: " : "note: ") + *notice);
+    editor_->print_above((f.notices.silent() ? "warning: " : "note: ") + visible_text(*notice));
 }
 
 void TerminalShell::run() {
@@ -81,7 +84,8 @@ void TerminalShell::run() {
       if (!step.refused.empty()) {
         // Not a member any more (left from elsewhere): stop following, forget it.
         std::string address = it->first;
-        editor_->print_above("note: stopped following " + address + ": " + step.refused);
+        editor_->print_above("note: stopped following " + visible_text(address) + ": " +
+                             visible_text(step.refused));
         followed_.erase(it);
         if (options_.on_membership) options_.on_membership(address, false);
       }

@@ -1,6 +1,7 @@
 #include "client/user_files.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 #include <random>
 #include <sstream>
 
+#include "protocol/json_parse.hpp"
 #include "protocol/limits.hpp"
 
 namespace gc {
@@ -139,22 +141,36 @@ std::string serialize(const std::string& uuid, const std::string& name) {
 
 enum class ReadState { missing, ok, broken };
 
+// Reads at most kMaxClientFileBytes of a small file; false with `why` when it
+// cannot be read or is larger.
+bool read_small_file(const fs::path& file, std::string& text, std::string& why) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    why = "cannot read " + file.string() + ": " + errno_text(errno);
+    return false;
+  }
+  text.resize(kMaxClientFileBytes + 1);
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(in.gcount()));
+  if (text.size() > kMaxClientFileBytes) {
+    why = fmt::format("{} is larger than {} bytes", file.string(), kMaxClientFileBytes);
+    return false;
+  }
+  return true;
+}
+
 ReadState read_identity(const fs::path& file, std::string& uuid, std::string& name,
                         std::string& why) {
   std::error_code ec;
   if (!fs::exists(file, ec) && !ec) return ReadState::missing;
-  std::ifstream in(file);
-  if (!in) {
-    why = "cannot read " + file.string() + ": " + errno_text(errno);
-    return ReadState::broken;
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  auto j = nlohmann::json::parse(ss.str(), nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
+  std::string text;
+  if (!read_small_file(file, text, why)) return ReadState::broken;
+  auto parsed = parse_untrusted_json(text);
+  if (!parsed || !parsed->is_object()) {
     why = file.string() + " is not a JSON object";
     return ReadState::broken;
   }
+  const auto& j = *parsed;
   auto u = j.find("user_uuid");
   if (u == j.end() || !u->is_string() || check_user_id(u->get<std::string>())) {
     why = file.string() + " has no valid \"user_uuid\" string";
@@ -166,12 +182,11 @@ ReadState read_identity(const fs::path& file, std::string& uuid, std::string& na
 }
 
 nlohmann::json read_groups_json(const fs::path& file) {
-  std::ifstream in(file);
-  if (!in) return nlohmann::json::object();
-  std::stringstream ss;
-  ss << in.rdbuf();
-  auto j = nlohmann::json::parse(ss.str(), nullptr, false);
-  return j.is_object() ? j : nlohmann::json::object();
+  std::string text, why;
+  if (!read_small_file(file, text, why)) return nlohmann::json::object();
+  auto parsed = parse_untrusted_json(text);
+  if (!parsed || !parsed->is_object()) return nlohmann::json::object();
+  return std::move(*parsed);
 }
 
 }  // namespace

@@ -13,8 +13,19 @@ namespace gc {
 // Appends s as a JSON string literal (quoted, escaped) to out. Invalid UTF-8
 // becomes U+FFFD, so the output is valid JSON whatever the input.
 void append_json_string(std::string& out, std::string_view s);
+// The same, and also escapes (as \u007f, \u009b, \u202e, ...) DEL, the C1
+// controls, the bidi controls and marks and U+2028/U+2029: JSON meant for a
+// terminal (get --json), exact to a parser and inert on a screen.
+void append_json_string_visible(std::string& out, std::string_view s);
 // Appends v in decimal.
 void append_u64(std::string& out, uint64_t v);
+
+// Whether arrays and objects in the JSON text nest deeper than max_depth
+// levels ("[[1]]" is 2; brackets inside strings do not count). One linear
+// pass, no allocation; meant to run before a parser that builds a tree, so
+// that no input makes it recurse or allocate without bound. The text need
+// not be valid JSON.
+bool json_nesting_exceeds(std::string_view text, size_t max_depth);
 
 // Length of the valid UTF-8 sequence starting at s[i], or 0 if it is not one.
 // These are exactly the sequences a strict JSON parser (nlohmann's) accepts.

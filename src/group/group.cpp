@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "core/timefmt.hpp"
+#include "core/visible_text.hpp"
 
 namespace gc {
 
@@ -49,7 +50,7 @@ void Group::handle(const GroupRequest& req, int64_t now_us, GroupOutcome& out) {
       out.reached_store = true;
       if (!cmd.print_prefix.empty()) {
         out.stdout_line.assign(cmd.print_prefix);
-        out.stdout_line += req.user_uuid;
+        append_visible(out.stdout_line, req.user_uuid);  // a peer's bytes: no forged lines
       }
       (this->*cmd.handler)(req, now_us, out);
       return;

@@ -19,6 +19,10 @@ struct RequestOptions {
   // Names the program expected at the address, for the error message
   // ("... is group_server running there?").
   std::string peer_kind = "the server";
+  // ZMQ_MAXMSGSIZE: a larger reply makes libzmq drop the connection; the try
+  // ends there (a socket monitor sees the drop) and the error after the last
+  // try says so. -1: no limit.
+  int64_t max_reply_bytes = -1;
 };
 
 class RequestClient {
@@ -36,12 +40,17 @@ class RequestClient {
 
  private:
   void reconnect();
+  void close();
+  // Reads the monitor's waiting events; true when one was a disconnection.
+  bool drain_monitor();
 
   zmq::context_t& ctx_;
   std::string endpoint_;  // as given by the user, for messages
   std::string zmq_endpoint_;
   RequestOptions options_;
   std::unique_ptr<zmq::socket_t> socket_;
+  std::unique_ptr<zmq::socket_t> monitor_;  // PAIR: socket_'s disconnection events
+  int sockets_made_ = 0;                    // names each monitor endpoint
 };
 
 }  // namespace gc

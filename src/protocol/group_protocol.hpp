@@ -118,25 +118,36 @@ struct GroupReply {
   std::string error;    // FAILED's reason; empty when it gave none
   nlohmann::json body;  // the whole reply object
 };
-// Errors name what is wrong: "not JSON", "not a JSON object", "no \"response\"
-// field", "\"response\" is neither SUCCESS nor FAILED".
+// Every decoder below takes any input (a tree from parse_untrusted_json) and
+// returns a value or an error naming what is wrong; none throws. Every field
+// used is type-checked: strings are strings, seq and last_seq integers from 0
+// to INT64_MAX, "more" a boolean; a field of the wrong type is an error, not
+// a guess.
+//
+// Errors: "not JSON: <parser's reason>", "not a JSON object", "no \"response\"
+// field", "\"response\" is neither SUCCESS nor FAILED", "\"error\" of the reply
+// is not a string".
 Result<GroupReply> decode_group_reply(std::string_view text);
 // The same for a reply already parsed.
 Result<GroupReply> decode_parsed_group_reply(nlohmann::json body);
 
-// One message object (a getMessage entry, or a push without its tag).
-ChatMessage decode_message(const nlohmann::json& object);
-// The seq and timestamp a sendMessage SUCCESS carries (ours only).
-SentMessage decode_sent_message(const nlohmann::json& reply);
-// A getMessage SUCCESS. Errors: "no \"messages\" list", "a message is not an object".
+// One message object (a getMessage entry, or a push with its tag): user_uuid,
+// message and timestamp strings, name a string or absent, seq an integer or
+// absent (a reference group sends none).
+Result<ChatMessage> decode_message(const nlohmann::json& object);
+// The seq and timestamp a sendMessage SUCCESS carries (ours only; absent from
+// a reference group).
+Result<SentMessage> decode_sent_message(const nlohmann::json& reply);
+// A getMessage SUCCESS. Errors: "no \"messages\" list", "a message is not an
+// object", "\"more\" is not true or false", and those of decode_message.
 Result<FetchedPage> decode_messages(const nlohmann::json& reply);
-// "last_seq" of a reply, when it has one.
-std::optional<int64_t> decode_last_seq(const nlohmann::json& reply);
+// "last_seq" of a reply: nullopt when absent, an error when not an integer.
+Result<std::optional<int64_t>> decode_last_seq(const nlohmann::json& reply);
+// A pushed message ("event":"message"); an error for anything else.
+Result<ChatMessage> decode_push(const nlohmann::json& frame);
 // "history_id" of a reply, when it has one that is a string of 1 to
 // kMaxHistoryIdBytes bytes (anything else counts as absent).
 std::optional<std::string> decode_history_id(const nlohmann::json& reply);
 inline constexpr size_t kMaxHistoryIdBytes = 64;
-// A pushed message, or nullopt when the frame is not one ("event":"message").
-std::optional<ChatMessage> decode_push(const nlohmann::json& frame);
 
 }  // namespace gc

@@ -1,6 +1,11 @@
+#include <fmt/format.h>
+
+#include <tuple>
+
 #include "core/json_text.hpp"
 #include "core/timefmt.hpp"
 #include "protocol/group_protocol.hpp"
+#include "protocol/json_parse.hpp"
 
 namespace gc {
 
@@ -82,24 +87,42 @@ using nlohmann::json;
 
 namespace {
 
-// A field as text whatever its JSON type: a reference peer or a future
-// version may send a number where we expect a string.
-std::string as_text(const json& v) {
-  return v.is_string() ? v.get<std::string>() : v.dump();
+// A string field: absent (or null, when optional) leaves out untouched.
+Status string_field(const json& obj, const char* key, bool required, std::string& out,
+                    const char* what) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) {
+    if (required) return Status::error(fmt::format("{} has no \"{}\"", what, key));
+    return Status::ok();
+  }
+  if (!it->is_string())
+    return Status::error(fmt::format("\"{}\" of {} is not a string", key, what));
+  out = it->get_ref<const std::string&>();
+  return Status::ok();
 }
 
-std::optional<int64_t> integer_field(const json& obj, const char* key) {
+// An optional sequence number: a JSON integer from 0 to INT64_MAX.
+Result<std::optional<int64_t>> seq_field(const json& obj, const char* key, const char* what) {
+  using R = Result<std::optional<int64_t>>;
   auto it = obj.find(key);
-  if (it == obj.end() || !it->is_number_integer()) return std::nullopt;
-  return it->get<int64_t>();
+  if (it == obj.end() || it->is_null()) return std::optional<int64_t>();
+  if (it->is_number_unsigned()) {
+    const auto v = it->get<uint64_t>();
+    if (v <= static_cast<uint64_t>(INT64_MAX))
+      return std::optional<int64_t>(static_cast<int64_t>(v));
+  } else if (it->is_number_integer()) {
+    const auto v = it->get<int64_t>();
+    if (v >= 0) return std::optional<int64_t>(v);
+  }
+  return R::error(fmt::format("\"{}\" of {} is not an integer from 0 to {}", key, what, INT64_MAX));
 }
 
 }  // namespace
 
 Result<GroupReply> decode_group_reply(std::string_view text) {
-  json body = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (body.is_discarded()) return Result<GroupReply>::error("not JSON");
-  return decode_parsed_group_reply(std::move(body));
+  auto parsed = parse_untrusted_json(text);
+  if (!parsed) return Result<GroupReply>::error("not JSON: " + parsed.error());
+  return decode_parsed_group_reply(std::move(*parsed));
 }
 
 Result<GroupReply> decode_parsed_group_reply(json body) {
@@ -109,55 +132,72 @@ Result<GroupReply> decode_parsed_group_reply(json body) {
   if (!reply.body.is_object()) return R::error("not a JSON object");
   auto r = reply.body.find("response");
   if (r == reply.body.end() || !r->is_string()) return R::error("no \"response\" field");
-  if (*r == "SUCCESS") {
+  const auto& verdict = r->get_ref<const std::string&>();
+  if (verdict == "SUCCESS") {
     reply.success = true;
-  } else if (*r == "FAILED") {
-    auto e = reply.body.find("error");
-    if (e != reply.body.end() && e->is_string()) reply.error = e->get<std::string>();
+  } else if (verdict == "FAILED") {
+    if (auto s = string_field(reply.body, "error", false, reply.error, "the reply"); !s)
+      return R::error(s.message());
   } else {
     return R::error("\"response\" is neither SUCCESS nor FAILED");
   }
   return reply;
 }
 
-ChatMessage decode_message(const json& object) {
+Result<ChatMessage> decode_message(const json& object) {
+  using R = Result<ChatMessage>;
+  if (!object.is_object()) return R::error("a message is not an object");
   ChatMessage msg;
-  if (!object.is_object()) return msg;
-  msg.user_uuid = as_text(object.value("user_uuid", json("")));
-  msg.message = as_text(object.value("message", json("")));
-  msg.timestamp = as_text(object.value("timestamp", json("")));
-  if (auto n = object.find("name"); n != object.end() && n->is_string())
-    msg.name = n->get<std::string>();
-  msg.seq = integer_field(object, "seq");
+  for (auto [key, slot, required] :
+       {std::tuple{"user_uuid", &msg.user_uuid, true}, std::tuple{"message", &msg.message, true},
+        std::tuple{"timestamp", &msg.timestamp, true}, std::tuple{"name", &msg.name, false}}) {
+    if (auto s = string_field(object, key, required, *slot, "a message"); !s)
+      return R::error(s.message());
+  }
+  auto seq = seq_field(object, "seq", "a message");
+  if (!seq) return R::error(seq.error());
+  msg.seq = *seq;
   return msg;
 }
 
-SentMessage decode_sent_message(const json& reply) {
+Result<SentMessage> decode_sent_message(const json& reply) {
+  using R = Result<SentMessage>;
   SentMessage sent;
-  sent.seq = integer_field(reply, "seq");
-  if (auto t = reply.find("timestamp"); t != reply.end() && t->is_string())
+  auto seq = seq_field(reply, "seq", "the reply");
+  if (!seq) return R::error(seq.error());
+  sent.seq = *seq;
+  if (auto t = reply.find("timestamp"); t != reply.end() && !t->is_null()) {
+    if (!t->is_string()) return R::error("\"timestamp\" of the reply is not a string");
     sent.timestamp = t->get<std::string>();
+  }
   return sent;
 }
 
 Result<FetchedPage> decode_messages(const json& reply) {
   using R = Result<FetchedPage>;
+  if (!reply.is_object()) return R::error("not a JSON object");
   auto m = reply.find("messages");
   if (m == reply.end() || !m->is_array()) return R::error("no \"messages\" list");
   FetchedPage page;
   page.messages.reserve(m->size());
   for (const auto& e : *m) {
-    if (!e.is_object()) return R::error("a message is not an object");
-    page.messages.push_back(decode_message(e));
+    auto msg = decode_message(e);
+    if (!msg) return R::error(msg.error());
+    page.messages.push_back(std::move(*msg));
   }
-  if (auto mo = reply.find("more"); mo != reply.end() && mo->is_boolean())
+  if (auto mo = reply.find("more"); mo != reply.end() && !mo->is_null()) {
+    if (!mo->is_boolean()) return R::error("\"more\" is not true or false");
     page.more = mo->get<bool>();
-  page.last_seq = decode_last_seq(reply);
+  }
+  auto last = decode_last_seq(reply);
+  if (!last) return R::error(last.error());
+  page.last_seq = *last;
   return page;
 }
 
-std::optional<int64_t> decode_last_seq(const json& reply) {
-  return integer_field(reply, "last_seq");
+Result<std::optional<int64_t>> decode_last_seq(const json& reply) {
+  if (!reply.is_object()) return std::optional<int64_t>();
+  return seq_field(reply, "last_seq", "the reply");
 }
 
 std::optional<std::string> decode_history_id(const json& reply) {
@@ -168,10 +208,12 @@ std::optional<std::string> decode_history_id(const json& reply) {
   return id;
 }
 
-std::optional<ChatMessage> decode_push(const json& frame) {
-  if (!frame.is_object()) return std::nullopt;
+Result<ChatMessage> decode_push(const json& frame) {
+  using R = Result<ChatMessage>;
+  if (!frame.is_object()) return R::error("a push is not an object");
   auto ev = frame.find("event");
-  if (ev == frame.end() || !ev->is_string() || *ev != "message") return std::nullopt;
+  if (ev == frame.end() || !ev->is_string() || *ev != "message")
+    return R::error("not a pushed message (\"event\" is not \"message\")");
   return decode_message(frame);
 }
 

@@ -5,6 +5,7 @@
 
 #include "core/json_text.hpp"
 #include "protocol/group_protocol.hpp"
+#include "protocol/json_parse.hpp"
 
 namespace gc {
 
@@ -22,17 +23,6 @@ void GroupRequest::clear() {
 namespace {
 
 using nlohmann::json;
-
-// nlohmann's messages start with "[json.exception.parse_error.101] "; a person
-// does not need that part.
-std::string strip_exception_tag(const char* what) {
-  std::string_view s(what);
-  if (!s.empty() && s.front() == '[') {
-    auto end = s.find("] ");
-    if (end != std::string_view::npos) s.remove_prefix(end + 2);
-  }
-  return std::string(s);
-}
 
 // Optional string field: absent or null leaves `out` untouched.
 Status optional_string(const json& obj, const char* key, size_t max_bytes, std::string& out,
@@ -76,12 +66,9 @@ Status optional_integer(const json& obj, const char* key, int64_t min, int64_t m
 
 Status decode_group_request_dom(std::string_view body, GroupRequest& out) {
   out.clear();
-  json doc;
-  try {
-    doc = json::parse(body.begin(), body.end());
-  } catch (const json::parse_error& e) {
-    return Status::error("malformed JSON: " + strip_exception_tag(e.what()));
-  }
+  auto parsed = parse_untrusted_json(body);
+  if (!parsed) return Status::error("malformed JSON: " + parsed.error());
+  const json& doc = *parsed;
   if (!doc.is_object()) return Status::error("request must be a JSON object");
   try {
     auto action = doc.find("action");
@@ -119,9 +106,9 @@ Status decode_group_request_dom(std::string_view body, GroupRequest& out) {
     if (since_seq) out.since_seq = static_cast<uint64_t>(*since_seq);
     if (auto s = optional_integer(doc, "limit", 1, kMaxGetLimit, limit); !s) return s;
     if (limit) out.limit = static_cast<size_t>(*limit);
-  } catch (const json::exception& e) {
+  } catch (const std::exception& e) {
     // Not expected after the type checks above; still a reply, never a crash.
-    return Status::error("bad request: " + strip_exception_tag(e.what()));
+    return Status::error(std::string("bad request: ") + e.what());
   }
   return Status::ok();
 }

@@ -37,6 +37,19 @@ inline constexpr size_t kDefaultMaxMessageBytes = 65536;
 inline constexpr size_t kRequestOverheadBytes = 64 * 1024;
 // A registry request larger than this is refused unread.
 inline constexpr size_t kMaxRegistryRequestBytes = 64 * 1024;
+// JSON from any peer (requests, replies, pushes, group lists) and the client's
+// own files: arrays and objects nested deeper than this are refused before
+// parsing ("malformed JSON: nesting deeper than 32 levels"). Our messages
+// nest at most 3 levels.
+inline constexpr size_t kMaxJsonDepth = 32;
+// An error text that quotes a peer's input (a parser message) is cut here.
+inline constexpr size_t kMaxQuotedErrorBytes = 200;
+// The client's cap on one reply or push frame (ZMQ_MAXMSGSIZE on its sockets):
+// a larger one drops the connection and the call fails as a bad reply.
+inline constexpr int64_t kMaxClientReplyBytes = 16 * 1024 * 1024;
+// The client's own files (identity, joined groups) are read up to this size.
+inline constexpr size_t kMaxClientFileBytes = 1024 * 1024;
+
 // A frame larger than this drops the connection (ZMQ_MAXMSGSIZE), on both servers.
 inline constexpr int64_t kMaxFrameBytes = 16 * 1024 * 1024;
 

@@ -7,6 +7,8 @@
 
 #include "core/endpoint.hpp"
 #include "core/json_text.hpp"
+#include "core/visible_text.hpp"
+#include "protocol/json_parse.hpp"
 #include "protocol/limits.hpp"
 
 namespace gc {
@@ -87,16 +89,9 @@ std::string_view action_name(RegistryAction action) {
 
 Result<RegistryRequest> decode_registry_request(std::string_view body) {
   using R = Result<RegistryRequest>;
-  json request;
-  try {
-    request = json::parse(body);
-  } catch (const json::parse_error& e) {
-    // nlohmann's text starts with "[json.exception.parse_error.101] "; the rest is what matters.
-    std::string what = e.what();
-    auto close = what.find("] ");
-    if (close != std::string::npos) what = what.substr(close + 2);
-    return R::error("malformed JSON: " + what);
-  }
+  auto parsed = parse_untrusted_json(body);
+  if (!parsed) return R::error("malformed JSON: " + parsed.error());
+  const json& request = *parsed;
   if (!request.is_object()) return R::error("request must be a JSON object");
   auto action_it = request.find("action");
   if (action_it == request.end()) return R::error("missing field 'action'");
@@ -178,14 +173,15 @@ RegisterReply decode_register_reply(std::string_view body) {
     r.reference = true;
     return r;
   }
-  auto j = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  auto unexpected = [&] { return "unexpected reply: " + std::string(body.substr(0, 200)); };
-  if (!j.is_object()) {
+  auto parsed = parse_untrusted_json(body);
+  auto unexpected = [&] { return "unexpected reply: " + visible_text(body.substr(0, 200)); };
+  if (!parsed || !parsed->is_object()) {
     r.error = unexpected();
     return r;
   }
+  const json& j = *parsed;
   auto resp = j.find("response");
-  if (resp != j.end() && *resp == "SUCCESS") {
+  if (resp != j.end() && resp->is_string() && *resp == "SUCCESS") {
     r.accepted = true;
     if (auto it = j.find("heartbeat_ms"); it != j.end() && it->is_number_integer()) {
       int64_t ms = it->get<int64_t>();
@@ -194,14 +190,15 @@ RegisterReply decode_register_reply(std::string_view body) {
     return r;
   }
   auto e = j.find("error");
-  r.error = e != j.end() && e->is_string() ? e->get<std::string>() : unexpected();
+  r.error = e != j.end() && e->is_string() ? visible_text(e->get<std::string>()) : unexpected();
   return r;
 }
 
 HeartbeatReply decode_heartbeat_reply(std::string_view body) {
   HeartbeatReply r;
-  auto j = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object()) return r;
+  auto parsed = parse_untrusted_json(body);
+  if (!parsed || !parsed->is_object()) return r;
+  const json& j = *parsed;
   auto resp = j.find("response");
   if (resp == j.end() || !resp->is_string()) return r;
   if (*resp != "FAILED") {
@@ -215,20 +212,30 @@ HeartbeatReply decode_heartbeat_reply(std::string_view body) {
   }
   r.verdict = HeartbeatVerdict::refused;
   auto e = j.find("error");
-  r.error = e != j.end() && e->is_string() ? e->get<std::string>() : "no reason given";
+  r.error =
+      e != j.end() && e->is_string() ? visible_text(e->get<std::string>()) : "no reason given";
   return r;
 }
 
 GroupListReply decode_group_list(std::string_view body) {
   GroupListReply r;
-  auto j = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) {
-    r.error = "not JSON";
+  auto parsed = parse_untrusted_json(body);
+  if (!parsed) {
+    r.error = "not JSON: " + parsed.error();
     return r;
   }
+  const json& j = *parsed;
   if (j.is_array()) {
+    r.groups.reserve(j.size());
+    for (const auto& g : j) {
+      if (!g.is_string()) {
+        r.groups.clear();
+        r.error = "a group list entry is not a string";
+        return r;
+      }
+      r.groups.push_back(g.get<std::string>());
+    }
     r.kind = GroupListReply::Kind::list;
-    for (const auto& g : j) r.groups.push_back(g.is_string() ? g.get<std::string>() : g.dump());
     return r;
   }
   if (j.is_object()) {

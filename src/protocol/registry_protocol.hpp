@@ -56,21 +56,21 @@ struct RegisterReply {
   bool accepted = false;
   bool reference = false;               // the bare SUCCESS: a reference registry, no heartbeats
   std::optional<int64_t> heartbeat_ms;  // the interval asked for, when in 50..60000
-  std::string error;                    // why it was refused
+  std::string error;                    // why it was refused (made visible: for a log line)
 };
 RegisterReply decode_register_reply(std::string_view body);
 
 enum class HeartbeatVerdict { ok, reregister, refused, unreadable };
 struct HeartbeatReply {
   HeartbeatVerdict verdict = HeartbeatVerdict::unreadable;
-  std::string error;  // refused: the registry's reason
+  std::string error;  // refused: the registry's reason (made visible: for a log line)
 };
 HeartbeatReply decode_heartbeat_reply(std::string_view body);
 
 // get_group_list as a user reads it.
 struct GroupListReply {
   enum class Kind { list, refused, unreadable } kind = Kind::unreadable;
-  std::vector<std::string> groups;  // list: entries as text, whatever their JSON type
+  std::vector<std::string> groups;  // list: the entries (each must be a JSON string)
   std::string error;                // refused: the reason (maybe empty); unreadable: what is wrong
 };
 GroupListReply decode_group_list(std::string_view body);

@@ -14,6 +14,7 @@
 
 #include "core/clock.hpp"
 #include "core/endpoint.hpp"
+#include "core/visible_text.hpp"
 #include "net/poll.hpp"
 #include "net/router.hpp"
 
@@ -157,9 +158,12 @@ void RegistryServer::serve_requests() {
 }
 
 void RegistryServer::apply(const RegistryOutput& out) {
-  for (const auto& note : out.notes) spdlog::info("{}", note);
+  // Notes and lines quote peers' names, addresses and uuids: shown visibly,
+  // so that none can forge a line or act on a terminal.
+  for (const auto& note : out.notes) spdlog::info("{}", visible_text(note));
   if (!out.stdout_lines.empty()) {
-    for (const auto& line : out.stdout_lines) std::fprintf(stdout, "%s\n", line.c_str());
+    for (const auto& line : out.stdout_lines)
+      std::fprintf(stdout, "%s\n", visible_text(line).c_str());
     std::fflush(stdout);
   }
   for (const auto& cmd : out.watch) {

@@ -22,26 +22,37 @@ TEST(GroupReplyDecoding, VerdictsAndTheirErrors) {
   auto reference = decode_group_reply(R"({"response":"FAILED"})");  // the reference gives no reason
   ASSERT_TRUE(reference);
   EXPECT_EQ(reference->error, "");
-  EXPECT_EQ(decode_group_reply("nope").error(), "not JSON");
+  EXPECT_EQ(decode_group_reply("nope").error().rfind("not JSON: parse error", 0), 0u);
   EXPECT_EQ(decode_group_reply("[1]").error(), "not a JSON object");
   EXPECT_EQ(decode_group_reply(R"({"response":1})").error(), "no \"response\" field");
   EXPECT_EQ(decode_group_reply(R"({"response":"MAYBE"})").error(),
             "\"response\" is neither SUCCESS nor FAILED");
 }
 
-TEST(GroupReplyDecoding, AMessageObjectIsReadAsTextWhateverItsTypes) {
-  ChatMessage m = decode_message(
-      json::parse(R"({"user_uuid":7,"message":"hi","timestamp":"T","seq":4,"name":"Ann"})"));
-  EXPECT_EQ(m.user_uuid, "7");
-  EXPECT_EQ(m.message, "hi");
-  EXPECT_EQ(m.timestamp, "T");
-  EXPECT_EQ(m.seq, 4);
-  EXPECT_EQ(m.name, "Ann");
-  ChatMessage odd = decode_message(json::parse(R"({"seq":"4","name":5})"));
-  EXPECT_FALSE(odd.seq);  // a seq that is not an integer is no seq
-  EXPECT_EQ(odd.name, "");
-  EXPECT_EQ(odd.message, "");
-  EXPECT_EQ(decode_message(json::parse("[]")).user_uuid, "");
+TEST(GroupReplyDecoding, AMessageObjectHasStringsWhereTextIsAndAnIntegerSeq) {
+  auto m = decode_message(
+      json::parse(R"({"user_uuid":"u7","message":"hi","timestamp":"T","seq":4,"name":"Ann"})"));
+  ASSERT_TRUE(m) << m.error();
+  EXPECT_EQ(m->user_uuid, "u7");
+  EXPECT_EQ(m->message, "hi");
+  EXPECT_EQ(m->timestamp, "T");
+  EXPECT_EQ(m->seq, 4);
+  EXPECT_EQ(m->name, "Ann");
+  auto reference =
+      decode_message(json::parse(R"({"user_uuid":"u","message":"m","timestamp":"t"})"));
+  ASSERT_TRUE(reference);  // no seq, no name: a reference group's message
+  EXPECT_FALSE(reference->seq);
+  EXPECT_EQ(reference->name, "");
+  // A field of the wrong type is an error naming it, not a guess.
+  EXPECT_EQ(decode_message(json::parse(R"({"user_uuid":7,"message":"m","timestamp":"t"})")).error(),
+            "\"user_uuid\" of a message is not a string");
+  EXPECT_EQ(
+      decode_message(json::parse(R"({"user_uuid":"u","message":"m","timestamp":"t","seq":"4"})"))
+          .error(),
+      "\"seq\" of a message is not an integer from 0 to 9223372036854775807");
+  EXPECT_EQ(decode_message(json::parse(R"({"user_uuid":"u","timestamp":"t"})")).error(),
+            "a message has no \"message\"");
+  EXPECT_EQ(decode_message(json::parse("[]")).error(), "a message is not an object");
 }
 
 TEST(GroupReplyDecoding, APageNeedsAListOfObjects) {
@@ -60,8 +71,9 @@ TEST(GroupReplyDecoding, APageNeedsAListOfObjects) {
 }
 
 TEST(GroupReplyDecoding, APushIsAMessageEventAndNothingElse) {
-  auto push = decode_push(json::parse(R"({"event":"message","seq":2,"user_uuid":"u"})"));
-  ASSERT_TRUE(push);
+  auto push = decode_push(
+      json::parse(R"({"event":"message","seq":2,"user_uuid":"u","message":"m","timestamp":"t"})"));
+  ASSERT_TRUE(push) << push.error();
   EXPECT_EQ(push->seq, 2);
   EXPECT_FALSE(decode_push(json::parse(R"({"event":"other","seq":2})")));
   EXPECT_FALSE(decode_push(json::parse(R"({"event":1})")));
@@ -101,8 +113,9 @@ TEST(GroupReplyDecoding, WhatOurServerWritesOurClientReads) {
   EXPECT_EQ(pushed->message, stored.text);
   encode_send_success(wire, 5, stored.time_us);
   auto sent = decode_sent_message(decode_group_reply(wire)->body);
-  EXPECT_EQ(sent.seq, 5);
-  EXPECT_TRUE(sent.timestamp);
+  ASSERT_TRUE(sent);
+  EXPECT_EQ(sent->seq, 5);
+  EXPECT_TRUE(sent->timestamp);
 }
 
 }  // namespace
