@@ -198,7 +198,8 @@ def test_shell_speaks_the_reference_commands_over_a_pipe(chat):
     out = r.stdout.splitlines()
     ts = re.findall(r"\((\d{4}-\d\d-\d\dT[0-9:.]+)\)", r.stdout)
     assert len(ts) == 4, out
-    history = [f"{u} : hello ({ts[0]})", f"{u} : line a", f"line b ({ts[1]})"]
+    # A message's second line is indented, so it cannot pass for a message of its own.
+    history = [f"{u} : hello ({ts[0]})", f"{u} : line a", f"    line b ({ts[1]})"]
     assert out == [
         f"alpha - {g}",
         NOT_MEMBER, out[2],
