@@ -124,6 +124,18 @@ const std::vector<std::string>& samples() {
       "{bad",
       "\xff\xfe",
       "null",
+      // Numbers a double cannot hold, in known and unknown fields; deep nesting.
+      R"({"action":"joinGroup","user_uuid":"x","pad":1e400})",
+      R"({"action":"joinGroup","user_uuid":"x","pad":-1e400})",
+      R"({"action":"getMessage","user_uuid":"x","since_seq":1e400})",
+      R"({"action":"getMessage","user_uuid":"x","limit":-1e400})",
+      "{\"action\":\"joinGroup\",\"user_uuid\":\"x\",\"pad\":" + std::string(400, '9') + "}",
+      "{\"action\":\"getMessage\",\"user_uuid\":\"x\",\"since_seq\":" + std::string(400, '9') + "}",
+      "{\"action\":\"getMessage\",\"user_uuid\":\"x\",\"since_seq\":-" + std::string(400, '9') +
+          "}",
+      "{\"action\":\"joinGroup\",\"user_uuid\":\"x\",\"pad\":" + std::string(40, '[') +
+          std::string(40, ']') + "}",
+      std::string(100000, '['),
   };
   return list;
 }
