@@ -201,7 +201,8 @@ void Shell::help() {
           "  help                        this list\n"
           "  exit                        quit (so does the end of input)\n"
           "You are "
-       << (config_.name.empty() ? config_.user_uuid : config_.name + " (" + config_.user_uuid + ")")
+       << visible_text(config_.name.empty() ? config_.user_uuid
+                                            : config_.name + " (" + config_.user_uuid + ")")
        << ".\n";
 }
 
