@@ -268,78 +268,78 @@ TEST(FollowStateTest, RepliesWithoutAHistoryIdChangeNothing) {
   f.on_frame(follow_ok(10), 2, out);
   EXPECT_TRUE(out.notice.empty());
   EXPECT_EQ(f.last_seq(), 10);
-  TEST(FollowStateTest, UnusableFramesAreReportedSkippedAndNeverStopTheFollow) {
-    FollowState f("u", std::nullopt);
-    FollowOutput out;
-    f.start(0, out);
-    out.clear();
-    const std::string deep = std::string(1'000'000, '[') + std::string(1'000'000, ']');
-    f.on_frame(deep, 1, out);
-    f.on_frame(R"({"response":"SUCCESS","last_seq":1e400})", 1, out);
-    f.on_frame(R"({"response":7})", 1, out);
-    f.on_frame(R"({"event":"message","seq":1,"user_uuid":5,"message":"m","timestamp":"t"})", 1,
-               out);
-    f.on_frame(R"({"event":"message","seq":"1","user_uuid":"u","message":"m","timestamp":"t"})", 1,
-               out);
-    f.on_frame(R"({"response":"SUCCESS","last_seq":"4"})", 1, out);
-    ASSERT_EQ(out.problems.size(), 6u);
-    EXPECT_EQ(out.problems[0], "skipped a frame that is not JSON: nesting deeper than 32 levels");
-    EXPECT_EQ(out.problems[3], "skipped a push: \"user_uuid\" of a message is not a string");
-    EXPECT_TRUE(out.refused.empty());
-    EXPECT_TRUE(out.to_show.empty());
-    // Still following: a good reply and push are used as ever.
-    f.on_frame(follow_ok(0), 2, out);
-    f.on_frame(push(1), 3, out);
-    EXPECT_EQ(seqs(out), (std::vector<int64_t>{1}));
-  }
+}
 
-  TEST(FollowStateTest, ReportsOfUnusableFramesAreCapped) {
-    FollowState f("u", 0);
-    FollowOutput out;
-    f.start(0, out);
-    for (int i = 0; i < 1000; ++i) f.on_frame("garbage", 1, out);
-    ASSERT_EQ(out.problems.size(), static_cast<size_t>(kMaxFollowProblemReports));
-    EXPECT_NE(out.problems.back().find("further unusable frames are skipped silently"),
-              std::string::npos);
-  }
+TEST(FollowStateTest, UnusableFramesAreReportedSkippedAndNeverStopTheFollow) {
+  FollowState f("u", std::nullopt);
+  FollowOutput out;
+  f.start(0, out);
+  out.clear();
+  const std::string deep = std::string(1'000'000, '[') + std::string(1'000'000, ']');
+  f.on_frame(deep, 1, out);
+  f.on_frame(R"({"response":"SUCCESS","last_seq":1e400})", 1, out);
+  f.on_frame(R"({"response":7})", 1, out);
+  f.on_frame(R"({"event":"message","seq":1,"user_uuid":5,"message":"m","timestamp":"t"})", 1, out);
+  f.on_frame(R"({"event":"message","seq":"1","user_uuid":"u","message":"m","timestamp":"t"})", 1,
+             out);
+  f.on_frame(R"({"response":"SUCCESS","last_seq":"4"})", 1, out);
+  ASSERT_EQ(out.problems.size(), 6u);
+  EXPECT_EQ(out.problems[0], "skipped a frame that is not JSON: nesting deeper than 32 levels");
+  EXPECT_EQ(out.problems[3], "skipped a push: \"user_uuid\" of a message is not a string");
+  EXPECT_TRUE(out.refused.empty());
+  EXPECT_TRUE(out.to_show.empty());
+  // Still following: a good reply and push are used as ever.
+  f.on_frame(follow_ok(0), 2, out);
+  f.on_frame(push(1), 3, out);
+  EXPECT_EQ(seqs(out), (std::vector<int64_t>{1}));
+}
 
-  TEST(FollowStateTest, APageThatDoesNotAdvanceIsNotFetchedAgainAndAgain) {
-    FollowState f("u", 5);
-    FollowOutput out;
-    f.start(0, out);
-    out.clear();
-    // The follow reply says there is more than we have: a fetch.
-    f.on_frame(follow_ok(1'000'000), 1, out);
-    ASSERT_EQ(out.requests.size(), 1u);
-    EXPECT_EQ(request(out, 0)["action"], "getMessage");
-    // A hostile group answers with old messages and "more" forever.
-    for (int i = 0; i < 100; ++i) {
-      out.requests.clear();
-      f.on_frame(page(1, 5, true), 2, out);
-      if (out.requests.empty()) break;
-    }
-    EXPECT_TRUE(out.requests.empty());
-    EXPECT_TRUE(out.to_show.empty());
-    ASSERT_FALSE(out.problems.empty());
-    EXPECT_EQ(out.problems[0],
-              "skipped a page that says more messages follow but does not advance");
-    // Pushes still come through.
-    out.clear();
-    f.on_frame(push(6), 3, out);
-    EXPECT_EQ(seqs(out), (std::vector<int64_t>{6}));
-  }
+TEST(FollowStateTest, ReportsOfUnusableFramesAreCapped) {
+  FollowState f("u", 0);
+  FollowOutput out;
+  f.start(0, out);
+  for (int i = 0; i < 1000; ++i) f.on_frame("garbage", 1, out);
+  ASSERT_EQ(out.problems.size(), static_cast<size_t>(kMaxFollowProblemReports));
+  EXPECT_NE(out.problems.back().find("further unusable frames are skipped silently"),
+            std::string::npos);
+}
 
-  TEST(FollowStateTest, AnUnreadablePageWaitsForTheNextRenewal) {
-    FollowState f("u", 5);
-    FollowOutput out;
-    f.start(0, out);
-    f.on_frame(follow_ok(9), 1, out);
-    out.clear();
-    f.on_frame(R"({"response":"SUCCESS","messages":[{"seq":6}],"last_seq":9})", 2, out);
-    EXPECT_TRUE(out.requests.empty());  // not asked again at once
-    ASSERT_EQ(out.problems.size(), 1u);
-    EXPECT_EQ(out.problems[0], "skipped a page: a message has no \"user_uuid\"");
+TEST(FollowStateTest, APageThatDoesNotAdvanceIsNotFetchedAgainAndAgain) {
+  FollowState f("u", 5);
+  FollowOutput out;
+  f.start(0, out);
+  out.clear();
+  // The follow reply says there is more than we have: a fetch.
+  f.on_frame(follow_ok(1'000'000), 1, out);
+  ASSERT_EQ(out.requests.size(), 1u);
+  EXPECT_EQ(request(out, 0)["action"], "getMessage");
+  // A hostile group answers with old messages and "more" forever.
+  for (int i = 0; i < 100; ++i) {
+    out.requests.clear();
+    f.on_frame(page(1, 5, true), 2, out);
+    if (out.requests.empty()) break;
   }
+  EXPECT_TRUE(out.requests.empty());
+  EXPECT_TRUE(out.to_show.empty());
+  ASSERT_FALSE(out.problems.empty());
+  EXPECT_EQ(out.problems[0], "skipped a page that says more messages follow but does not advance");
+  // Pushes still come through.
+  out.clear();
+  f.on_frame(push(6), 3, out);
+  EXPECT_EQ(seqs(out), (std::vector<int64_t>{6}));
+}
+
+TEST(FollowStateTest, AnUnreadablePageWaitsForTheNextRenewal) {
+  FollowState f("u", 5);
+  FollowOutput out;
+  f.start(0, out);
+  f.on_frame(follow_ok(9), 1, out);
+  out.clear();
+  f.on_frame(R"({"response":"SUCCESS","messages":[{"seq":6}],"last_seq":9})", 2, out);
+  EXPECT_TRUE(out.requests.empty());  // not asked again at once
+  ASSERT_EQ(out.problems.size(), 1u);
+  EXPECT_EQ(out.problems[0], "skipped a page: a message has no \"user_uuid\"");
+}
 
 }  // namespace
 }  // namespace gc
