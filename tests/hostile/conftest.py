@@ -6,6 +6,7 @@ where the attack is about memory, that the server's resident size stayed
 within its budget plus a stated margin. The integration fixtures (Cluster,
 Proc, request, connect, ...) are reused as they are.
 """
+import importlib.util
 import json
 import os
 import sys
