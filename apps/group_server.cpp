@@ -70,7 +70,43 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(int64_t{100}, int64_t{3600000}));
   app.add_flag("--quiet", options.quiet, "do not print a line per request on stdout");
+  size_t budget_mib = gc::kDefaultMemoryBudgetBytes >> 20;
+  app.add_option("--memory-budget", budget_mib,
+                 "MiB the server holds for its peers in all (queued replies and pushes, requests "
+                 "waiting); a peer's share is a sixteenth of it (at least 1 MiB)")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{8}, size_t{1} << 20));
+  app.add_option("--max-reply-bytes", options.max_reply_bytes,
+                 "a getMessage reply stops before this many bytes and says more (one message "
+                 "always fits)")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1024}, size_t{64} << 20));
+  app.add_option("--follower-queue-bytes", options.follower_queue_bytes,
+                 "pushes queued for one follower; past it pushes are skipped and the follower "
+                 "fetches what it missed")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1024}, size_t{1} << 30));
+  app.add_option("--max-follows-per-user", options.follows.per_user,
+                 "follows of one user at once (one per connection)")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{1} << 20));
+  app.add_option("--max-follows-per-address", options.follows.per_address,
+                 "follows from one source IP address at once")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{1} << 20));
+  app.add_option("--max-connections", options.connections.max_total,
+                 "connections at once; also at most the descriptor limit less 64")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{1} << 20));
+  app.add_option("--max-connections-per-address", options.connections.max_per_address,
+                 "connections at once from one source IP address")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{1} << 20));
   CLI11_PARSE(app, argc, argv);
+  options.memory_budget_bytes = budget_mib << 20;
+  const size_t descriptors = gc::raise_descriptor_limit();
+  options.connections.max_total =
+      gc::connections_for_descriptors(options.connections.max_total, descriptors);
 
   auto endpoint = gc::parse_endpoint(address);
   if (!endpoint) {
@@ -98,6 +134,7 @@ int main(int argc, char** argv) {
 
   int stop_fd = gc::watch_stop_signals();
   zmq::context_t context;
+  gc::size_context_sockets(context, descriptors);
   gc::GroupServer server(context, *store, options);
   if (auto s = server.bind(); !s) return fail(s.message());
   if (auto s = server.register_group(stop_fd); !s) {

@@ -48,7 +48,25 @@ int main(int argc, char** argv) {
                "accept a registration whose IP is not of the host it comes from (e.g. groups "
                "behind NAT, or one host registering others); by default a group must register "
                "from the host it advertises");
+  size_t budget_mib = gc::kDefaultMemoryBudgetBytes >> 20;
+  app.add_option("--memory-budget", budget_mib,
+                 "MiB the registry holds for its peers in all (queued replies); a peer with more "
+                 "than a sixteenth of it queued (at least 1 MiB) is disconnected")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{8}, size_t{1} << 20));
+  app.add_option("--max-connections", options.connections.max_total,
+                 "connections at once; also at most the descriptor limit less 64")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{1} << 20));
+  app.add_option("--max-connections-per-address", options.connections.max_per_address,
+                 "connections at once from one source IP address")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{1} << 20));
   CLI11_PARSE(app, argc, argv);
+  options.memory_budget_bytes = budget_mib << 20;
+  const size_t descriptors = gc::raise_descriptor_limit();
+  options.connections.max_total =
+      gc::connections_for_descriptors(options.connections.max_total, descriptors);
 
   if (options.registry.heartbeat_ms >= options.registry.expiry_ms) {
     std::fprintf(stderr,
@@ -71,8 +89,11 @@ int main(int argc, char** argv) {
   }
 
   zmq::context_t context;
+  gc::size_context_sockets(context, descriptors);
   // Enough sockets to watch --max-groups reference groups (the default of 1023 ran out at ~340).
-  context.set(zmq::ctxopt::max_sockets, gc::registry_max_zmq_sockets(options));
+  if (const int watch = gc::registry_max_zmq_sockets(options);
+      watch > context.get(zmq::ctxopt::max_sockets))
+    context.set(zmq::ctxopt::max_sockets, watch);
   gc::RegistryServer server(context, options);
   if (auto status = server.bind(); !status) {
     std::fprintf(stderr, "message_server: %s\n", status.message().c_str());

@@ -184,9 +184,15 @@ void Group::get(const GroupRequest& req, int64_t now_us, GroupOutcome& out) {
     // Both filters hold: seq > after AND seq >= first.
     if (*first > 0) after = std::max(after, *first - 1);
   }
-  if (auto s = store_.read_after_seq(after, req.limit, page_); !s)
+  if (auto s = store_.read_after_seq(after, req.limit, page_, config_.max_reply_bytes); !s)
     return fail_store(out, s.message());
   encode_messages(out.reply, page_, store_.last_seq(), store_.history_id());
+  // Escaping can make the text longer than the store measured it.
+  while (out.reply.size() > config_.max_reply_bytes && page_.messages.size() > 1) {
+    page_.messages.resize((page_.messages.size() + 1) / 2);
+    page_.more = true;
+    encode_messages(out.reply, page_, store_.last_seq(), store_.history_id());
+  }
 }
 
 void Group::follow(const GroupRequest& req, int64_t, GroupOutcome& out) {

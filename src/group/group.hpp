@@ -22,6 +22,9 @@ namespace gc {
 
 struct GroupConfig {
   size_t max_message_bytes = kDefaultMaxMessageBytes;
+  // A getMessage reply stops before passing this many bytes (one message
+  // always goes out) and says "more": the client pages on.
+  size_t max_reply_bytes = kDefaultMaxReplyBytes;
 };
 
 struct GroupEvent {

@@ -15,11 +15,19 @@ GroupServer::GroupServer(zmq::context_t& ctx, GroupStore& store, GroupServerOpti
     : ctx_(ctx),
       store_(store),
       options_(std::move(options)),
-      group_(store_, GroupConfig{options_.max_message_bytes}),
+      group_(store_, GroupConfig{options_.max_message_bytes, options_.max_reply_bytes}),
       router_(ctx_, zmq::socket_type::router),
-      subscriptions_(options_.follow_expiry_ms) {
+      subscriptions_(options_.follow_expiry_ms, options_.follows),
+      queued_(std::make_shared<QueuedTotal>()),
+      policy_([&] {
+        MemoryLimits m = MemoryLimits::for_budget(
+            options_.memory_budget_bytes, options_.max_message_bytes + kRequestOverheadBytes);
+        m.follower_queue_bytes = options_.follower_queue_bytes;
+        return m;
+      }()) {
   requests_.resize(kMaxBatchRequests);
   outcomes_.resize(kMaxBatchRequests);
+  batch_peers_.resize(kMaxBatchRequests);
   stdout_buf_.reserve(64 * 1024);
 }
 
@@ -35,8 +43,15 @@ Status GroupServer::bind() {
   try {
     // A reply to a peer that has gone fails at once instead of vanishing silently.
     router_.set(zmq::sockopt::router_mandatory, 1);
-    router_.set(zmq::sockopt::maxmsgsize, kMaxFrameBytes);
+    // No frame of a request needs more than the largest request, and a
+    // little more so that one just over it is answered with its size.
+    router_.set(zmq::sockopt::maxmsgsize,
+                static_cast<int64_t>(options_.max_message_bytes + 2 * kRequestOverheadBytes));
+    // Every queued byte is accounted (net/peer_memory.hpp): no count limit.
+    router_.set(zmq::sockopt::sndhwm, 0);
+    router_.set(zmq::sockopt::handshake_ivl, kHandshakeTimeoutMs);
     router_.set(zmq::sockopt::linger, 200);
+    guard_ = std::make_unique<ConnectionGuard>(ctx_, router_, options_.connections, "group");
     router_.bind(options_.endpoint.zmq());
   } catch (const zmq::error_t& e) {
     return Status::error(fmt::format("cannot bind {}: {}", options_.endpoint.zmq(), e.what()));
@@ -63,29 +78,31 @@ int GroupServer::run(int stop_fd) {
     if (link_) {
       if (long ms = link_->timeout_ms(now); ms >= 0) wake.within(ms);
     }
-    // Held replies are retried every few ms until their peers read again.
-    if (held_count_ > 0) wake.within(2);
+    // Parked requests are looked at every few ms until their peers read again.
+    if (parked_peers_ > 0) wake.within(5);
     // Follows are swept on a timer; with none, nothing wakes the loop.
     if (subscriptions_.size() > 0) wake.at(next_follow_sweep_ms_);
     if (sync_due_ms_ >= 0) wake.at(sync_due_ms_);
+    if (!peers_.empty()) wake.at(next_peer_sweep_ms_);
     zmq::socket_t* hb = link_ ? link_->socket() : nullptr;
-    zmq::pollitem_t items[3] = {{router_.handle(), 0, ZMQ_POLLIN, 0},
+    zmq::pollitem_t items[4] = {{router_.handle(), 0, ZMQ_POLLIN, 0},
                                 {nullptr, stop_fd, ZMQ_POLLIN, 0},
+                                {guard_->handle(), 0, ZMQ_POLLIN, 0},
                                 {hb ? hb->handle() : nullptr, 0, ZMQ_POLLIN, 0}};
     try {
-      if (!poll_items(items, hb ? 3 : 2, wake.timeout_ms())) continue;
+      if (!poll_items(items, hb ? 4 : 3, wake.timeout_ms())) continue;
     } catch (const zmq::error_t& e) {
       spdlog::error("poll failed: {}", e.what());
       return 1;
     }
     if (items[1].revents & ZMQ_POLLIN) break;
-    if (held_count_ > 0) flush_held();
-    if (items[0].revents & ZMQ_POLLIN) serve_batch();
+    if (items[2].revents & ZMQ_POLLIN) guard_->drain();
+    if ((items[0].revents & ZMQ_POLLIN) || parked_peers_ > 0) serve_batch();
     sync_store(mono_ms());
     if (!store_.fault().empty()) break;
     if (link_) {
       now = mono_ms();
-      if (hb && (items[2].revents & ZMQ_POLLIN)) link_->on_readable(now);
+      if (hb && (items[3].revents & ZMQ_POLLIN)) link_->on_readable(now);
       link_->on_timer(now);
     }
     now = mono_ms();
@@ -94,6 +111,10 @@ int GroupServer::run(int stop_fd) {
         spdlog::info("{} follow(s) ended: not renewed within {} ms", ended,
                      options_.follow_expiry_ms);
       next_follow_sweep_ms_ = now + sweep_interval_ms();
+    }
+    if (now >= next_peer_sweep_ms_) {
+      sweep_peers(now);
+      next_peer_sweep_ms_ = now + 1000;
     }
   }
   const bool faulted = !store_.fault().empty();
@@ -138,22 +159,33 @@ void GroupServer::sync_store(int64_t now) {
 
 void GroupServer::serve_batch() {
   const size_t max_body = options_.max_message_bytes + kRequestOverheadBytes;
-  size_t n = 0;
+  size_t n = 0, built = 0;
   group_.begin_batch();
-  for (; n < kMaxBatchRequests; ++n) {
+  if (parked_peers_ > 0) take_parked(n, built);
+  while (n < kMaxBatchRequests && built < kMaxBatchReplyBytes) {
     RoutedRequest& request = requests_[n];
     if (!receive_routed(router_, request, max_body)) break;
-    if (!request.framing_error.empty())
-      group_.refuse(request.framing_error, outcomes_[n]);
-    else
-      group_.handle_body(request.body, now_us(), outcomes_[n]);
+    Peer& peer = peer_of(request);
+    if (peer.closed) continue;  // already on its way out
+    if (!request.framing_violation.empty()) {
+      close_peer(peer, request.peer(), request.framing_violation);
+      continue;
+    }
+    if (!peer.parked.empty() ||
+        !policy_.may_serve(peer.account->queued_now(),
+                           queued_->bytes.load(std::memory_order_relaxed), parked_total_)) {
+      park(peer, std::move(request));
+      continue;
+    }
+    take(request, peer, n, built);
   }
   const Status committed = group_.end_batch(std::span(outcomes_.data(), n));
   if (!committed)
     spdlog::error("storage failed; {} request(s) answered FAILED: {}", n, committed.message());
+  apply_follows(n);
   stdout_buf_.clear();
   for (size_t i = 0; i < n; ++i) {
-    reply(requests_[i].envelope, outcomes_[i].reply);
+    reply(i);
     if (!options_.quiet && !outcomes_[i].stdout_line.empty()) {
       stdout_buf_ += outcomes_[i].stdout_line;
       stdout_buf_ += '\n';
@@ -166,22 +198,130 @@ void GroupServer::serve_batch() {
   deliver_events(n);
 }
 
-void GroupServer::deliver_events(size_t n) {
-  int64_t now = mono_ms();
+void GroupServer::take(RoutedRequest& request, Peer& peer, size_t& n, size_t& built) {
+  batch_peers_[n] = &peer;
+  if (!request.framing_error.empty())
+    group_.refuse(request.framing_error, outcomes_[n]);
+  else
+    group_.handle_body(request.body, now_us(), outcomes_[n]);
+  built += outcomes_[n].reply.size();
+  ++n;
+}
+
+void GroupServer::take_parked(size_t& n, size_t& built) {
+  for (auto& [id, peer] : peers_) {
+    if (peer.parked.empty() || peer.closed) continue;
+    while (!peer.parked.empty() && n < kMaxBatchRequests && built < kMaxBatchReplyBytes &&
+           policy_.may_serve(peer.account->queued_now(),
+                             queued_->bytes.load(std::memory_order_relaxed), parked_total_)) {
+      RoutedRequest& request = requests_[n];
+      request = std::move(peer.parked.front());
+      peer.parked.pop_front();
+      const size_t bytes = request.held_bytes();
+      peer.parked_bytes -= bytes;
+      parked_total_ -= bytes;
+      take(request, peer, n, built);
+    }
+    if (peer.parked.empty()) --parked_peers_;
+    if (n == kMaxBatchRequests || built >= kMaxBatchReplyBytes) return;
+  }
+}
+
+void GroupServer::park(Peer& peer, RoutedRequest&& request) {
+  const size_t bytes = request.held_bytes();
+  if (!policy_.may_park(peer.parked_bytes, parked_total_, bytes)) {
+    close_peer(peer, request.peer(),
+               fmt::format("it does not read its replies: {} bytes queued for it, {} bytes of "
+                           "its requests waiting (at most {})",
+                           peer.account->queued_now(), peer.parked_bytes + bytes,
+                           policy_.limits().peer_parked_bytes));
+    return;
+  }
+  if (peer.parked.empty()) ++parked_peers_;
+  peer.parked_bytes += bytes;
+  parked_total_ += bytes;
+  peer.parked.push_back(std::move(request));
+}
+
+GroupServer::Peer& GroupServer::peer_of(const RoutedRequest& request) {
+  auto [it, added] = peers_.try_emplace(std::string(request.peer()));
+  Peer& peer = it->second;
+  if (added) {
+    peer.account = std::make_shared<PeerAccount>(queued_);
+    peer.connection = ConnectionId::of(request.source_fd);
+    peer.address = request.peer_address.empty() && peer.connection ? peer_ip(peer.connection->fd)
+                                                                   : request.peer_address;
+  }
+  return peer;
+}
+
+void GroupServer::close_peer(Peer& peer, std::string_view routing_id, const std::string& why) {
+  if (peer.closed) return;
+  peer.closed = true;
+  if (!peer.parked.empty()) --parked_peers_;
+  parked_total_ -= peer.parked_bytes;
+  peer.parked.clear();
+  peer.parked_bytes = 0;
+  subscriptions_.unfollow(std::string(routing_id));
+  const bool shut = peer.connection && peer.connection->shut_down();
+  if (!logged_close_) {
+    spdlog::warn("closed a connection from {}: {}{} (logged once)",
+                 peer.address.empty() ? "an unknown address" : peer.address, why,
+                 shut ? "" : "; it had gone already");
+    logged_close_ = true;
+  } else {
+    spdlog::debug("closed a connection from {}: {}", peer.address, why);
+  }
+}
+
+void GroupServer::sweep_peers(int64_t now_ms) {
+  for (auto it = peers_.begin(); it != peers_.end();) {
+    Peer& p = it->second;
+    // Only the table holds the account: nothing queued, nothing followed.
+    const bool idle = p.parked.empty() && p.account.use_count() == 1;
+    if (!idle) {
+      p.idle_since_ms = 0;
+    } else if (p.idle_since_ms == 0) {
+      p.idle_since_ms = now_ms;
+    } else if (now_ms - p.idle_since_ms >= 1000) {
+      // A closed peer is remembered a little, for the messages libzmq still had from it.
+      it = peers_.erase(it);
+      continue;
+    }
+    ++it;
+  }
+  trim_.maybe_trim(
+      queued_->bytes.load(std::memory_order_relaxed) + static_cast<int64_t>(parked_total_), now_ms);
+}
+
+void GroupServer::apply_follows(size_t n) {
+  const int64_t now = mono_ms();
   for (size_t i = 0; i < n; ++i) {
-    const auto& envelope = requests_[i].envelope;
+    for (GroupEvent& ev : outcomes_[i].events) {
+      if (ev.kind == GroupEvent::Kind::follow_requested) {
+        if (subscriptions_.size() == 0) next_follow_sweep_ms_ = now + sweep_interval_ms();
+        Peer& peer = *batch_peers_[i];
+        if (auto refused = subscriptions_.follow(envelope_strings(requests_[i].envelope),
+                                                 ev.user_uuid, peer.address, peer.account, now)) {
+          encode_failed(outcomes_[i].reply, *refused);
+        }
+      } else if (ev.kind == GroupEvent::Kind::unfollow_requested) {
+        subscriptions_.unfollow(std::string(requests_[i].peer()));
+      }
+    }
+  }
+}
+
+void GroupServer::deliver_events(size_t n) {
+  for (size_t i = 0; i < n; ++i) {
     for (const GroupEvent& ev : outcomes_[i].events) {
       switch (ev.kind) {
         case GroupEvent::Kind::message_stored:
           push(ev.message);
           break;
         case GroupEvent::Kind::follow_requested:
-          if (subscriptions_.size() == 0) next_follow_sweep_ms_ = now + sweep_interval_ms();
-          subscriptions_.follow(envelope_strings(envelope), ev.user_uuid, now);
-          break;
         case GroupEvent::Kind::unfollow_requested:
-          subscriptions_.unfollow(envelope_strings(envelope));
-          break;
+          break;  // done by apply_follows, before the replies
         case GroupEvent::Kind::member_left:
           // Only members receive pushes: a leaver stops at once.
           subscriptions_.drop_user(ev.user_uuid);
@@ -198,53 +338,34 @@ void GroupServer::push(const StoredMessage& msg) {
   encode_push(push_buf_, msg);
   gone_.clear();
   for (const auto& [key, subscription] : subscriptions_.all()) {
-    // A full queue (high-water mark) skips this follower; it notices the gap
-    // by seq and fetches from the store, so a slow follower never slows us.
-    if (send_routed(router_, subscription.envelope, push_buf_) == SendResult::gone)
+    // A follower whose queue is over its bytes (or a server over budget)
+    // misses this push; it notices the gap by seq and fetches from the
+    // store, so a slow follower never slows us or grows our memory.
+    size_t envelope_bytes = 0;
+    for (const auto& f : subscription.envelope) envelope_bytes += f.size();
+    const size_t charge =
+        queued_charge(push_buf_.size(), envelope_bytes, subscription.envelope.size() + 1);
+    if (!policy_.may_push(subscription.account->queued_now(),
+                          queued_->bytes.load(std::memory_order_relaxed), charge))
+      continue;
+    if (send_accounted(router_, subscription.envelope, push_buf_, subscription.account) ==
+        SendResult::gone)
       gone_.push_back(key);
   }
   for (const auto& key : gone_) subscriptions_.remove(key);
 }
 
-void GroupServer::reply(const std::vector<zmq::message_t>& envelope, std::string_view body) {
-  // Once anything is held for this peer, later replies queue behind it.
-  bool behind_held = false;
-  if (!held_.empty()) behind_held = held_.count(envelope_key(envelope_strings(envelope))) > 0;
-  if (!behind_held) {
-    switch (send_routed(router_, envelope, body)) {
-      case SendResult::sent:
-        return;
-      case SendResult::gone:
-        spdlog::debug("reply dropped: the client has gone");
-        return;
-      case SendResult::full:
-        break;
-    }
-  }
-  if (held_count_ >= kMaxHeldReplies) {
-    spdlog::warn("reply dropped: {} replies already held for slow clients", held_count_);
-    return;
-  }
-  std::vector<std::string> frames = envelope_strings(envelope);
-  std::string key = envelope_key(frames);
-  held_[key].push_back({std::move(frames), std::string(body)});
-  ++held_count_;
-}
-
-void GroupServer::flush_held() {
-  for (auto it = held_.begin(); it != held_.end();) {
-    auto& queue = it->second;
-    while (!queue.empty()) {
-      SendResult r = send_routed(router_, queue.front().envelope, queue.front().body);
-      if (r == SendResult::full) break;
-      queue.pop_front();
-      --held_count_;
-      if (r == SendResult::gone) {
-        held_count_ -= queue.size();
-        queue.clear();
-      }
-    }
-    it = queue.empty() ? held_.erase(it) : std::next(it);
+void GroupServer::reply(size_t i) {
+  switch (send_accounted(router_, requests_[i].envelope, outcomes_[i].reply,
+                         batch_peers_[i]->account)) {
+    case SendResult::sent:
+      return;
+    case SendResult::gone:
+      spdlog::debug("reply dropped: the client has gone");
+      return;
+    case SendResult::full:
+      spdlog::warn("reply dropped: the send queue is full");
+      return;
   }
 }
 

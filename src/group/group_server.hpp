@@ -19,6 +19,8 @@
 #include "core/result.hpp"
 #include "group/group.hpp"
 #include "group/subscriptions.hpp"
+#include "net/connections.hpp"
+#include "net/peer_memory.hpp"
 #include "net/router.hpp"
 #include "protocol/limits.hpp"
 #include "registry/registry_link.hpp"
@@ -32,12 +34,18 @@ struct GroupServerOptions {
   size_t max_message_bytes = kDefaultMaxMessageBytes;  // longest message text
   bool quiet = false;                                  // no per-request stdout lines
   int64_t follow_expiry_ms = kDefaultFollowExpiryMs;   // a follow not renewed for this long ends
+  // What the server holds for peers (queued replies and pushes, parked
+  // requests), in total and per peer (net/peer_memory.hpp).
+  size_t memory_budget_bytes = kDefaultMemoryBudgetBytes;
+  size_t max_reply_bytes = kDefaultMaxReplyBytes;            // one getMessage reply
+  size_t follower_queue_bytes = kDefaultFollowerQueueBytes;  // pushes queued for one follower
+  FollowLimits follows;
+  ConnectionLimits connections;
 };
 
-// Replies held back because their peer's queue was full (a client pipelining
-// more requests than the high-water mark without reading). Past this many,
-// further replies to such clients are dropped to bound memory, with a warning.
-inline constexpr size_t kMaxHeldReplies = 100000;
+// A batch stops reading requests once its replies pass this many bytes, so
+// that replies go out before more are built.
+inline constexpr size_t kMaxBatchReplyBytes = size_t{4} << 20;
 
 // With `--sync normal`, how often commits are made safe from a power loss:
 // at most about this much acknowledged history is lost on a power cut.
@@ -65,11 +73,33 @@ class GroupServer {
   // follows, pushes of stored messages, follows ended by leave/unfollow).
   void deliver_events(size_t n);
   void push(const StoredMessage& msg);
-  // Sends a reply, or holds it when its peer's queue is full: a reply is only
-  // ever lost when its peer has gone. Held replies keep their order per peer.
-  void reply(const std::vector<zmq::message_t>& envelope, std::string_view body);
-  // Sends what was held, peer by peer, as far as each queue allows.
-  void flush_held();
+  // Acts on follow and unfollow at once, so that a follow over a limit is
+  // answered FAILED.
+  void apply_follows(size_t n);
+
+  // A peer: one connection, by routing id. Its requests wait (parked, in
+  // order) while its queued replies are over its share; past the parked
+  // limit the connection is closed.
+  struct Peer {
+    std::shared_ptr<PeerAccount> account;
+    std::optional<ConnectionId> connection;
+    std::string address;
+    std::deque<RoutedRequest> parked;
+    size_t parked_bytes = 0;
+    bool closed = false;
+    int64_t idle_since_ms = 0;
+  };
+  Peer& peer_of(const RoutedRequest& request);
+  // The request joins the batch as requests_[n].
+  void take(RoutedRequest& request, Peer& peer, size_t& n, size_t& built);
+  // Moves parked requests of peers whose queues drained into the batch.
+  void take_parked(size_t& n, size_t& built);
+  void park(Peer& peer, RoutedRequest&& request);
+  void close_peer(Peer& peer, std::string_view routing_id, const std::string& why);
+  // Forgets peers with nothing queued, parked or followed; trims freed memory.
+  void sweep_peers(int64_t now_ms);
+  // Sends the reply of requests_[i], charged to its peer.
+  void reply(size_t i);
 
   zmq::context_t& ctx_;
   GroupStore& store_;
@@ -84,12 +114,16 @@ class GroupServer {
   int64_t next_follow_sweep_ms_ = 0;
   std::string push_buf_;
   std::vector<std::string> gone_;  // follow keys found gone while pushing
-  struct HeldReply {
-    std::vector<std::string> envelope;
-    std::string body;
-  };
-  std::unordered_map<std::string, std::deque<HeldReply>> held_;  // by envelope_key
-  size_t held_count_ = 0;
+  std::shared_ptr<QueuedTotal> queued_;
+  MemoryPolicy policy_;
+  std::unordered_map<std::string, Peer> peers_;  // by routing id
+  std::vector<Peer*> batch_peers_;               // the peer of each request of the batch
+  size_t parked_total_ = 0;                      // bytes of parked requests, all peers
+  size_t parked_peers_ = 0;                      // peers with parked requests
+  bool logged_close_ = false;
+  TrimAfterDrop trim_;
+  int64_t next_peer_sweep_ms_ = 0;
+  std::unique_ptr<ConnectionGuard> guard_;
   int64_t last_sync_ms_ = 0;
   int64_t sync_due_ms_ = -1;  // when the store is next synced; -1: nothing to sync
 };

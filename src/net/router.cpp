@@ -8,25 +8,36 @@ bool receive_routed(zmq::socket_t& router, RoutedRequest& out, size_t max_body_b
   out.envelope.clear();
   out.body.clear();
   out.framing_error.clear();
+  out.framing_violation.clear();
+  out.source_fd = -1;
   out.peer_address.clear();
   std::vector<zmq::message_t> frames;
   zmq::message_t first;
   if (!router.recv(first, zmq::recv_flags::dontwait)) return false;
   bool more = first.more();
   frames.push_back(std::move(first));
+  // libzmq has the whole message in memory already; frames past the limit
+  // are read and let go at once.
+  size_t extra_frames = 0;
+  zmq::message_t extra;
   while (more) {
-    zmq::message_t part;
+    zmq::message_t& part = frames.size() < kMaxEnvelopeFrames + 1 ? frames.emplace_back() : extra;
     (void)router.recv(part, zmq::recv_flags::none);
     more = part.more();
-    frames.push_back(std::move(part));
+    if (&part == &extra) ++extra_frames;
   }
-  // Frames that came off the wire carry the sender's address; the identity
-  // frame, which the ROUTER makes up, does not.
-  for (auto& frame : frames) {
-    if (const char* peer = zmq_msg_gets(frame.handle(), "Peer-Address")) {
-      out.peer_address = peer;
-      break;
-    }
+  // The routing id frame carries no connection properties; the others do.
+  zmq::message_t& last = extra_frames ? extra : frames.back();
+  if (frames.size() > 1 || extra_frames) {
+    out.source_fd = zmq_msg_get(last.handle(), ZMQ_SRCFD);
+    if (const char* address = zmq_msg_gets(last.handle(), "Peer-Address"))
+      out.peer_address = address;
+  }
+  if (extra_frames) {
+    out.envelope.push_back(std::move(frames[0]));
+    out.framing_violation = fmt::format("a message of {} frames (at most {} routing frames)",
+                                        frames.size() + extra_frames, kMaxEnvelopeFrames);
+    return true;
   }
   // The envelope ends at the first empty frame (REQ) or after the identity (DEALER).
   size_t body_start = 1;
@@ -36,8 +47,16 @@ bool receive_routed(zmq::socket_t& router, RoutedRequest& out, size_t max_body_b
       break;
     }
   }
-  for (size_t i = 0; i < body_start && i < frames.size(); ++i)
+  for (size_t i = 0; i < body_start && i < frames.size(); ++i) {
+    if (frames[i].size() > kMaxEnvelopeFrameBytes && out.framing_violation.empty())
+      out.framing_violation = fmt::format("a routing frame of {} bytes (at most {})",
+                                          frames[i].size(), kMaxEnvelopeFrameBytes);
     out.envelope.push_back(std::move(frames[i]));
+  }
+  if (!out.framing_violation.empty()) {
+    out.envelope.resize(1);
+    return true;
+  }
   size_t body_frames = frames.size() > body_start ? frames.size() - body_start : 0;
   if (body_frames == 0) {
     out.framing_error = "empty request: send one frame of JSON";
@@ -54,21 +73,17 @@ bool receive_routed(zmq::socket_t& router, RoutedRequest& out, size_t max_body_b
   return true;
 }
 
+size_t RoutedRequest::held_bytes() const {
+  size_t n = body.capacity() + sizeof(RoutedRequest);
+  for (const auto& frame : envelope) n += frame.size() + kQueuedFrameOverheadBytes;
+  return n;
+}
+
 std::vector<std::string> envelope_strings(const std::vector<zmq::message_t>& envelope) {
   std::vector<std::string> out;
   out.reserve(envelope.size());
   for (const auto& frame : envelope) out.push_back(frame.to_string());
   return out;
-}
-
-std::string envelope_key(const std::vector<std::string>& envelope) {
-  std::string key;
-  for (const auto& frame : envelope) {
-    key += std::to_string(frame.size());
-    key += ':';
-    key += frame;
-  }
-  return key;
 }
 
 }  // namespace gc

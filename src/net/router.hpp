@@ -4,10 +4,13 @@
 // [identity, body]. We keep whatever came before the body as the envelope and
 // send it back unchanged in front of the reply, so both kinds of peer get a
 // well-formed answer.
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 #include <zmq.hpp>
+
+#include "net/peer_memory.hpp"
 
 namespace gc {
 
@@ -15,15 +18,36 @@ namespace gc {
 // timers: the group's store transaction holds at most this many.
 inline constexpr size_t kMaxBatchRequests = 256;
 
+// Routing frames a peer may put in front of its body (the identity and up to
+// kMaxEnvelopeFrames - 1 of its own, including the empty delimiter), and the
+// size of each: a ZMTP routing id is at most 255 bytes. A request past either
+// is not answered: its connection is closed (framing_violation).
+inline constexpr size_t kMaxEnvelopeFrames = 8;
+inline constexpr size_t kMaxEnvelopeFrameBytes = 255;
+
 struct RoutedRequest {
   std::vector<zmq::message_t> envelope;  // identity frame(s) and the empty delimiter if any
   std::string body;                      // the single body frame
   // Set when the body was not exactly one frame: empty when all is well,
   // otherwise the error to reply with.
   std::string framing_error;
-  // The sender's address as libzmq reports it (the "Peer-Address" property of
-  // the frame: "10.0.0.7" for TCP); empty when the transport has none.
+  // Set when the message broke a limit no reply can answer (too many or too
+  // large routing frames): the connection is to be closed.
+  std::string framing_violation;
+  // The connection's descriptor in libzmq (ZMQ_SRCFD of the last frame), to
+  // close it; -1 when unknown.
+  int source_fd = -1;
+  // The peer's IP address (the "Peer-Address" message property); empty when unknown.
   std::string peer_address;
+
+  // The routing id: the first envelope frame, which names the connection.
+  std::string_view peer() const {
+    return envelope.empty()
+               ? std::string_view()
+               : std::string_view(static_cast<const char*>(envelope[0].data()), envelope[0].size());
+  }
+  // Bytes of the request as held in memory.
+  size_t held_bytes() const;
 };
 
 // Reads one whole multipart message from a ROUTER socket (non-blocking; the
@@ -37,21 +61,23 @@ enum class SendResult {
   gone,  // the peer has disconnected (ROUTER_MANDATORY's EHOSTUNREACH)
 };
 
-// Sends envelope + body without ever blocking. The frames are copied, so an
-// envelope can answer a request and still be kept for pushes. `Frames` is a
-// range of zmq::message_t or std::string. The socket must have
-// ZMQ_ROUTER_MANDATORY set, so that a full or gone peer is told apart from a
-// sent message.
+// Sends envelope + body, the body charged to `account` (net/peer_memory.hpp)
+// until libzmq has sent or dropped it. Never blocks; a socket whose send
+// high-water mark is lifted never reports `full`.
 template <typename Frames>
-SendResult send_routed(zmq::socket_t& router, const Frames& envelope, std::string_view body) {
+SendResult send_accounted(zmq::socket_t& router, const Frames& envelope, std::string_view body,
+                          const std::shared_ptr<PeerAccount>& account) {
+  size_t envelope_bytes = 0;
+  for (const auto& frame : envelope) envelope_bytes += frame.size();
+  zmq::message_t msg = accounted_message(
+      body, queued_charge(body.size(), envelope_bytes, envelope.size() + 1), account);
   try {
     for (const auto& frame : envelope) {
       if (!router.send(zmq::buffer(frame.data(), frame.size()),
                        zmq::send_flags::sndmore | zmq::send_flags::dontwait))
         return SendResult::full;
     }
-    // Once the first frame is accepted, the rest of the message is too.
-    (void)router.send(zmq::buffer(body.data(), body.size()), zmq::send_flags::dontwait);
+    (void)router.send(msg, zmq::send_flags::dontwait);
     return SendResult::sent;
   } catch (const zmq::error_t&) {
     return SendResult::gone;
@@ -60,8 +86,5 @@ SendResult send_routed(zmq::socket_t& router, const Frames& envelope, std::strin
 
 // The routing frames as strings, to keep beyond the request that carried them.
 std::vector<std::string> envelope_strings(const std::vector<zmq::message_t>& envelope);
-// One string that names a connection: its envelope frames, length-prefixed
-// so that different framings can never collide.
-std::string envelope_key(const std::vector<std::string>& envelope);
 
 }  // namespace gc

@@ -35,6 +35,17 @@ inline constexpr size_t kDefaultMaxMessageBytes = 65536;
 // A group request may exceed the message limit by this much (the other
 // fields); a larger one is refused unread.
 inline constexpr size_t kRequestOverheadBytes = 64 * 1024;
+// A getMessage reply stops before passing this many bytes (group_server
+// --max-reply-bytes); at least one message always goes out.
+inline constexpr size_t kDefaultMaxReplyBytes = size_t{1} << 20;
+// What a server holds on behalf of its peers, in all (group_server and
+// message_server --memory-budget, in MiB), and what pushes one follower's
+// queue may hold (group_server --follower-queue-bytes).
+inline constexpr size_t kDefaultMemoryBudgetBytes = size_t{256} << 20;
+inline constexpr size_t kDefaultFollowerQueueBytes = size_t{1} << 20;
+// A connection that has not completed the ZMTP handshake this long after
+// it was accepted is closed (ZMQ_HANDSHAKE_IVL, both servers).
+inline constexpr int kHandshakeTimeoutMs = 10000;
 // A registry request larger than this is refused unread.
 inline constexpr size_t kMaxRegistryRequestBytes = 64 * 1024;
 // JSON from any peer (requests, replies, pushes, group lists) and the client's
@@ -49,8 +60,5 @@ inline constexpr size_t kMaxQuotedErrorBytes = 200;
 inline constexpr int64_t kMaxClientReplyBytes = 16 * 1024 * 1024;
 // The client's own files (identity, joined groups) are read up to this size.
 inline constexpr size_t kMaxClientFileBytes = 1024 * 1024;
-
-// A frame larger than this drops the connection (ZMQ_MAXMSGSIZE), on both servers.
-inline constexpr int64_t kMaxFrameBytes = 16 * 1024 * 1024;
 
 }  // namespace gc

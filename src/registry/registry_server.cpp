@@ -57,10 +57,16 @@ RegistryServer::RegistryServer(zmq::context_t& context, RegistryServerOptions op
     : context_(context),
       options_(std::move(options)),
       registry_(options_.registry),
-      router_(context_, zmq::socket_type::router) {
+      router_(context_, zmq::socket_type::router),
+      queued_(std::make_shared<QueuedTotal>()),
+      policy_(MemoryLimits::for_budget(options_.memory_budget_bytes, options_.max_request_bytes)) {
   router_.set(zmq::sockopt::linger, 0);
   router_.set(zmq::sockopt::router_mandatory, 1);
   router_.set(zmq::sockopt::maxmsgsize, options_.max_frame_bytes);
+  // Every queued byte is accounted: no count limit.
+  router_.set(zmq::sockopt::sndhwm, 0);
+  router_.set(zmq::sockopt::handshake_ivl, kHandshakeTimeoutMs);
+  guard_ = std::make_unique<ConnectionGuard>(context_, router_, options_.connections, "registry");
 }
 
 RegistryServer::~RegistryServer() = default;
@@ -118,15 +124,22 @@ void RegistryServer::run(int stop_fd) {
     NextWake wake(now);
     if (!watchers_.empty()) wake.within(options_.watch_poll_ms);
     if (auto deadline = registry_.next_deadline()) wake.at(*deadline);
+    if (!peers_.empty()) wake.at(next_peer_sweep_ms_);
     zmq::pollitem_t items[] = {{router_.handle(), 0, ZMQ_POLLIN, 0},
-                               {nullptr, stop_fd, ZMQ_POLLIN, 0}};
-    if (!poll_items(items, 2, wake.timeout_ms())) continue;
+                               {nullptr, stop_fd, ZMQ_POLLIN, 0},
+                               {guard_->handle(), 0, ZMQ_POLLIN, 0}};
+    if (!poll_items(items, 3, wake.timeout_ms())) continue;
     if (items[1].revents & ZMQ_POLLIN) break;
+    if (items[2].revents & ZMQ_POLLIN) guard_->drain();
     if (items[0].revents & ZMQ_POLLIN) {
       // A registration is judged on the watches' latest state (a lost connection frees its
       // address).
       drain_watch_events(mono_ms());
       serve_requests();
+    }
+    if (now = mono_ms(); now >= next_peer_sweep_ms_) {
+      sweep_peers(now);
+      next_peer_sweep_ms_ = now + 1000;
     }
   }
   spdlog::info("shutting down");
@@ -137,6 +150,29 @@ void RegistryServer::serve_requests() {
   if (mono_ms() - host_updated_ms_ >= kHostRefreshMs) update_host(mono_ms());
   for (size_t i = 0; i < kMaxBatchRequests; ++i) {
     if (!receive_routed(router_, request, options_.max_request_bytes)) return;
+    auto [it, added] = peers_.try_emplace(std::string(request.peer()));
+    Peer& peer = it->second;
+    if (added) {
+      peer.account = std::make_shared<PeerAccount>(queued_);
+      peer.connection = ConnectionId::of(request.source_fd);
+    }
+    if (peer.closed) continue;
+    std::string violation = request.framing_violation;
+    if (violation.empty() && !policy_.may_serve(peer.account->queued_now(),
+                                                queued_->bytes.load(std::memory_order_relaxed), 0))
+      violation = fmt::format("it does not read its replies: {} bytes queued for it (share {})",
+                              peer.account->queued_now(), policy_.limits().peer_share_bytes);
+    if (!violation.empty()) {
+      peer.closed = true;
+      const bool shut = peer.connection && peer.connection->shut_down();
+      const std::string from =
+          request.peer_address.empty() ? "an unknown address" : request.peer_address;
+      if (!logged_close_)
+        spdlog::warn("closed a connection from {}: {}{} (logged once)", from, violation,
+                     shut ? "" : "; it had gone already");
+      logged_close_ = true;
+      continue;
+    }
     RegistryOutput out;
     if (!request.framing_error.empty()) {
       spdlog::warn("refused request: {}", request.framing_error);
@@ -152,9 +188,16 @@ void RegistryServer::serve_requests() {
       }
     }
     apply(out);
-    if (send_routed(router_, request.envelope, out.reply) != SendResult::sent)
-      spdlog::warn("could not deliver a reply: the peer is gone or not reading");
+    if (send_accounted(router_, request.envelope, out.reply, peer.account) != SendResult::sent)
+      spdlog::debug("could not deliver a reply: the peer is gone");
   }
+}
+
+void RegistryServer::sweep_peers(int64_t now_ms) {
+  // Only the table holds an idle peer's account; a closed one is forgotten
+  // at the sweep after, when libzmq has dropped what it had from it.
+  std::erase_if(peers_, [](const auto& kv) { return kv.second.account.use_count() == 1; });
+  trim_.maybe_trim(queued_->bytes.load(std::memory_order_relaxed), now_ms);
 }
 
 void RegistryServer::apply(const RegistryOutput& out) {

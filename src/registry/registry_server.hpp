@@ -7,9 +7,12 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <zmq.hpp>
 
 #include "core/result.hpp"
+#include "net/connections.hpp"
+#include "net/peer_memory.hpp"
 #include "protocol/limits.hpp"
 #include "registry/registry.hpp"
 
@@ -25,11 +28,17 @@ struct RegistryServerOptions {
   int watch_heartbeat_ivl_ms = 500;
   int watch_heartbeat_timeout_ms = 2500;
   size_t max_request_bytes = kMaxRegistryRequestBytes;  // a bigger body gets FAILED
-  int64_t max_frame_bytes = kMaxFrameBytes;  // ZMQ_MAXMSGSIZE: a bigger frame drops the connection
+  int64_t max_frame_bytes =
+      2 * kMaxRegistryRequestBytes;  // ZMQ_MAXMSGSIZE: a bigger frame drops the connection
   // While groups are watched: how often their connection events are read
   // (the monitors cannot wake the poll). A killed group is dropped
   // watch_reconnect_ms plus at most this after its connection drops.
   int64_t watch_poll_ms = 250;
+  // What the registry holds for its peers (queued replies), in all; a peer
+  // with more than its share queued (it sends and does not read: a REQ
+  // client never has more than one reply on its way) is disconnected.
+  size_t memory_budget_bytes = kDefaultMemoryBudgetBytes;
+  ConnectionLimits connections;
 };
 
 // The libzmq sockets the registry may need at most (ZMQ_MAX_SOCKETS for its
@@ -64,6 +73,12 @@ class RegistryServer {
   // Tells the Registry where it listens and the host's addresses (getifaddrs),
   // at bind and then at most every kHostRefreshMs, as interfaces may change.
   void update_host(int64_t now_ms);
+  struct Peer {
+    std::shared_ptr<PeerAccount> account;
+    std::optional<ConnectionId> connection;
+    bool closed = false;
+  };
+  void sweep_peers(int64_t now_ms);
 
   zmq::context_t& context_;
   RegistryServerOptions options_;
@@ -73,6 +88,13 @@ class RegistryServer {
   unsigned long watch_counter_ = 0;                           // names the inproc monitor endpoints
   RegistryHost host_;
   int64_t host_updated_ms_ = 0;
+  std::shared_ptr<QueuedTotal> queued_;
+  MemoryPolicy policy_;
+  std::unordered_map<std::string, Peer> peers_;  // by routing id
+  int64_t next_peer_sweep_ms_ = 0;
+  bool logged_close_ = false;
+  TrimAfterDrop trim_;
+  std::unique_ptr<ConnectionGuard> guard_;
 };
 
 }  // namespace gc

@@ -45,9 +45,11 @@ class GroupStore {
 
   // Appends a message; assigns and returns its seq (msg.seq is ignored).
   virtual Result<uint64_t> append(const StoredMessage& msg) = 0;
-  // Messages with seq > after_seq, oldest first, at most limit (fills `page`,
-  // reusing its buffers).
-  virtual Status read_after_seq(uint64_t after_seq, size_t limit, MessagePage& page) = 0;
+  // Messages with seq > after_seq, oldest first, at most limit and, past the
+  // first, at most max_bytes of page_bytes() in all (fills `page`, reusing
+  // its buffers; `more` is set when either stopped it).
+  virtual Status read_after_seq(uint64_t after_seq, size_t limit, MessagePage& page,
+                                size_t max_bytes = SIZE_MAX) = 0;
   // The seq of the first message with time_us >= since_us; last_seq() + 1
   // when there is none. Because time is non-decreasing with seq, "messages at
   // or after T" are exactly the messages with seq >= this.

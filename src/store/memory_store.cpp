@@ -39,11 +39,14 @@ Result<uint64_t> MemoryStore::append(const StoredMessage& msg) {
   return messages_.back().seq;
 }
 
-Status MemoryStore::read_after_seq(uint64_t after_seq, size_t limit, MessagePage& page) {
+Status MemoryStore::read_after_seq(uint64_t after_seq, size_t limit, MessagePage& page,
+                                   size_t max_bytes) {
   page.messages.clear();
   page.more = false;
+  size_t bytes = 0;
   for (uint64_t i = after_seq; i < messages_.size(); ++i) {
-    if (page.messages.size() == limit) {
+    bytes += page_bytes(messages_[i]);
+    if (page.messages.size() == limit || (!page.messages.empty() && bytes > max_bytes)) {
       page.more = true;
       break;
     }

@@ -476,22 +476,28 @@ Result<uint64_t> SqliteStore::append(const StoredMessage& msg) {
   return seq;
 }
 
-Status SqliteStore::read_after_seq(uint64_t after_seq, size_t limit, MessagePage& page) {
+Status SqliteStore::read_after_seq(uint64_t after_seq, size_t limit, MessagePage& page,
+                                   size_t max_bytes) {
   sqlite3_stmt* s = st_->read_after;
   ResetOnExit reset{s};
   sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(after_seq));
   // One more than asked tells whether there is more.
   sqlite3_bind_int64(s, 2, static_cast<sqlite3_int64>(limit) + 1);
-  size_t n = 0;
+  size_t n = 0, bytes = 0;
   page.more = false;
   int rc;
   while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-    if (n == limit) {
+    if (n == limit || (n > 0 && bytes >= max_bytes)) {
       page.more = true;
       break;
     }
     if (page.messages.size() <= n) page.messages.emplace_back();
     read_message(s, page.messages[n]);
+    bytes += page_bytes(page.messages[n]);
+    if (n > 0 && bytes > max_bytes) {  // this one does not fit: the next page starts with it
+      page.more = true;
+      break;
+    }
     ++n;
   }
   page.messages.resize(n);

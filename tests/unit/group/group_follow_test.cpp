@@ -62,10 +62,10 @@ TEST_F(GroupFollowTest, UnknownActionNamesTheFollowActions) {
 
 TEST(SubscriptionsTest, FollowRenewsAndExpires) {
   Subscriptions f(5000);
-  f.follow({"id1"}, "u", 0);
-  f.follow({"id2"}, "u", 0);  // never renewed
+  f.follow({"id1"}, "u", "a", nullptr, 0);
+  f.follow({"id2"}, "u", "a", nullptr, 0);  // never renewed
   EXPECT_EQ(f.size(), 2u);
-  f.follow({"id1"}, "u", 3000);  // renewal: same connection, one follow
+  f.follow({"id1"}, "u", "a", nullptr, 3000);  // renewal: same connection, one follow
   EXPECT_EQ(f.size(), 2u);
   EXPECT_EQ(f.expire(4999), 0u);
   EXPECT_EQ(f.expire(5000), 1u);  // id2, 5000 ms after it followed
@@ -77,9 +77,9 @@ TEST(SubscriptionsTest, FollowRenewsAndExpires) {
 
 TEST(SubscriptionsTest, LeavingDropsEveryFollowOfThatUserOnly) {
   Subscriptions f(5000);
-  f.follow({"id1"}, "u", 0);
-  f.follow({"id2"}, "u", 0);
-  f.follow({"id3"}, "v", 0);
+  f.follow({"id1"}, "u", "a", nullptr, 0);
+  f.follow({"id2"}, "u", "a", nullptr, 0);
+  f.follow({"id3"}, "v", "a", nullptr, 0);
   EXPECT_EQ(f.drop_user("u"), 2u);
   ASSERT_EQ(f.size(), 1u);
   EXPECT_EQ(f.all().begin()->second.user_uuid, "v");
@@ -87,11 +87,35 @@ TEST(SubscriptionsTest, LeavingDropsEveryFollowOfThatUserOnly) {
 
 TEST(SubscriptionsTest, UnfollowEndsOneConnection) {
   Subscriptions f(5000);
-  f.follow({"id1"}, "u", 0);
-  f.follow({"id2", ""}, "u", 0);
-  EXPECT_TRUE(f.unfollow({"id1"}));
-  EXPECT_FALSE(f.unfollow({"id1"}));
+  f.follow({"id1"}, "u", "a", nullptr, 0);
+  f.follow({"id2", ""}, "u", "a", nullptr, 0);
+  EXPECT_TRUE(f.unfollow("id1"));
+  EXPECT_FALSE(f.unfollow("id1"));
   EXPECT_EQ(f.size(), 1u);
+}
+
+TEST(SubscriptionsTest, ExtraEnvelopeFramesDoNotMakeAnotherFollow) {
+  Subscriptions f(5000);
+  for (int i = 0; i < 100; ++i)
+    EXPECT_FALSE(f.follow({"id1", "fake" + std::to_string(i)}, "u", "a", nullptr, 0));
+  EXPECT_EQ(f.size(), 1u);
+}
+
+TEST(SubscriptionsTest, FollowsPerUserAndPerAddressAreCapped) {
+  Subscriptions f(5000, FollowLimits{2, 3});
+  EXPECT_FALSE(f.follow({"id1"}, "u", "a", nullptr, 0));
+  EXPECT_FALSE(f.follow({"id2"}, "u", "a", nullptr, 0));
+  auto refused = f.follow({"id3"}, "u", "b", nullptr, 0);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(*refused, "too many follows for this user: at most 2 connections at once");
+  EXPECT_FALSE(f.follow({"id1"}, "u", "a", nullptr, 10));  // a renewal is never refused
+  EXPECT_FALSE(f.follow({"id3"}, "v", "a", nullptr, 0));
+  refused = f.follow({"id4"}, "w", "a", nullptr, 0);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(*refused, "too many follows from this address: at most 3 at once");
+  EXPECT_EQ(f.drop_user("u"), 2u);  // frees both counts
+  EXPECT_FALSE(f.follow({"id4"}, "w", "a", nullptr, 0));
+  EXPECT_FALSE(f.follow({"id5"}, "u", "b", nullptr, 0));
 }
 
 }  // namespace

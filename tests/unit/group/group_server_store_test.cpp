@@ -54,8 +54,8 @@ class WatchedStore final : public GroupStore {
     wrote();
     return inner.append(m);
   }
-  Status read_after_seq(uint64_t a, size_t l, MessagePage& p) override {
-    return inner.read_after_seq(a, l, p);
+  Status read_after_seq(uint64_t a, size_t l, MessagePage& p, size_t max_bytes) override {
+    return inner.read_after_seq(a, l, p, max_bytes);
   }
   Result<uint64_t> first_seq_at_or_after(int64_t t) override {
     return inner.first_seq_at_or_after(t);

@@ -271,8 +271,8 @@ class FailingStore final : public GroupStore {
     if (!fail_append) return inner.append(m);
     return Result<uint64_t>::error("database or disk is full");
   }
-  Status read_after_seq(uint64_t a, size_t l, MessagePage& p) override {
-    return inner.read_after_seq(a, l, p);
+  Status read_after_seq(uint64_t a, size_t l, MessagePage& p, size_t b) override {
+    return inner.read_after_seq(a, l, p, b);
   }
   Result<uint64_t> first_seq_at_or_after(int64_t t) override {
     return inner.first_seq_at_or_after(t);

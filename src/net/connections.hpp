@@ -1,0 +1,100 @@
+#pragma once
+// Connections and descriptors: caps on a ROUTER's connections in total and
+// per source address, kept from libzmq's socket monitor so that a
+// connection counts from its accept, handshake or not; and closing one
+// connection of a ROUTER by its descriptor.
+//
+// ConnectionCounter is the sans-IO part (a later authentication handler can
+// ask it too); ConnectionGuard wires it to a ROUTER's monitor.
+#include <sys/socket.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <zmq.hpp>
+
+namespace gc {
+
+struct ConnectionLimits {
+  size_t max_total = 4096;      // connections at once, all addresses
+  size_t max_per_address = 64;  // connections at once from one IP address
+};
+
+// Descriptors kept free for what is not a peer connection (the store, the
+// registry link, libzmq's own pipes and the listening socket).
+inline constexpr size_t kReservedDescriptors = 64;
+
+// Raises the soft RLIMIT_NOFILE to the hard one and returns the soft limit now in force.
+size_t raise_descriptor_limit();
+
+// Lets the context open as many ZeroMQ sockets as descriptors allow
+// (ZMQ_MAX_SOCKETS, within libzmq's own ceiling).
+void size_context_sockets(zmq::context_t& ctx, size_t descriptor_limit);
+
+// The connection cap that fits a descriptor limit: `wanted`, but at most
+// limit - kReservedDescriptors (and at least 1).
+size_t connections_for_descriptors(size_t wanted, size_t descriptor_limit);
+
+// The IP address (no port) of a connected socket; empty on error.
+std::string peer_ip(int fd);
+
+// A connection as recorded when first seen, to close it later without ever
+// touching a descriptor that has since been reused for another connection.
+struct ConnectionId {
+  int fd = -1;
+  sockaddr_storage peer{};
+  socklen_t peer_len = 0;
+  // Records fd's peer; nullopt when fd is not a connected socket.
+  static std::optional<ConnectionId> of(int fd);
+  // shutdown(SHUT_RDWR) of the descriptor if it still is this connection
+  // (libzmq then drops the connection and frees its queues; the descriptor
+  // stays libzmq's to close). Returns whether it did.
+  bool shut_down() const;
+};
+
+class ConnectionCounter {
+ public:
+  explicit ConnectionCounter(ConnectionLimits limits) : limits_(limits) {}
+  const ConnectionLimits& limits() const { return limits_; }
+
+  // A connection was accepted. Returns the limit it is over (the caller
+  // closes it; it is not counted), or nullopt when it is counted.
+  std::optional<std::string> on_accepted(int fd, const std::string& address);
+  // A connection ended (its descriptor is free again).
+  void on_closed(int fd);
+
+  size_t total() const { return by_fd_.size(); }
+  size_t from(const std::string& address) const;
+
+ private:
+  ConnectionLimits limits_;
+  std::unordered_map<int, std::string> by_fd_;
+  std::unordered_map<std::string, size_t> by_address_;
+};
+
+// A ROUTER's monitor, read in the owner's poll loop: counts connections and
+// shuts down those over a cap, logging once per kind of limit (and once if
+// accept fails for want of descriptors).
+class ConnectionGuard {
+ public:
+  ConnectionGuard(zmq::context_t& ctx, zmq::socket_t& router, ConnectionLimits limits,
+                  std::string name);
+  ~ConnectionGuard();
+  // The monitor socket, to poll for ZMQ_POLLIN.
+  void* handle() { return monitor_.handle(); }
+  // Reads every waiting event (never blocks).
+  void drain();
+  const ConnectionCounter& counter() const { return counter_; }
+
+ private:
+  zmq::socket_t& router_;
+  zmq::socket_t monitor_;
+  ConnectionCounter counter_;
+  std::string name_;
+  bool logged_total_ = false, logged_address_ = false, logged_accept_failed_ = false;
+};
+
+}  // namespace gc

@@ -1,0 +1,64 @@
+#include "net/peer_memory.hpp"
+
+#include <malloc.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+namespace gc {
+
+MemoryLimits MemoryLimits::for_budget(size_t budget_bytes, size_t max_request_bytes) {
+  MemoryLimits m;
+  m.budget_bytes = budget_bytes;
+  m.peer_share_bytes = std::max<size_t>(budget_bytes / 16, size_t{1} << 20);
+  m.peer_parked_bytes = std::max(m.peer_share_bytes / 4, 2 * max_request_bytes);
+  return m;
+}
+
+namespace {
+
+struct Holder {
+  std::shared_ptr<PeerAccount> account;
+  int64_t charge;
+};
+
+// One block: the holder, then the bytes (aligned for the holder).
+constexpr size_t kHeader = (sizeof(Holder) + alignof(std::max_align_t) - 1) /
+                           alignof(std::max_align_t) * alignof(std::max_align_t);
+
+void release(void*, void* hint) noexcept {
+  auto* h = static_cast<Holder*>(hint);
+  h->account->queued.fetch_sub(h->charge, std::memory_order_relaxed);
+  h->account->total->bytes.fetch_sub(h->charge, std::memory_order_relaxed);
+  h->~Holder();
+  std::free(h);
+}
+
+}  // namespace
+
+zmq::message_t accounted_message(std::string_view body, size_t charge,
+                                 const std::shared_ptr<PeerAccount>& account) {
+  void* block = std::malloc(kHeader + std::max<size_t>(body.size(), 1));
+  if (!block) throw std::bad_alloc();
+  auto* h = new (block) Holder{account, static_cast<int64_t>(charge)};
+  char* data = static_cast<char*>(block) + kHeader;
+  if (!body.empty()) std::memcpy(data, body.data(), body.size());
+  account->queued.fetch_add(h->charge, std::memory_order_relaxed);
+  account->total->bytes.fetch_add(h->charge, std::memory_order_relaxed);
+  return zmq::message_t(data, body.size(), &release, h);
+}
+
+bool TrimAfterDrop::maybe_trim(int64_t total_bytes, int64_t now_ms) {
+  constexpr int64_t kDrop = int64_t{16} << 20;
+  constexpr int64_t kIntervalMs = 1000;
+  high_ = std::max(high_, total_bytes);
+  if (high_ - total_bytes < kDrop || now_ms - last_ms_ < kIntervalMs) return false;
+  malloc_trim(0);
+  high_ = total_bytes;
+  last_ms_ = now_ms;
+  return true;
+}
+
+}  // namespace gc

@@ -1,0 +1,111 @@
+// The byte accounting of what a server holds for its peers, and the
+// connection counter: the parts that need no socket.
+#include "net/peer_memory.hpp"
+
+#include <gtest/gtest.h>
+
+#include "net/connections.hpp"
+
+namespace gc {
+namespace {
+
+TEST(PeerMemoryTest, AMessageIsChargedUntilLibzmqFreesIt) {
+  auto total = std::make_shared<QueuedTotal>();
+  auto a = std::make_shared<PeerAccount>(total);
+  auto b = std::make_shared<PeerAccount>(total);
+  {
+    zmq::message_t m1 = accounted_message("hello", queued_charge(5, 5, 2), a);
+    EXPECT_EQ(m1.to_string(), "hello");
+    EXPECT_EQ(a->queued_now(), 5 + 5 + 2 * 64);
+    {
+      zmq::message_t m2 = accounted_message(std::string(1000, 'x'), 1000, b);
+      EXPECT_EQ(b->queued_now(), 1000);
+      EXPECT_EQ(total->bytes.load(), 5 + 5 + 2 * 64 + 1000);
+    }
+    EXPECT_EQ(b->queued_now(), 0);
+  }
+  EXPECT_EQ(a->queued_now(), 0);
+  EXPECT_EQ(total->bytes.load(), 0);
+}
+
+TEST(PeerMemoryTest, TheAccountOutlivesItsPeerWhileAMessageHoldsIt) {
+  auto total = std::make_shared<QueuedTotal>();
+  zmq::message_t m;
+  {
+    auto a = std::make_shared<PeerAccount>(total);
+    m = accounted_message("x", 100, a);
+  }
+  EXPECT_EQ(total->bytes.load(), 100);
+  m = zmq::message_t();
+  EXPECT_EQ(total->bytes.load(), 0);
+}
+
+TEST(PeerMemoryTest, DefaultLimitsFollowTheBudget) {
+  auto m = MemoryLimits::for_budget(size_t{256} << 20, 128 * 1024);
+  EXPECT_EQ(m.peer_share_bytes, size_t{16} << 20);
+  EXPECT_EQ(m.peer_parked_bytes, size_t{4} << 20);
+  auto small = MemoryLimits::for_budget(size_t{8} << 20, 128 * 1024);
+  EXPECT_EQ(small.peer_share_bytes, size_t{1} << 20);
+  EXPECT_EQ(small.peer_parked_bytes, 256u * 1024);
+}
+
+TEST(PeerMemoryTest, PolicyParksOverTheShareAndTheBudget) {
+  MemoryLimits l;
+  l.budget_bytes = 1000;
+  l.peer_share_bytes = 100;
+  l.peer_parked_bytes = 50;
+  l.follower_queue_bytes = 30;
+  MemoryPolicy p(l);
+  EXPECT_TRUE(p.may_serve(0, 5000, 0));  // nothing queued: always one reply
+  EXPECT_TRUE(p.may_serve(99, 500, 0));
+  EXPECT_FALSE(p.may_serve(100, 500, 0));   // over its share
+  EXPECT_FALSE(p.may_serve(10, 900, 100));  // the server is over budget
+  EXPECT_TRUE(p.may_park(0, 0, 50));
+  EXPECT_FALSE(p.may_park(40, 0, 11));
+  EXPECT_FALSE(p.may_park(0, 240, 11));  // all parked requests: a quarter of the budget
+  EXPECT_TRUE(p.may_push(0, 0, 30));
+  EXPECT_FALSE(p.may_push(1, 0, 30));
+  EXPECT_FALSE(p.may_push(0, 990, 20));
+}
+
+TEST(PeerMemoryTest, TrimOnlyAfterADropAndNotTooOften) {
+  TrimAfterDrop t;
+  EXPECT_FALSE(t.maybe_trim(int64_t{100} << 20, 5000));
+  EXPECT_FALSE(t.maybe_trim(int64_t{90} << 20, 5000));  // dropped 10 MiB only
+  EXPECT_TRUE(t.maybe_trim(int64_t{10} << 20, 5000));
+  EXPECT_FALSE(t.maybe_trim(int64_t{100} << 20, 5100));
+  EXPECT_FALSE(t.maybe_trim(0, 5500));  // within a second of the last
+  EXPECT_TRUE(t.maybe_trim(0, 6000));
+}
+
+TEST(ConnectionCounterTest, CapsPerAddressAndInAll) {
+  ConnectionCounter c(ConnectionLimits{3, 2});
+  EXPECT_FALSE(c.on_accepted(10, "a"));
+  EXPECT_FALSE(c.on_accepted(11, "a"));
+  auto over = c.on_accepted(12, "a");
+  ASSERT_TRUE(over);
+  EXPECT_EQ(*over, "the limit of 2 connections per address");
+  EXPECT_FALSE(c.on_accepted(13, "b"));
+  over = c.on_accepted(14, "c");
+  ASSERT_TRUE(over);
+  EXPECT_EQ(*over, "the limit of 3 connections");
+  EXPECT_EQ(c.total(), 3u);
+  c.on_closed(10);
+  c.on_closed(12);  // never counted: nothing changes
+  EXPECT_EQ(c.from("a"), 1u);
+  EXPECT_FALSE(c.on_accepted(14, "c"));
+  // A descriptor accepted again had its earlier connection end.
+  EXPECT_FALSE(c.on_accepted(11, "c"));
+  EXPECT_EQ(c.from("a"), 0u);
+  EXPECT_EQ(c.from("c"), 2u);
+  EXPECT_EQ(c.total(), 3u);
+}
+
+TEST(ConnectionCounterTest, CapFitsTheDescriptorLimit) {
+  EXPECT_EQ(connections_for_descriptors(4096, 1024), 960u);
+  EXPECT_EQ(connections_for_descriptors(100, 1024), 100u);
+  EXPECT_EQ(connections_for_descriptors(100, 10), 1u);
+}
+
+}  // namespace
+}  // namespace gc
