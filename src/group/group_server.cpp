@@ -196,6 +196,8 @@ void GroupServer::serve_batch() {
     std::fflush(stdout);
   }
   deliver_events(n);
+  trim_.observe(queued_->bytes.load(std::memory_order_relaxed) +
+                static_cast<int64_t>(parked_total_));
 }
 
 void GroupServer::take(RoutedRequest& request, Peer& peer, size_t& n, size_t& built) {

@@ -90,6 +90,10 @@ zmq::message_t accounted_message(std::string_view body, size_t charge,
 // per interval and only after the queued total dropped by a sizeable amount.
 class TrimAfterDrop {
  public:
+  // Notes the current total (cheap: call it whenever the total may have grown).
+  void observe(int64_t total_bytes) {
+    if (total_bytes > high_) high_ = total_bytes;
+  }
   // Call now and then with the current total; returns true when it trimmed.
   bool maybe_trim(int64_t total_bytes, int64_t now_ms);
 

@@ -188,6 +188,7 @@ void RegistryServer::serve_requests() {
       }
     }
     apply(out);
+    trim_.observe(queued_->bytes.load(std::memory_order_relaxed));
     if (send_accounted(router_, request.envelope, out.reply, peer.account) != SendResult::sent)
       spdlog::debug("could not deliver a reply: the peer is gone");
   }

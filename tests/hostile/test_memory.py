@@ -13,7 +13,7 @@ import zmq
 
 from conftest import (
     assert_group_serves, assert_registry_serves, connect, join, peak_rss_mib, request_json,
-    send,
+    rss_mib, send,
 )
 from rawzmtp import RawPeer
 
@@ -142,8 +142,14 @@ def test_non_reading_followers_of_big_messages(make_chat):
     fill(c.grp, "sender", 200, 64000)  # before: 150 x 200 x 64 kB held = 1.9 GB
     assert_group_serves(c.grp)
     within_budget(c.grp)
+    held = rss_mib(c.grp)
     for s in followers:
         s.close()
+    # Their queues are freed, and the memory is given back to the system.
+    deadline = time.monotonic() + 5
+    while rss_mib(c.grp) > held - 16 and time.monotonic() < deadline:
+        time.sleep(0.05)  # polling the resident size, which nothing announces
+    assert rss_mib(c.grp) <= held - 16, f"{rss_mib(c.grp):.0f} MiB of {held:.0f} kept"
 
 
 def test_one_connection_gets_one_follow_whatever_its_envelope(make_chat):
