@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/clock.hpp"
+
 namespace gc {
 
 size_t raise_descriptor_limit() {
@@ -143,12 +145,11 @@ void ConnectionGuard::drain() {
         if (auto over = counter_.on_accepted(fd, ip)) {
           auto id = ConnectionId::of(fd);
           if (id) id->shut_down();
-          bool& logged =
-              over->find("per address") != std::string::npos ? logged_address_ : logged_total_;
-          if (!logged) {
-            spdlog::warn("{}: closed a connection from {}: over {} (logged once)", name_, ip,
-                         *over);
-            logged = true;
+          LogLimiter& log =
+              over->find("per address") != std::string::npos ? log_address_ : log_total_;
+          if (size_t skipped = 0; log.due(mono_ms(), skipped)) {
+            spdlog::warn("{}: closed a connection from {}: over {}{}", name_, ip, *over,
+                         LogLimiter::more(skipped));
           }
         }
         break;
@@ -157,11 +158,9 @@ void ConnectionGuard::drain() {
         counter_.on_closed(fd);
         break;
       case ZMQ_EVENT_ACCEPT_FAILED:
-        if (!logged_accept_failed_) {
-          spdlog::error("{}: accepting a connection failed: {} (logged once)", name_,
-                        std::strerror(static_cast<int>(value)));
-          logged_accept_failed_ = true;
-        }
+        if (size_t skipped = 0; log_accept_failed_.due(mono_ms(), skipped))
+          spdlog::error("{}: accepting a connection failed: {}{}", name_,
+                        std::strerror(static_cast<int>(value)), LogLimiter::more(skipped));
         break;
       default:
         break;

@@ -55,6 +55,33 @@ struct ConnectionId {
   bool shut_down() const;
 };
 
+// A log line per event, but at most one a second for one kind of event: an
+// attack cannot flood the log, and the next line says how many went unlogged.
+class LogLimiter {
+ public:
+  // Whether to log an event at now_ms; when so, `skipped` is how many were not.
+  bool due(int64_t now_ms, size_t& skipped) {
+    if (logged_ && now_ms - last_ms_ < 1000) {
+      ++skipped_;
+      return false;
+    }
+    logged_ = true;
+    last_ms_ = now_ms;
+    skipped = skipped_;
+    skipped_ = 0;
+    return true;
+  }
+  // " (N more since the last line)" or "".
+  static std::string more(size_t skipped) {
+    return skipped ? " (" + std::to_string(skipped) + " more since the last line)" : "";
+  }
+
+ private:
+  bool logged_ = false;
+  int64_t last_ms_ = 0;
+  size_t skipped_ = 0;
+};
+
 class ConnectionCounter {
  public:
   explicit ConnectionCounter(ConnectionLimits limits) : limits_(limits) {}
@@ -94,7 +121,7 @@ class ConnectionGuard {
   zmq::socket_t monitor_;
   ConnectionCounter counter_;
   std::string name_;
-  bool logged_total_ = false, logged_address_ = false, logged_accept_failed_ = false;
+  LogLimiter log_total_, log_address_, log_accept_failed_;
 };
 
 }  // namespace gc

@@ -167,10 +167,9 @@ void RegistryServer::serve_requests() {
       const bool shut = peer.connection && peer.connection->shut_down();
       const std::string from =
           request.peer_address.empty() ? "an unknown address" : request.peer_address;
-      if (!logged_close_)
-        spdlog::warn("closed a connection from {}: {}{} (logged once)", from, violation,
-                     shut ? "" : "; it had gone already");
-      logged_close_ = true;
+      if (size_t skipped = 0; log_close_.due(mono_ms(), skipped))
+        spdlog::warn("closed a connection from {}: {}{}{}", from, violation,
+                     shut ? "" : "; it had gone already", LogLimiter::more(skipped));
       continue;
     }
     RegistryOutput out;

@@ -92,7 +92,7 @@ class RegistryServer {
   MemoryPolicy policy_;
   std::unordered_map<std::string, Peer> peers_;  // by routing id
   int64_t next_peer_sweep_ms_ = 0;
-  bool logged_close_ = false;
+  LogLimiter log_close_;
   TrimAfterDrop trim_;
   std::unique_ptr<ConnectionGuard> guard_;
 };

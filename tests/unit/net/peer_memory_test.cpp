@@ -107,5 +107,18 @@ TEST(ConnectionCounterTest, CapFitsTheDescriptorLimit) {
   EXPECT_EQ(connections_for_descriptors(100, 10), 1u);
 }
 
+TEST(LogLimiterTest, OneLineASecondSayingHowManyWentUnlogged) {
+  LogLimiter log;
+  size_t skipped = 99;
+  EXPECT_TRUE(log.due(5000, skipped));
+  EXPECT_EQ(skipped, 0u);
+  EXPECT_FALSE(log.due(5001, skipped));
+  EXPECT_FALSE(log.due(5999, skipped));
+  EXPECT_TRUE(log.due(6000, skipped));
+  EXPECT_EQ(skipped, 2u);
+  EXPECT_EQ(LogLimiter::more(2), " (2 more since the last line)");
+  EXPECT_EQ(LogLimiter::more(0), "");
+}
+
 }  // namespace
 }  // namespace gc
