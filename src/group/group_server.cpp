@@ -211,22 +211,25 @@ void GroupServer::take(RoutedRequest& request, Peer& peer, size_t& n, size_t& bu
 }
 
 void GroupServer::take_parked(size_t& n, size_t& built) {
-  for (auto& [id, peer] : peers_) {
-    if (peer.parked.empty() || peer.closed) continue;
-    while (!peer.parked.empty() && n < kMaxBatchRequests && built < kMaxBatchReplyBytes &&
-           policy_.may_serve(peer.account->queued_now(),
+  size_t kept = 0;
+  for (Peer* peer : parked_list_) {
+    while (!peer->parked.empty() && n < kMaxBatchRequests && built < kMaxBatchReplyBytes &&
+           policy_.may_serve(peer->account->queued_now(),
                              queued_->bytes.load(std::memory_order_relaxed), parked_total_)) {
       RoutedRequest& request = requests_[n];
-      request = std::move(peer.parked.front());
-      peer.parked.pop_front();
+      request = std::move(peer->parked.front());
+      peer->parked.pop_front();
       const size_t bytes = request.held_bytes();
-      peer.parked_bytes -= bytes;
+      peer->parked_bytes -= bytes;
       parked_total_ -= bytes;
-      take(request, peer, n, built);
+      take(request, *peer, n, built);
     }
-    if (peer.parked.empty()) --parked_peers_;
-    if (n == kMaxBatchRequests || built >= kMaxBatchReplyBytes) return;
+    if (peer->parked.empty())
+      --parked_peers_;
+    else
+      parked_list_[kept++] = peer;
   }
+  parked_list_.resize(kept);
 }
 
 void GroupServer::park(Peer& peer, RoutedRequest&& request) {
@@ -239,7 +242,10 @@ void GroupServer::park(Peer& peer, RoutedRequest&& request) {
                            policy_.limits().peer_parked_bytes));
     return;
   }
-  if (peer.parked.empty()) ++parked_peers_;
+  if (peer.parked.empty()) {
+    ++parked_peers_;
+    parked_list_.push_back(&peer);
+  }
   peer.parked_bytes += bytes;
   parked_total_ += bytes;
   peer.parked.push_back(std::move(request));
@@ -260,7 +266,10 @@ GroupServer::Peer& GroupServer::peer_of(const RoutedRequest& request) {
 void GroupServer::close_peer(Peer& peer, std::string_view routing_id, const std::string& why) {
   if (peer.closed) return;
   peer.closed = true;
-  if (!peer.parked.empty()) --parked_peers_;
+  if (!peer.parked.empty()) {
+    --parked_peers_;
+    std::erase(parked_list_, &peer);
+  }
   parked_total_ -= peer.parked_bytes;
   peer.parked.clear();
   peer.parked_bytes = 0;

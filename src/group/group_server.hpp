@@ -120,6 +120,7 @@ class GroupServer {
   std::vector<Peer*> batch_peers_;               // the peer of each request of the batch
   size_t parked_total_ = 0;                      // bytes of parked requests, all peers
   size_t parked_peers_ = 0;                      // peers with parked requests
+  std::vector<Peer*> parked_list_;               // those peers, oldest parked first
   LogLimiter log_close_;
   TrimAfterDrop trim_;
   int64_t next_peer_sweep_ms_ = 0;

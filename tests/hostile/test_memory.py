@@ -78,6 +78,26 @@ def test_pipelined_get_never_read_is_parked_then_closed(make_chat):
     s.close()
 
 
+def test_a_slow_reader_is_held_back_and_then_gets_every_reply_in_order(make_chat):
+    c = make_chat(group_extra=SMALL)
+    join(c.grp, "slow")
+    fill(c.grp, "slow", 40, 60000)
+    s = attacker_socket(zmq.DEALER, c.grp.address)
+    # 30 replies of 1 MiB: far over the 4 MiB share; most wait parked.
+    for i in range(30):
+        s.send_multipart([b"", json.dumps({"action": "getMessage", "user_uuid": "slow",
+                                           "limit": 10000, "since_seq": i}).encode()])
+    assert_group_serves(c.grp)  # others are served meanwhile
+    firsts = []
+    for i in range(30):
+        assert s.poll(5000), f"reply {i} never came"
+        firsts.append(json.loads(s.recv_multipart()[-1])["messages"][0]["seq"])
+    assert firsts == list(range(1, 31))
+    assert c.grp.find(r"closed a connection", stream="stderr") is None
+    within_budget(c.grp)
+    s.close()
+
+
 def test_one_get_over_a_big_history_is_capped_and_pages_to_the_end(make_chat):
     cap = 256 * 1024
     c = make_chat(group_extra=SMALL + ["--max-reply-bytes", str(cap)])
