@@ -213,7 +213,7 @@ def test_follows_of_one_user_are_capped(make_chat):
 
 
 def test_non_reading_registry_client_is_closed(cluster):
-    reg = cluster.registry(extra=SMALL + ["--expiry-ms", "3600000"])
+    reg = cluster.registry(extra=SMALL + ["--expiry-ms", "3600000", "--max-groups-per-source", "1000"])
     for i in range(200):  # a group list of about 28 kB
         r = request_json(reg.address, {"action": "register", "group_name": f"g{i:03}" + "n" * 120,
                                        "ip_port": f"127.0.0.1:{20000 + i}", "heartbeat": True})
