@@ -13,8 +13,10 @@ void Follower::connect() {
   socket_ = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::dealer);
   socket_->set(zmq::sockopt::linger, 0);
   // A follower that falls behind loses pushes at this bound, never memory;
-  // the gap is fetched from the store by seq.
-  socket_->set(zmq::sockopt::rcvhwm, 10000);
+  // the gap is fetched from the store by seq. With the frame cap below, a
+  // hostile group can make libzmq hold at most kFollowerReceiveFrames x
+  // kMaxClientReplyBytes (1 GiB) for us before we read, and we read at once.
+  socket_->set(zmq::sockopt::rcvhwm, kFollowerReceiveFrames);
   // A larger frame drops the connection; the follower reconnects when the
   // group goes silent (no reply for reply_timeout_ms).
   socket_->set(zmq::sockopt::maxmsgsize, kMaxClientReplyBytes);

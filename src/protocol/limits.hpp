@@ -58,6 +58,9 @@ inline constexpr size_t kMaxQuotedErrorBytes = 200;
 // The client's cap on one reply or push frame (ZMQ_MAXMSGSIZE on its sockets):
 // a larger one drops the connection and the call fails as a bad reply.
 inline constexpr int64_t kMaxClientReplyBytes = 16 * 1024 * 1024;
+// Frames a follower's receive queue holds before libzmq stops reading from
+// the group (ZMQ_RCVHWM): bursts past it are fetched again by seq.
+inline constexpr int kFollowerReceiveFrames = 64;
 // The client's own files (identity, joined groups) are read up to this size.
 inline constexpr size_t kMaxClientFileBytes = 1024 * 1024;
 
