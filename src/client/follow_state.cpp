@@ -1,6 +1,7 @@
 #include "client/follow_state.hpp"
 
 #include <algorithm>
+#include <limits>
 
 #include "protocol/json_parse.hpp"
 
@@ -8,9 +9,25 @@ namespace gc {
 
 using nlohmann::json;
 
+namespace {
+
+// The largest seq taken from a server: one below int64's top, so that
+// last_ + 1 never overflows whatever a hostile server sends.
+constexpr int64_t kMaxSeq = std::numeric_limits<int64_t>::max() - 1;
+
+// A message's seq, or nullopt when it cannot be one (seqs start at 1).
+std::optional<int64_t> message_seq(std::optional<int64_t> seq) {
+  if (!seq || *seq < 1 || *seq > kMaxSeq) return std::nullopt;
+  return seq;
+}
+
+}  // namespace
+
 FollowState::FollowState(std::string user_uuid, std::optional<int64_t> since_seq,
                          FollowTiming timing)
-    : user_uuid_(std::move(user_uuid)), timing_(timing), last_(since_seq.value_or(-1)) {}
+    : user_uuid_(std::move(user_uuid)),
+      timing_(timing),
+      last_(since_seq ? std::min(*since_seq, kMaxSeq) : -1) {}
 
 void FollowState::start(int64_t now_ms, FollowOutput& out) {
   fetching_ = false;
@@ -65,7 +82,8 @@ void FollowState::on_frame(std::string_view body, int64_t now_ms, FollowOutput& 
     if (!ev->is_string() || *ev != "message") return;
     auto m = decode_push(j);
     if (!m) return problem("skipped a push: " + m.error(), out);
-    if (!m->seq) return problem("skipped a push without \"seq\"", out);
+    m->seq = message_seq(m->seq);
+    if (!m->seq) return problem("skipped a push without a usable \"seq\"", out);
     known_last_ = std::max(known_last_, *m->seq);
     if (last_ < 0) return;  // the follow reply will tell us where we start
     if (!fetching_ && *m->seq > last_ + 1) {
@@ -101,6 +119,7 @@ void FollowState::on_reply(json frame, int64_t now_ms, FollowOutput& out) {
     fetching_ = false;
     return problem("skipped a reply: " + reply_last.error(), out);
   }
+  if (*reply_last && (**reply_last < 0 || **reply_last > kMaxSeq)) reply_last->reset();
   if (auto id = decode_history_id(fields)) {
     if (!history_id_.empty() && *id != history_id_) {
       history_id_ = std::move(*id);
@@ -144,6 +163,7 @@ void FollowState::restart_history(std::optional<int64_t> reply_last, int64_t now
 void FollowState::on_page(FetchedPage& page, int64_t now_ms, FollowOutput& out) {
   const int64_t before = last_;
   for (auto& m : page.messages) {
+    m.seq = message_seq(m.seq);
     if (!m.seq) continue;
     known_last_ = std::max(known_last_, *m.seq);
     if (*m.seq > last_ + 1) last_ = *m.seq - 1;  // seqs are contiguous; nothing to wait for
