@@ -39,6 +39,12 @@ inline std::vector<std::string_view> split_lines(std::string_view input) {
   return lines;
 }
 
+// A byte that moves a terminal's cursor or starts an escape sequence.
+inline bool is_control(char c) {
+  auto u = static_cast<unsigned char>(c);
+  return u < 0x20 || u == 0x7f;
+}
+
 // "@word rest": a control line of a state-machine harness; the rest parsed as
 // a signed integer when it is one (0 otherwise).
 inline bool control(std::string_view line, std::string_view word, int64_t* number = nullptr) {

@@ -8,7 +8,8 @@
 // the endpoint watches it asks for are consistent (never started twice, never
 // stopped unless started, only for live groups); a group list answers what
 // group_list() holds; after a tick nothing is left whose deadline has passed;
-// stdout lines are single lines.
+// stdout lines hold no control character (a newline or an escape sequence
+// from a peer would forge what the terminal shows).
 #include <algorithm>
 #include <cstdint>
 #include <set>
@@ -29,7 +30,8 @@ struct Model {
 void apply(const RegistryOutput& out, Model& model) {
   for (const std::string& line : out.stdout_lines)
     for (char c : line)
-      FUZZ_CHECK(c != '\n' && c != '\r', "a stdout line that is several lines: %s", line.c_str());
+      FUZZ_CHECK(!fuzz::is_control(c), "a control character (0x%02x) in a stdout line: %s",
+                 static_cast<unsigned char>(c), line.c_str());
   for (const WatchCommand& w : out.watch) {
     if (w.change == WatchChange::start) {
       FUZZ_CHECK(model.watched.insert(w.address).second, "watch started twice: %s",
