@@ -47,13 +47,16 @@ void check_outcome(const GroupOutcome& out, MemoryStore& store, Model& model) {
     FUZZ_CHECK(ev.message.time_us >= model.last_time_us, "time went back");
     model.last_seq = ev.message.seq;
     model.last_time_us = ev.message.time_us;
-    SentMessage sent = decode_sent_message(reply->body);
-    FUZZ_CHECK(sent.seq && static_cast<uint64_t>(*sent.seq) == ev.message.seq,
+    auto sent = decode_sent_message(reply->body);
+    FUZZ_CHECK(sent.is_ok(), "our client cannot read the send reply: %s", out.reply.c_str());
+    FUZZ_CHECK(sent->seq && static_cast<uint64_t>(*sent->seq) == ev.message.seq,
                "the reply's seq is not the stored one: %s", out.reply.c_str());
   }
   if (!reply->success) return;
 
-  if (auto seq = decode_sent_message(reply->body).seq)
+  auto sent = decode_sent_message(reply->body);
+  FUZZ_CHECK(sent.is_ok(), "our client cannot read the reply: %s", out.reply.c_str());
+  if (auto seq = sent->seq)
     FUZZ_CHECK(*seq >= 1 && static_cast<uint64_t>(*seq) <= store.last_seq(),
                "a send answered with a seq the group does not hold: %s", out.reply.c_str());
   if (reply->body.contains("messages")) {
@@ -68,8 +71,10 @@ void check_outcome(const GroupOutcome& out, MemoryStore& store, Model& model) {
       prev = m.seq;
     }
   }
-  if (auto last = decode_last_seq(reply->body))
-    FUZZ_CHECK(*last >= 0 && static_cast<uint64_t>(*last) <= store.last_seq(),
+  auto last = decode_last_seq(reply->body);
+  FUZZ_CHECK(last.is_ok(), "our client cannot read last_seq: %s", out.reply.c_str());
+  if (*last)
+    FUZZ_CHECK(**last >= 0 && static_cast<uint64_t>(**last) <= store.last_seq(),
                "last_seq past the group's last message");
 }
 

@@ -64,6 +64,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Registry registry;
   Model model;
   int64_t now_ms = 1'000'000;
+  // The sender's address; a "from ADDRESS" line changes it.
+  std::string peer = "127.0.0.1";
 
   for (std::string_view line : fuzz::split_lines(fuzz::as_view(data, size))) {
     int64_t n = 0;
@@ -78,8 +80,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       apply(registry.on_watch_event(address, up ? WatchEvent::connected : WatchEvent::disconnected,
                                     now_ms),
             model);
+    } else if (line.starts_with("from ")) {
+      peer = std::string(line.substr(5));
     } else {
-      RegistryOutput out = registry.handle(line, now_ms);
+      RegistryOutput out = registry.handle(line, now_ms, peer);
       FUZZ_CHECK(!out.reply.empty(), "a request without a reply");
       apply(out, model);
       // Whatever it was, the reply must be readable by the kind of peer that sent it.

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "core/endpoint.hpp"
+#include "core/visible_text.hpp"
 
 namespace gc {
 
@@ -276,7 +277,8 @@ void Registry::on_unregister(const Request& req, int64_t, RegistryOutput& out) {
 }
 
 void Registry::on_get_group_list(const Request& req, int64_t, RegistryOutput& out) {
-  out.stdout_lines.push_back("GROUP LIST REQUEST FROM " + req.decoded.user_uuid);
+  // The uuid is the peer's: shown visibly, so it can neither forge a line nor act on a terminal.
+  out.stdout_lines.push_back("GROUP LIST REQUEST FROM " + visible_text(req.decoded.user_uuid));
   out.reply = encode_group_list(group_list());
 }
 
