@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 
+#include "connection_flags.hpp"
 #include "core/endpoint.hpp"
 #include "core/stop_signal.hpp"
 #include "core/version.hpp"
@@ -54,14 +55,7 @@ int main(int argc, char** argv) {
                  "than a sixteenth of it queued (at least 1 MiB) is disconnected")
       ->capture_default_str()
       ->check(CLI::Range(size_t{8}, size_t{1} << 20));
-  app.add_option("--max-connections", options.connections.max_total,
-                 "connections at once; also at most the descriptor limit less 64")
-      ->capture_default_str()
-      ->check(CLI::Range(size_t{1}, size_t{1} << 20));
-  app.add_option("--max-connections-per-address", options.connections.max_per_address,
-                 "connections at once from one source IP address")
-      ->capture_default_str()
-      ->check(CLI::Range(size_t{1}, size_t{1} << 20));
+  gc::add_connection_flags(app, options.connections);
   CLI11_PARSE(app, argc, argv);
   options.memory_budget_bytes = budget_mib << 20;
   const size_t descriptors = gc::raise_descriptor_limit();
