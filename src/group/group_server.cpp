@@ -52,6 +52,9 @@ Status GroupServer::bind() {
     router_.set(zmq::sockopt::handshake_ivl, kHandshakeTimeoutMs);
     router_.set(zmq::sockopt::linger, 200);
     guard_ = std::make_unique<ConnectionGuard>(ctx_, router_, options_.connections, "group");
+    // What libzmq may hold of a message not yet ended, per connection and in all.
+    guard_->limit_backlog(BacklogLimits::for_budget(
+        options_.memory_budget_bytes, options_.max_message_bytes + 2 * kRequestOverheadBytes));
     router_.bind(options_.endpoint.zmq());
   } catch (const zmq::error_t& e) {
     return Status::error(fmt::format("cannot bind {}: {}", options_.endpoint.zmq(), e.what()));
@@ -84,6 +87,8 @@ int GroupServer::run(int stop_fd) {
     if (subscriptions_.size() > 0) wake.at(next_follow_sweep_ms_);
     if (sync_due_ms_ >= 0) wake.at(sync_due_ms_);
     if (!peers_.empty()) wake.at(next_peer_sweep_ms_);
+    // Messages not yet ended are looked for while there are connections.
+    if (int64_t check = guard_->next_check_ms(); check >= 0) wake.at(check);
     zmq::socket_t* hb = link_ ? link_->socket() : nullptr;
     zmq::pollitem_t items[4] = {{router_.handle(), 0, ZMQ_POLLIN, 0},
                                 {nullptr, stop_fd, ZMQ_POLLIN, 0},
@@ -96,8 +101,10 @@ int GroupServer::run(int stop_fd) {
       return 1;
     }
     if (items[1].revents & ZMQ_POLLIN) break;
-    if (items[2].revents & ZMQ_POLLIN) guard_->drain();
+    // Connection events first: a request is then credited to the connection it came on.
+    if ((items[2].revents & ZMQ_POLLIN) || (items[0].revents & ZMQ_POLLIN)) guard_->drain();
     if ((items[0].revents & ZMQ_POLLIN) || parked_peers_ > 0) serve_batch();
+    guard_->on_timer(mono_ms());
     sync_store(mono_ms());
     if (!store_.fault().empty()) break;
     if (link_) {
@@ -165,6 +172,7 @@ void GroupServer::serve_batch() {
   while (n < kMaxBatchRequests && built < kMaxBatchReplyBytes) {
     RoutedRequest& request = requests_[n];
     if (!receive_routed(router_, request, max_body)) break;
+    guard_->on_delivered(request.source_fd, request.wire_bytes);
     Peer& peer = peer_of(request);
     if (peer.closed) continue;  // already on its way out
     if (!request.framing_violation.empty()) {

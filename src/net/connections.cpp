@@ -1,13 +1,20 @@
 #include "net/connections.hpp"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <linux/sockios.h>
+#include <linux/tcp.h>
 #include <netinet/in.h>
 #include <spdlog/spdlog.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstddef>
+#include <cstdio>
 #include <cstring>
 
 #include "core/clock.hpp"
@@ -75,6 +82,31 @@ bool ConnectionId::shut_down() const {
   return ::shutdown(fd, SHUT_RDWR) == 0;
 }
 
+std::optional<uint64_t> bytes_read_from(int fd) {
+  tcp_info info{};
+  socklen_t len = sizeof info;
+  if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) return std::nullopt;
+  if (len < offsetof(tcp_info, tcpi_bytes_received) + sizeof info.tcpi_bytes_received)
+    return std::nullopt;
+  int queued = 0;
+  if (ioctl(fd, SIOCINQ, &queued) != 0 || queued < 0) queued = 0;
+  const uint64_t received = info.tcpi_bytes_received;
+  return received > static_cast<uint64_t>(queued) ? received - static_cast<uint64_t>(queued) : 0;
+}
+
+uint64_t resident_bytes() {
+  static const int fd = ::open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+  static const long page = sysconf(_SC_PAGESIZE);
+  if (fd < 0 || page <= 0) return 0;
+  char buf[128];
+  const ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+  if (n <= 0) return 0;
+  buf[n] = 0;
+  unsigned long long size = 0, resident = 0;
+  if (std::sscanf(buf, "%llu %llu", &size, &resident) != 2) return 0;
+  return resident * static_cast<uint64_t>(page);
+}
+
 std::optional<std::string> ConnectionCounter::on_accepted(int fd, const std::string& address) {
   // A descriptor seen again means its earlier connection has ended.
   on_closed(fd);
@@ -112,7 +144,9 @@ ConnectionGuard::ConnectionGuard(zmq::context_t& ctx, zmq::socket_t& router,
     : router_(router),
       monitor_(ctx, zmq::socket_type::pair),
       counter_(limits),
-      name_(std::move(name)) {
+      name_(std::move(name)),
+      growth_(backlog_limits_.growth_trigger_bytes) {
+  growth_.looked(resident_bytes());
   const std::string endpoint =
       "inproc://connection-guard-" + std::to_string(monitor_counter.fetch_add(1));
   if (zmq_socket_monitor(router_.handle(), endpoint.c_str(),
@@ -140,9 +174,21 @@ void ConnectionGuard::drain() {
     const int fd = static_cast<int>(value);
     switch (kind) {
       case ZMQ_EVENT_ACCEPTED: {
+        // A descriptor seen again: its earlier connection has ended.
+        ledger_.on_closed(fd);
+        accepted_.erase(fd);
         const std::string ip = peer_ip(fd);
         if (ip.empty()) break;  // gone already
-        if (auto over = counter_.on_accepted(fd, ip)) {
+        if (auto over = counter_.on_accepted(fd, ip); !over) {
+          if (auto id = ConnectionId::of(fd)) {
+            if (ledger_.size() == 0) {
+              next_check_ms_ = mono_ms() + backlog_limits_.check_interval_ms;
+              next_full_check_ms_ = mono_ms() + backlog_limits_.full_check_interval_ms;
+            }
+            ledger_.on_accepted(fd);
+            accepted_.insert_or_assign(fd, *id);
+          }
+        } else {
           auto id = ConnectionId::of(fd);
           if (id) id->shut_down();
           LogLimiter& log =
@@ -156,6 +202,8 @@ void ConnectionGuard::drain() {
       }
       case ZMQ_EVENT_DISCONNECTED:
         counter_.on_closed(fd);
+        ledger_.on_closed(fd);
+        accepted_.erase(fd);
         break;
       case ZMQ_EVENT_ACCEPT_FAILED:
         if (size_t skipped = 0; log_accept_failed_.due(mono_ms(), skipped))
@@ -166,6 +214,53 @@ void ConnectionGuard::drain() {
         break;
     }
   }
+}
+
+void ConnectionGuard::limit_backlog(BacklogLimits limits) {
+  backlog_limits_ = limits;
+  growth_ = GrowthTrigger(limits.growth_trigger_bytes);
+  growth_.looked(resident_bytes());
+}
+
+void ConnectionGuard::on_timer(int64_t now_ms) {
+  if (ledger_.size() == 0 || now_ms < next_check_ms_) return;
+  next_check_ms_ = now_ms + backlog_limits_.check_interval_ms;
+  const uint64_t resident = resident_bytes();
+  if (!growth_.due(resident) && now_ms < next_full_check_ms_) return;
+  check_backlogs();
+  growth_.looked(resident_bytes());
+  next_full_check_ms_ = now_ms + backlog_limits_.full_check_interval_ms;
+}
+
+size_t ConnectionGuard::check_backlogs() {
+  drain();  // closes and reuses of descriptors first
+  std::vector<Backlog> backlogs;
+  backlogs.reserve(ledger_.size());
+  for (int fd : ledger_.fds()) {
+    if (auto read = bytes_read_from(fd)) {
+      if (uint64_t held = ledger_.undelivered(fd, *read))
+        backlogs.push_back({fd, held, ledger_.progressing(fd)});
+    }
+  }
+  ledger_.looked();
+  size_t closed = 0;
+  for (const Backlog& b : backlogs_to_close(backlogs, backlog_limits_)) {
+    auto it = accepted_.find(b.fd);
+    if (it == accepted_.end()) continue;
+    const std::string ip = peer_ip(b.fd);
+    if (!it->second.shut_down()) continue;  // gone, or the descriptor is another connection now
+    ++closed;
+    ledger_.on_closed(b.fd);  // its DISCONNECTED follows
+    accepted_.erase(it);
+    if (size_t skipped = 0; log_backlog_.due(mono_ms(), skipped)) {
+      spdlog::warn(
+          "{}: closed a connection from {}: {} bytes of a message not yet ended held for it "
+          "(limit {} per connection, {} for all){}",
+          name_, ip, b.undelivered, backlog_limits_.per_connection_bytes,
+          backlog_limits_.total_bytes, LogLimiter::more(skipped));
+    }
+  }
+  return closed;
 }
 
 }  // namespace gc

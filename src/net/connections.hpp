@@ -16,6 +16,8 @@
 #include <unordered_map>
 #include <zmq.hpp>
 
+#include "net/backlog.hpp"
+
 namespace gc {
 
 struct ConnectionLimits {
@@ -102,9 +104,20 @@ class ConnectionCounter {
   std::unordered_map<std::string, size_t> by_address_;
 };
 
+// What libzmq has read from a connection's socket: the bytes the kernel
+// received (TCP_INFO) less those still in its receive queue (SIOCINQ);
+// nullopt when fd is not a TCP socket.
+std::optional<uint64_t> bytes_read_from(int fd);
+
+// This process's resident size in bytes (/proc/self/statm), 0 when unknown.
+uint64_t resident_bytes();
+
 // A ROUTER's monitor, read in the owner's poll loop: counts connections and
 // shuts down those over a cap, logging once per kind of limit (and once if
-// accept fails for want of descriptors).
+// accept fails for want of descriptors). It also bounds what libzmq holds
+// undelivered from each connection (net/backlog.hpp): the owner tells it the
+// wire bytes of every request it reads, and calls on_timer when
+// next_check_ms is due.
 class ConnectionGuard {
  public:
   ConnectionGuard(zmq::context_t& ctx, zmq::socket_t& router, ConnectionLimits limits,
@@ -116,12 +129,32 @@ class ConnectionGuard {
   void drain();
   const ConnectionCounter& counter() const { return counter_; }
 
+  void limit_backlog(BacklogLimits limits);
+  const BacklogLimits& backlog_limits() const { return backlog_limits_; }
+  // A request of `wire_bytes` (RoutedRequest::wire_bytes) was read from fd.
+  void on_delivered(int fd, uint64_t wire_bytes) { ledger_.on_delivered(fd, wire_bytes); }
+  // When the next look is due; -1 while there is no connection (nothing to wake for).
+  int64_t next_check_ms() const { return ledger_.size() ? next_check_ms_ : -1; }
+  // Reads the resident size when due and, when it has grown past the
+  // trigger or the last look is a full interval old, looks at every
+  // connection and closes those over the limits.
+  void on_timer(int64_t now_ms);
+  // Looks at every connection now; returns how many it closed.
+  size_t check_backlogs();
+
  private:
   zmq::socket_t& router_;
   zmq::socket_t monitor_;
   ConnectionCounter counter_;
   std::string name_;
-  LogLimiter log_total_, log_address_, log_accept_failed_;
+  LogLimiter log_total_, log_address_, log_accept_failed_, log_backlog_;
+  BacklogLimits backlog_limits_;
+  BacklogLedger ledger_;
+  // Each connection as accepted, so as never to shut down a reused descriptor.
+  std::unordered_map<int, ConnectionId> accepted_;
+  GrowthTrigger growth_;
+  int64_t next_check_ms_ = 0;
+  int64_t next_full_check_ms_ = 0;
 };
 
 }  // namespace gc

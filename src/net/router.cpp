@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "net/backlog.hpp"
+
 namespace gc {
 
 bool receive_routed(zmq::socket_t& router, RoutedRequest& out, size_t max_body_bytes) {
@@ -11,6 +13,7 @@ bool receive_routed(zmq::socket_t& router, RoutedRequest& out, size_t max_body_b
   out.framing_violation.clear();
   out.source_fd = -1;
   out.peer_address.clear();
+  out.wire_bytes = 0;
   std::vector<zmq::message_t> frames;
   zmq::message_t first;
   if (!router.recv(first, zmq::recv_flags::dontwait)) return false;
@@ -25,6 +28,7 @@ bool receive_routed(zmq::socket_t& router, RoutedRequest& out, size_t max_body_b
     (void)router.recv(part, zmq::recv_flags::none);
     more = part.more();
     if (&part == &extra) ++extra_frames;
+    out.wire_bytes += zmtp_frame_wire_bytes(part.size());
   }
   // The routing id frame carries no connection properties; the others do.
   zmq::message_t& last = extra_frames ? extra : frames.back();

@@ -39,6 +39,9 @@ struct RoutedRequest {
   int source_fd = -1;
   // The peer's IP address (the "Peer-Address" message property); empty when unknown.
   std::string peer_address;
+  // What the message took on the wire from its peer: every frame but the
+  // routing id (which libzmq adds), with its ZMTP header (net/backlog.hpp).
+  uint64_t wire_bytes = 0;
 
   // The routing id: the first envelope frame, which names the connection.
   std::string_view peer() const {

@@ -67,6 +67,10 @@ RegistryServer::RegistryServer(zmq::context_t& context, RegistryServerOptions op
   router_.set(zmq::sockopt::sndhwm, 0);
   router_.set(zmq::sockopt::handshake_ivl, kHandshakeTimeoutMs);
   guard_ = std::make_unique<ConnectionGuard>(context_, router_, options_.connections, "registry");
+  // What libzmq may hold of a message not yet ended, per connection and in all.
+  guard_->limit_backlog(BacklogLimits::for_budget(
+      options_.memory_budget_bytes,
+      static_cast<uint64_t>(std::max<int64_t>(options_.max_frame_bytes, 0))));
 }
 
 RegistryServer::~RegistryServer() = default;
@@ -125,12 +129,16 @@ void RegistryServer::run(int stop_fd) {
     if (!watchers_.empty()) wake.within(options_.watch_poll_ms);
     if (auto deadline = registry_.next_deadline()) wake.at(*deadline);
     if (!peers_.empty()) wake.at(next_peer_sweep_ms_);
+    // Messages not yet ended are looked for while there are connections.
+    if (int64_t check = guard_->next_check_ms(); check >= 0) wake.at(check);
     zmq::pollitem_t items[] = {{router_.handle(), 0, ZMQ_POLLIN, 0},
                                {nullptr, stop_fd, ZMQ_POLLIN, 0},
                                {guard_->handle(), 0, ZMQ_POLLIN, 0}};
     if (!poll_items(items, 3, wake.timeout_ms())) continue;
     if (items[1].revents & ZMQ_POLLIN) break;
-    if (items[2].revents & ZMQ_POLLIN) guard_->drain();
+    // Connection events first: a request is then credited to the connection it came on.
+    if ((items[2].revents & ZMQ_POLLIN) || (items[0].revents & ZMQ_POLLIN)) guard_->drain();
+    guard_->on_timer(mono_ms());
     if (items[0].revents & ZMQ_POLLIN) {
       // A registration is judged on the watches' latest state (a lost connection frees its
       // address).
@@ -150,6 +158,7 @@ void RegistryServer::serve_requests() {
   if (mono_ms() - host_updated_ms_ >= kHostRefreshMs) update_host(mono_ms());
   for (size_t i = 0; i < kMaxBatchRequests; ++i) {
     if (!receive_routed(router_, request, options_.max_request_bytes)) return;
+    guard_->on_delivered(request.source_fd, request.wire_bytes);
     auto [it, added] = peers_.try_emplace(std::string(request.peer()));
     Peer& peer = it->second;
     if (added) {
