@@ -20,10 +20,12 @@ std::vector<int> BacklogLedger::fds() const {
   return out;
 }
 
-uint64_t BacklogLedger::undelivered(int fd, uint64_t read_by_libzmq) const {
+uint64_t BacklogLedger::undelivered(int fd, uint64_t read_by_libzmq, int64_t now_ms) const {
   auto it = delivered_.find(fd);
   if (it == delivered_.end()) return 0;
-  const uint64_t credited = it->second.bytes + kHandshakeAllowanceBytes;
+  const int64_t age_ms = std::max<int64_t>(0, now_ms - it->second.accepted_ms);
+  const uint64_t credited = it->second.bytes + kHandshakeAllowanceBytes +
+                            static_cast<uint64_t>(age_ms / 1000) * kCommandBytesPerSecond;
   return read_by_libzmq > credited ? read_by_libzmq - credited : 0;
 }
 

@@ -24,6 +24,10 @@ namespace gc {
 // The ZMTP greeting (64 bytes), the READY command and the peer's properties,
 // and heartbeat commands: received but never delivered as a request.
 inline constexpr uint64_t kHandshakeAllowanceBytes = 64 * 1024;
+// ZMTP heartbeats (a PING is 9 bytes) are received and never delivered: a
+// connection is allowed this many bytes for each second of its age, enough
+// for a PING every 150 ms (the registry's watches send one every 500 ms).
+inline constexpr uint64_t kCommandBytesPerSecond = 64;
 
 struct BacklogLimits {
   // Undelivered bytes one connection may have libzmq hold.
@@ -72,8 +76,8 @@ struct Backlog {
 
 class BacklogLedger {
  public:
-  // A connection was accepted on fd (a descriptor seen again starts afresh).
-  void on_accepted(int fd) { delivered_[fd] = Entry{}; }
+  // A connection was accepted on fd at now_ms (a descriptor seen again starts afresh).
+  void on_accepted(int fd, int64_t now_ms) { delivered_[fd] = Entry{0, false, now_ms}; }
   // Its connection ended.
   void on_closed(int fd) { delivered_.erase(fd); }
   // A request of `wire_bytes` was read from fd. A descriptor not accepted
@@ -89,10 +93,10 @@ class BacklogLedger {
   // The descriptors known, to look at.
   std::vector<int> fds() const;
 
-  // What libzmq holds undelivered for fd, from the bytes it has read from
-  // the kernel (received less still queued in the kernel), less the
-  // handshake allowance; 0 when under.
-  uint64_t undelivered(int fd, uint64_t read_by_libzmq) const;
+  // What libzmq holds undelivered for fd at now_ms, from the bytes it has
+  // read from the kernel (received less still queued in the kernel), less
+  // the allowance for the handshake and the connection's age; 0 when under.
+  uint64_t undelivered(int fd, uint64_t read_by_libzmq, int64_t now_ms) const;
   // Whether a request of fd was delivered since the previous look.
   bool progressing(int fd) const;
   // A look was taken: progress counts afresh.
@@ -102,6 +106,7 @@ class BacklogLedger {
   struct Entry {
     uint64_t bytes = 0;       // wire bytes delivered since the accept
     bool since_look = false;  // any delivered since the previous look
+    int64_t accepted_ms = 0;
   };
   std::unordered_map<int, Entry> delivered_;
 };

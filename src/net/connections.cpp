@@ -185,7 +185,7 @@ void ConnectionGuard::drain() {
               next_check_ms_ = mono_ms() + backlog_limits_.check_interval_ms;
               next_full_check_ms_ = mono_ms() + backlog_limits_.full_check_interval_ms;
             }
-            ledger_.on_accepted(fd);
+            ledger_.on_accepted(fd, mono_ms());
             accepted_.insert_or_assign(fd, *id);
           }
         } else {
@@ -236,9 +236,10 @@ size_t ConnectionGuard::check_backlogs() {
   drain();  // closes and reuses of descriptors first
   std::vector<Backlog> backlogs;
   backlogs.reserve(ledger_.size());
+  const int64_t now = mono_ms();
   for (int fd : ledger_.fds()) {
     if (auto read = bytes_read_from(fd)) {
-      if (uint64_t held = ledger_.undelivered(fd, *read))
+      if (uint64_t held = ledger_.undelivered(fd, *read, now))
         backlogs.push_back({fd, held, ledger_.progressing(fd)});
     }
   }

@@ -7,35 +7,47 @@ namespace {
 
 TEST(BacklogLedger, UndeliveredIsWhatWasReadLessTheRequestsAndTheHandshake) {
   BacklogLedger ledger;
-  ledger.on_accepted(7);
-  EXPECT_EQ(ledger.undelivered(7, kHandshakeAllowanceBytes), 0u);
-  EXPECT_EQ(ledger.undelivered(7, kHandshakeAllowanceBytes + 1000), 1000u);
+  ledger.on_accepted(7, 0);
+  EXPECT_EQ(ledger.undelivered(7, kHandshakeAllowanceBytes, 0), 0u);
+  EXPECT_EQ(ledger.undelivered(7, kHandshakeAllowanceBytes + 1000, 0), 1000u);
   ledger.on_delivered(7, 600);
-  EXPECT_EQ(ledger.undelivered(7, kHandshakeAllowanceBytes + 1000), 400u);
+  EXPECT_EQ(ledger.undelivered(7, kHandshakeAllowanceBytes + 1000, 0), 400u);
   ledger.on_delivered(7, 400);
-  EXPECT_EQ(ledger.undelivered(7, kHandshakeAllowanceBytes + 1000), 0u);
+  EXPECT_EQ(ledger.undelivered(7, kHandshakeAllowanceBytes + 1000, 0), 0u);
   // Never negative: a request delivered before its bytes are counted again.
   ledger.on_delivered(7, 5000);
-  EXPECT_EQ(ledger.undelivered(7, kHandshakeAllowanceBytes + 1000), 0u);
+  EXPECT_EQ(ledger.undelivered(7, kHandshakeAllowanceBytes + 1000, 0), 0u);
 }
 
 TEST(BacklogLedger, ADescriptorReusedStartsAfreshAndUnknownOnesAreNotCredited) {
   BacklogLedger ledger;
   ledger.on_delivered(3, 1 << 20);  // not accepted: not placed
   EXPECT_FALSE(ledger.knows(3));
-  ledger.on_accepted(3);
-  EXPECT_EQ(ledger.undelivered(3, kHandshakeAllowanceBytes + 100), 100u);
+  ledger.on_accepted(3, 0);
+  EXPECT_EQ(ledger.undelivered(3, kHandshakeAllowanceBytes + 100, 0), 100u);
   ledger.on_delivered(3, 100);
   ledger.on_closed(3);
   EXPECT_FALSE(ledger.knows(3));
-  EXPECT_EQ(ledger.undelivered(3, uint64_t{1} << 30), 0u);  // unknown: nothing to say
-  ledger.on_delivered(3, 1 << 20);                          // after its close: dropped
-  ledger.on_accepted(3);                                    // a new connection on fd 3
-  EXPECT_EQ(ledger.undelivered(3, kHandshakeAllowanceBytes + 100), 100u);
+  EXPECT_EQ(ledger.undelivered(3, uint64_t{1} << 30, 0), 0u);  // unknown: nothing to say
+  ledger.on_delivered(3, 1 << 20);                             // after its close: dropped
+  ledger.on_accepted(3, 0);                                    // a new connection on fd 3
+  EXPECT_EQ(ledger.undelivered(3, kHandshakeAllowanceBytes + 100, 0), 100u);
   ledger.on_delivered(3, 50);
-  ledger.on_accepted(3);  // seen again without a close: its earlier one ended
-  EXPECT_EQ(ledger.undelivered(3, kHandshakeAllowanceBytes + 100), 100u);
+  ledger.on_accepted(3, 0);  // seen again without a close: its earlier one ended
+  EXPECT_EQ(ledger.undelivered(3, kHandshakeAllowanceBytes + 100, 0), 100u);
   EXPECT_EQ(ledger.size(), 1u);
+}
+
+TEST(BacklogLedger, HeartbeatsAreAllowedForTheConnectionsAge) {
+  BacklogLedger ledger;
+  ledger.on_accepted(9, 1000);
+  const uint64_t read = kHandshakeAllowanceBytes + 10 * kCommandBytesPerSecond + 5;
+  EXPECT_EQ(ledger.undelivered(9, read, 1000), 10 * kCommandBytesPerSecond + 5);
+  EXPECT_EQ(ledger.undelivered(9, read, 10999), kCommandBytesPerSecond + 5);  // 9 whole seconds
+  EXPECT_EQ(ledger.undelivered(9, read, 11000), 5u);
+  // A PING every 500 ms for a week stays within the allowance.
+  const int64_t week_ms = int64_t{7} * 24 * 3600 * 1000;
+  EXPECT_EQ(ledger.undelivered(9, kHandshakeAllowanceBytes + 9 * 2 * 7 * 24 * 3600, week_ms), 0u);
 }
 
 TEST(BacklogLedger, ZmtpFrameHeadersAreCreditedAsSent) {
@@ -90,7 +102,7 @@ TEST(BacklogsToClose, AConnectionMakingProgressIsSparedUpToFourTimesItsLimit) {
 
 TEST(BacklogLedger, ProgressIsADeliverySinceThePreviousLook) {
   BacklogLedger ledger;
-  ledger.on_accepted(4);
+  ledger.on_accepted(4, 0);
   EXPECT_FALSE(ledger.progressing(4));
   ledger.on_delivered(4, 10);
   EXPECT_TRUE(ledger.progressing(4));
