@@ -65,6 +65,8 @@ class RawPeer:
         except (ConnectionResetError, BrokenPipeError):
             self.reset = True
             return False
+        except socket.timeout:
+            return False  # the server stopped taking them (closed_by_server tells the rest)
         return True
 
     def closed_by_server(self, timeout):

@@ -131,13 +131,21 @@ def test_many_envelope_frames_close_the_connection(make_chat):
     peers = []
     for _ in range(3):
         p = RawPeer("127.0.0.1", c.grp.port, source=ATTACKER)
-        # 150 routing frames of 100 kB, the delimiter and a body: 153 with the identity.
-        p.send_frames([b"e" * 100_000] * 150 + [b"", b'{"action":"getMessage"}'])
+        # 150 routing frames of 10 kB, the delimiter and a body: 153 with the
+        # identity; 1.5 MB, under what the server lets one connection's
+        # unfinished message hold, so the frame count is what refuses it.
+        p.send_frames([b"e" * 10_000] * 150 + [b"", b'{"action":"getMessage"}'])
         peers.append(p)
     for p in peers:
         assert p.closed_by_server(5), "a message of 153 frames was not refused"
     c.grp.wait_for(r"closed a connection from 127\.0\.0\.9: a message of 153 frames",
                    stream="stderr")
+    # The same with frames of 100 kB (15 MB): closed too, by the frame count or,
+    # before the message ends, by what its unfinished message holds.
+    for _ in range(3):
+        p = RawPeer("127.0.0.1", c.grp.port, source=ATTACKER)
+        p.send_frames([b"e" * 100_000] * 150 + [b"", b'{"action":"getMessage"}'])
+        assert p.closed_by_server(5), "a message of 15 MB in 153 frames was not refused"
     # A frame over the frame limit is dropped by ZeroMQ with its connection.
     p = RawPeer("127.0.0.1", c.grp.port, source=ATTACKER)
     p.send_frames([b"x" * (10 << 20)], last_more=True)
