@@ -73,8 +73,8 @@ int64_t BenchRun::registry_cpu_exact_us() {
   return registry_ && registry_->running() ? cpu_time_exact_us(registry_->pid()) : -1;
 }
 
-std::unique_ptr<ChildProcess> BenchRun::start_group(const std::string& name,
-                                                    std::string& endpoint) {
+std::unique_ptr<ChildProcess> BenchRun::start_group(const std::string& name, std::string& endpoint,
+                                                    const std::vector<std::string>& extra) {
   const uint16_t registry = registry_port();
   const uint16_t port = free_loopback_port();
   const auto dir = data.path() / name;
@@ -90,6 +90,7 @@ std::unique_ptr<ChildProcess> BenchRun::start_group(const std::string& name,
                                    dir.string(),
                                    "--quiet"};
   argv.insert(argv.end(), group_args.begin(), group_args.end());
+  argv.insert(argv.end(), extra.begin(), extra.end());
   group->start(argv);
   group->wait_for_line("serving on", 20s);
   endpoint = fmt::format("tcp://127.0.0.1:{}", port);

@@ -56,7 +56,9 @@ struct BenchRun {
   // The same to the microsecond (scheduler count); -1 when it is not running.
   int64_t registry_cpu_exact_us();
   // A fresh group server with its own data directory; returns its "tcp://" endpoint.
-  std::unique_ptr<ChildProcess> start_group(const std::string& name, std::string& endpoint);
+  // `extra`: more group_server arguments for this scenario (after --group-arg's).
+  std::unique_ptr<ChildProcess> start_group(const std::string& name, std::string& endpoint,
+                                            const std::vector<std::string>& extra = {});
 
   // The large store the reads scenario filled, kept for the idle scenario.
   std::unique_ptr<ChildProcess> read_group;

@@ -35,7 +35,11 @@ void live_delivery(BenchRun& run) {
   const Sizes& z = run.sizes;
   raise_descriptor_limit();
   std::string endpoint;
-  auto group = run.start_group("bench-live", endpoint);
+  // Every follower connects from 127.0.0.1: let one address hold them all.
+  const std::string per_address = std::to_string(z.many_followers + 64);
+  auto group = run.start_group(
+      "bench-live", endpoint,
+      {"--max-connections-per-address", per_address, "--max-follows-per-address", per_address});
   join(run, endpoint, client_user(0));
   const std::string request = send_request(client_user(0), message_text(z.message_bytes));
   const size_t warmup = std::max<size_t>(5, z.warmup / kRounds);

@@ -21,8 +21,8 @@
 namespace gc {
 
 struct ConnectionLimits {
-  size_t max_total = 4096;      // connections at once, all addresses
-  size_t max_per_address = 64;  // connections at once from one IP address
+  size_t max_total = 4096;       // connections at once, all addresses
+  size_t max_per_address = 256;  // connections at once from one IP address (a NAT may hide a class)
 };
 
 // Descriptors kept free for what is not a peer connection (the store, the

@@ -2,7 +2,7 @@
 connections than the descriptor limit, leave the servers serving others.
 
 Connections are capped per source address (--max-connections-per-address,
-default 64) and in total (--max-connections, at most the descriptor limit
+default 256) and in total (--max-connections, at most the descriptor limit
 less 64); a connection over a cap is closed as soon as it is accepted,
 whether or not it ever speaks ZMTP.
 """
