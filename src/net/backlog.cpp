@@ -31,11 +31,16 @@ uint64_t BacklogLedger::undelivered(int fd, uint64_t read_by_libzmq, int64_t now
 
 bool BacklogLedger::progressing(int fd) const {
   auto it = delivered_.find(fd);
-  return it != delivered_.end() && it->second.since_look;
+  return it != delivered_.end() && (it->second.since_look || it->second.previous);
 }
 
-void BacklogLedger::looked() {
-  for (auto& [fd, entry] : delivered_) entry.since_look = false;
+void BacklogLedger::looked(int64_t now_ms) {
+  if (now_ms - window_start_ms_ < kProgressWindowMs) return;
+  window_start_ms_ = now_ms;
+  for (auto& [fd, entry] : delivered_) {
+    entry.previous = entry.since_look;
+    entry.since_look = false;
+  }
 }
 
 std::vector<Backlog> backlogs_to_close(std::vector<Backlog>& backlogs,
@@ -48,8 +53,8 @@ std::vector<Backlog> backlogs_to_close(std::vector<Backlog>& backlogs,
   for (const auto& b : backlogs) {
     if (b.undelivered == 0) break;
     if (b.undelivered <= limits.per_connection_bytes && total <= limits.total_bytes) break;
-    if (b.progressing && b.undelivered <= kProgressingFactor * limits.per_connection_bytes)
-      continue;
+    const uint64_t own_limit = b.progressing ? limits.total_bytes : limits.per_connection_bytes;
+    if (b.undelivered <= own_limit && total <= limits.total_bytes) continue;
     out.push_back(b);
     total -= b.undelivered;
   }

@@ -61,23 +61,25 @@ inline uint64_t zmtp_frame_wire_bytes(uint64_t size) {
   return size + (size <= 255 ? 2 : 9);
 }
 
-// A connection that had a request delivered since the previous look is
-// making progress: its backlog is whole requests on their way to the server
-// (a pipelining peer), not a message that never ends (nothing after an
-// unended message can be delivered on its connection). It is spared up to
-// this many times its limit.
-inline constexpr uint64_t kProgressingFactor = 4;
-
+// A connection that had a request delivered within about the last second
+// (kProgressWindowMs, up to twice that) is making progress: its backlog is
+// whole requests on their way to the server (a pipelining peer, or any peer
+// while the server was busy, e.g. syncing its file), not a message that never
+// ends (nothing after an unended message can be delivered on its connection,
+// so such a connection stops making progress within two windows). It is
+// spared up to the limit for all connections together, which applies to
+// every connection alike.
+inline constexpr int64_t kProgressWindowMs = 1000;
 struct Backlog {
   int fd = -1;
   uint64_t undelivered = 0;  // bytes libzmq has read from it and not delivered (less the allowance)
-  bool progressing = false;  // a request of it was delivered since the previous look
+  bool progressing = false;  // a request of it was delivered in this or the previous window
 };
 
 class BacklogLedger {
  public:
   // A connection was accepted on fd at now_ms (a descriptor seen again starts afresh).
-  void on_accepted(int fd, int64_t now_ms) { delivered_[fd] = Entry{0, false, now_ms}; }
+  void on_accepted(int fd, int64_t now_ms) { delivered_[fd] = Entry{0, false, false, now_ms}; }
   // Its connection ended.
   void on_closed(int fd) { delivered_.erase(fd); }
   // A request of `wire_bytes` was read from fd. A descriptor not accepted
@@ -97,23 +99,26 @@ class BacklogLedger {
   // read from the kernel (received less still queued in the kernel), less
   // the allowance for the handshake and the connection's age; 0 when under.
   uint64_t undelivered(int fd, uint64_t read_by_libzmq, int64_t now_ms) const;
-  // Whether a request of fd was delivered since the previous look.
+  // Whether a request of fd was delivered in this progress window or the one before.
   bool progressing(int fd) const;
-  // A look was taken: progress counts afresh.
-  void looked();
+  // A look was taken at now_ms: a new progress window begins once the
+  // current one is kProgressWindowMs old.
+  void looked(int64_t now_ms);
 
  private:
   struct Entry {
     uint64_t bytes = 0;       // wire bytes delivered since the accept
-    bool since_look = false;  // any delivered since the previous look
+    bool since_look = false;  // any delivered in the current progress window
+    bool previous = false;    // any delivered in the window before
     int64_t accepted_ms = 0;
   };
   std::unordered_map<int, Entry> delivered_;
+  int64_t window_start_ms_ = 0;
 };
 
-// The connections to close: every one over the per-connection limit, then
-// the ones holding most until the total is within its limit; a connection
-// making progress only past kProgressingFactor times its limit. `backlogs`
+// The connections to close: every one over the per-connection limit (one
+// making progress: over the total limit), then the ones holding most until
+// the total is within its limit. `backlogs`
 // is reordered.
 std::vector<Backlog> backlogs_to_close(std::vector<Backlog>& backlogs, const BacklogLimits& limits);
 

@@ -243,7 +243,7 @@ size_t ConnectionGuard::check_backlogs() {
         backlogs.push_back({fd, held, ledger_.progressing(fd)});
     }
   }
-  ledger_.looked();
+  ledger_.looked(now);
   size_t closed = 0;
   for (const Backlog& b : backlogs_to_close(backlogs, backlog_limits_)) {
     auto it = accepted_.find(b.fd);

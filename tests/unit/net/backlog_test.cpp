@@ -81,32 +81,36 @@ TEST(BacklogsToClose, EveryConnectionOverItsLimitThenTheLargestUntilTheTotalFits
   EXPECT_TRUE(backlogs_to_close(empty, limits).empty());
 }
 
-TEST(BacklogsToClose, AConnectionMakingProgressIsSparedUpToFourTimesItsLimit) {
+TEST(BacklogsToClose, AConnectionMakingProgressIsSparedUpToTheTotalLimit) {
   BacklogLimits limits;
   limits.per_connection_bytes = 100;
   limits.total_bytes = 1000;
-  std::vector<Backlog> b{{1, 300, true}, {2, 300, false}, {3, 401, true}};
+  std::vector<Backlog> b{{1, 300, true}, {2, 300, false}, {3, 1001, true}};
   auto closed = backlogs_to_close(b, limits);
   ASSERT_EQ(closed.size(), 2u);
-  EXPECT_EQ(closed[0].fd, 3);  // past four times its limit
-  EXPECT_EQ(closed[1].fd, 2);  // no progress
-  // Over the total: those making progress are spared, the others go.
+  EXPECT_EQ(closed[0].fd, 3);  // past the total limit, progress or not
+  EXPECT_EQ(closed[1].fd, 2);  // no progress: past its own limit
+  // Over the total: the largest go, making progress or not.
   limits.per_connection_bytes = 1000;
   limits.total_bytes = 500;
   std::vector<Backlog> t{{1, 400, true}, {2, 300, false}, {3, 200, false}};
   closed = backlogs_to_close(t, limits);
-  ASSERT_EQ(closed.size(), 2u);
-  EXPECT_EQ(closed[0].fd, 2);
-  EXPECT_EQ(closed[1].fd, 3);
+  ASSERT_EQ(closed.size(), 1u);
+  EXPECT_EQ(closed[0].fd, 1);
 }
 
-TEST(BacklogLedger, ProgressIsADeliverySinceThePreviousLook) {
+TEST(BacklogLedger, ProgressIsADeliveryInThisProgressWindowOrThePrevious) {
   BacklogLedger ledger;
   ledger.on_accepted(4, 0);
+  ledger.looked(kProgressWindowMs);  // a first window begins
   EXPECT_FALSE(ledger.progressing(4));
   ledger.on_delivered(4, 10);
   EXPECT_TRUE(ledger.progressing(4));
-  ledger.looked();
+  ledger.looked(kProgressWindowMs + 50);  // the same window: still progressing
+  EXPECT_TRUE(ledger.progressing(4));
+  ledger.looked(2 * kProgressWindowMs);  // the next window: the delivery is in the previous
+  EXPECT_TRUE(ledger.progressing(4));
+  ledger.looked(3 * kProgressWindowMs);  // two windows on, nothing delivered since
   EXPECT_FALSE(ledger.progressing(4));
   EXPECT_FALSE(ledger.progressing(5));
 }
