@@ -6,8 +6,7 @@ import json
 import os
 import shlex
 import shutil
-import subprocess
-import time
+import sys
 
 import pytest
 import zmq
@@ -15,42 +14,19 @@ import zmq
 from conftest import binary, free_port
 from test_malicious_server import DEEP, FakeServer
 
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
+from terminal import Terminal  # noqa: E402
+
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux not installed")
 
 USER = "tty-hostile"
 
 
-class Terminal:
-    """One tmux server on a private socket; one 150x40 window."""
-
-    def __init__(self):
-        self.socket = f"gc-hostile-{os.getpid()}-{free_port()}"
-
-    def tmux(self, *args, check=True):
-        return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True,
-                              check=check, timeout=10)
-
-    def screen(self, session):
-        r = self.tmux("capture-pane", "-p", "-t", session, check=False)
-        return r.stdout.rstrip("\n").split("\n") if r.returncode == 0 else None
-
-    def wait_screen(self, session, predicate, timeout=15.0, what="condition"):
-        deadline = time.monotonic() + timeout
-        while True:
-            lines = self.screen(session)
-            if lines is not None and predicate(lines):
-                return lines
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for {what}; screen:\n" +
-                                     "\n".join(lines or ["<no session>"]))
-            time.sleep(0.05)  # polling the screen, bounded by the deadline
-
-
 @pytest.fixture
 def term():
-    t = Terminal()
+    t = Terminal("gc-hostile")
     yield t
-    t.tmux("kill-server", check=False)
+    t.kill_server()
 
 
 def test_the_shell_starts_and_stays_inert_with_a_hostile_joined_group(tmp_path, term):
@@ -78,12 +54,13 @@ def test_the_shell_starts_and_stays_inert_with_a_hostile_joined_group(tmp_path, 
         command = " ".join(["env", *[f"{k}={shlex.quote(v)}" for k, v in env.items()],
                             shlex.quote(binary("user_client")), "--server",
                             f"127.0.0.1:{free_port()}", "--user-id", USER])
-        term.tmux("new-session", "-d", "-s", "s", "-x", "150", "-y", "40", command)
+        term.start("s", command, width=150, height=40)
         g = group.address
         lines = term.wait_screen(
             "s", lambda ls: any(x.startswith(f"    mallory : forged") for x in ls),
-            what="the pushed message")
-        term.wait_screen("s", lambda ls: any(x.strip() == ">" for x in ls), what="the prompt")
+            timeout=15, what="the pushed message")
+        term.wait_screen("s", lambda ls: any(x.strip() == ">" for x in ls), timeout=15,
+                         what="the prompt")
         screen = "\n".join(lines)
         assert f"warning: {g}: skipped a frame that is not JSON: nesting deeper than 32 levels" in screen
         assert f'warning: {g}: skipped a push: "user_uuid" of a message is not a string' in screen
@@ -92,14 +69,12 @@ def test_the_shell_starts_and_stays_inert_with_a_hostile_joined_group(tmp_path, 
         title = term.tmux("display-message", "-p", "-t", "s", "#{pane_title}").stdout
         assert "owned" not in title
         # Still a working shell: a command runs and exit ends it.
-        term.tmux("send-keys", "-t", "s", "-l", "help")
-        term.tmux("send-keys", "-t", "s", "Enter")
-        term.wait_screen("s", lambda ls: any("join_group IP:PORT" in x for x in ls), what="help")
-        term.tmux("send-keys", "-t", "s", "-l", "exit")
-        term.tmux("send-keys", "-t", "s", "Enter")
-        deadline = time.monotonic() + 10
-        while term.tmux("has-session", "-t", "s", check=False).returncode == 0:
-            assert time.monotonic() < deadline, "the shell did not exit"
-            time.sleep(0.05)  # polling, bounded by the deadline
+        term.type("s", "help")
+        term.keys("s", "Enter")
+        term.wait_screen("s", lambda ls: any("join_group IP:PORT" in x for x in ls), timeout=15,
+                         what="help")
+        term.type("s", "exit")
+        term.keys("s", "Enter")
+        term.wait_gone("s", timeout=10)  # the shell exited
     finally:
         group.close()

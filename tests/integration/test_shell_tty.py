@@ -4,69 +4,18 @@ intact; commands still run; history recalls earlier commands, also in a new
 shell; a new shell follows the groups joined before.
 
 Every wait polls the screen (capture-pane) with a deadline."""
-import os
 import shlex
 import shutil
-import subprocess
 import time
 
 import pytest
 
-from conftest import binary, free_port, join, request_json, send
+from conftest import binary, join, request_json, send
+from terminal import Terminal
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux not installed")
 
 USER = "tty-user"
-
-
-class Terminal:
-    """One tmux server on a private socket, one 120x30 window per session."""
-
-    def __init__(self):
-        self.socket = f"gc-tty-{os.getpid()}-{free_port()}"
-
-    def tmux(self, *args, check=True):
-        return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True,
-                              check=check, timeout=10)
-
-    def start(self, session, command):
-        self.tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "30", command)
-
-    def keys(self, session, *keys):
-        self.tmux("send-keys", "-t", session, *keys)
-
-    def type(self, session, text):
-        self.tmux("send-keys", "-t", session, "-l", text)  # literally, no key names
-
-    def screen(self, session):
-        r = self.tmux("capture-pane", "-p", "-t", session, check=False)
-        return r.stdout.rstrip("\n").split("\n") if r.returncode == 0 else None
-
-    def wait_screen(self, session, predicate, timeout=10.0, what="condition"):
-        deadline = time.monotonic() + timeout
-        while True:
-            lines = self.screen(session)
-            if lines is not None and predicate(lines):
-                return lines
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for {what}; screen:\n" +
-                                     "\n".join(lines or ["<no session>"]))
-            time.sleep(0.05)  # polling the screen, bounded by the deadline
-
-    def wait_gone(self, session, timeout=10.0):
-        """Waits until the session's program has exited (tmux then closes it)."""
-        deadline = time.monotonic() + timeout
-        while self.alive(session):
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{session} still running; screen:\n" +
-                                     "\n".join(self.screen(session) or []))
-            time.sleep(0.05)  # polling, bounded by the deadline
-
-    def alive(self, session):
-        return self.tmux("has-session", "-t", session, check=False).returncode == 0
-
-    def kill_server(self):
-        self.tmux("kill-server", check=False)
 
 
 def last_line(lines):
