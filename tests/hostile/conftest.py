@@ -30,7 +30,8 @@ def _load_integration_conftest():
 _load_integration_conftest()
 from integration_conftest import (  # noqa: E402,F401  (re-exported for the tests)
     DEFAULT_TIMEOUT, Cluster, Proc, address_of, binary, cluster, chat, connect,
-    free_port, join, make_chat, request, request_json, send,
+    free_port, join, json_lines, make_chat, request, request_json, send,
+    wait_json_lines,
 )
 
 # What a well-behaved peer is given to get its answer after an attack.

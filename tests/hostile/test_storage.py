@@ -13,7 +13,7 @@ import time
 import pytest
 import zmq
 
-from conftest import address_of, connect, join, request_json, send
+from conftest import address_of, connect, join, request_json, send, wait_json_lines
 
 EXIT_WITHIN_S = 15.0
 
@@ -176,19 +176,6 @@ def follow(cluster, uid, group):
                          env={"XDG_CONFIG_HOME": str(cluster.tmp_path / "config")})
 
 
-def wait_lines(proc, n, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    with proc.cond:
-        while len(proc.lines["stdout"]) < n:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AssertionError(
-                    f"{len(proc.lines['stdout'])} of {n} lines\nstdout: {proc.lines['stdout']}\n"
-                    f"stderr: {proc.lines['stderr']}")
-            proc.cond.wait(min(left, 0.5))
-    return [json.loads(line) for line in proc.out()]
-
-
 def test_a_new_history_after_a_loss_has_a_new_id_and_a_follower_starts_it_afresh(
         cluster, data_dir):
     g = start_group(cluster, data_dir)
@@ -199,7 +186,7 @@ def test_a_new_history_after_a_loss_has_a_new_id_and_a_follower_starts_it_afresh
     old = [f"old {i}" for i in range(5)]
     for t in old:
         send(g, "writer", t)
-    wait_lines(f, 5)
+    wait_json_lines(f, 5, timeout=20.0)
 
     # The follower is paused while the group loses its file and starts a new
     # history (members are lost with it: they join again before it resumes).
@@ -223,7 +210,7 @@ def test_a_new_history_after_a_loss_has_a_new_id_and_a_follower_starts_it_afresh
         assert r["seq"] == len(new)
     finally:
         f.signal(signal.SIGCONT)
-    got = wait_lines(f, len(old) + len(new))
+    got = wait_json_lines(f, len(old) + len(new), timeout=20.0)
     assert [m["message"] for m in got] == old + new, got
     assert [m["seq"] for m in got] == list(range(1, 6)) + list(range(1, 9))
     f.wait_for(r"history was replaced", stream="stderr", timeout=5)

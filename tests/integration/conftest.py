@@ -135,6 +135,25 @@ class Proc:
             self.popen.wait(timeout=5)
 
 
+def json_lines(proc):
+    """The stdout lines of proc (a --json command), parsed."""
+    return [json.loads(line) for line in proc.out()]
+
+
+def wait_json_lines(proc, n, timeout=15.0):
+    """Waits until proc has printed at least n stdout lines; returns them parsed."""
+    deadline = time.monotonic() + timeout
+    with proc.cond:
+        while len(proc.lines["stdout"]) < n:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(
+                    f"{len(proc.lines['stdout'])} of {n} lines from {proc.args}\n"
+                    f"stdout: {proc.lines['stdout'][-10:]}\nstderr: {proc.lines['stderr'][-10:]}")
+            proc.cond.wait(min(left, 0.5))
+    return json_lines(proc)
+
+
 def request(endpoint, body, timeout=3.0, ctx=None):
     """One REQ round trip. body: dict (sent as JSON), str or bytes. Returns the reply bytes.
     Raises TimeoutError when no reply comes in time."""

@@ -9,7 +9,8 @@ import re
 import signal
 import time
 
-from conftest import ended_follows, follows_expired_pattern, join, send
+from conftest import (ended_follows, follows_expired_pattern, join, json_lines, send,
+                      wait_json_lines)
 
 MSG_LINE = re.compile(r"^(.+) : (.*) \((\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?)\)$")
 
@@ -21,26 +22,8 @@ def follow(chat, uid, *extra, json_out=True, group=None):
     return chat.start("user_client", args, env={"XDG_CONFIG_HOME": str(chat.tmp_path / "config")})
 
 
-def messages(proc):
-    return [json.loads(line) for line in proc.out()]
-
-
-def wait_lines(proc, n, timeout=15.0):
-    """Waits until proc has printed at least n stdout lines; returns them parsed."""
-    deadline = time.monotonic() + timeout
-    with proc.cond:
-        while len(proc.lines["stdout"]) < n:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AssertionError(
-                    f"{len(proc.lines['stdout'])} of {n} lines from {proc.args}\n"
-                    f"stdout: {proc.lines['stdout'][-10:]}\nstderr: {proc.lines['stderr'][-10:]}")
-            proc.cond.wait(min(left, 0.5))
-    return messages(proc)
-
-
 def assert_exactly(proc, texts, first_seq=1):
-    got = messages(proc)
+    got = json_lines(proc)
     assert [m["message"] for m in got] == texts, got
     assert [m["seq"] for m in got] == list(range(first_seq, first_seq + len(texts)))
 
@@ -56,9 +39,9 @@ def test_every_follower_gets_every_message_once_in_seq_order(chat):
         send(g, "writer", t)
     send(g, "writer", "marker")  # anything after the last message would show after this
     for f in followers:
-        wait_lines(f, len(texts) + 1)
+        wait_json_lines(f, len(texts) + 1)
         assert_exactly(f, texts + ["marker"])
-        m = messages(f)[0]
+        m = json_lines(f)[0]
         assert m["user_uuid"] == "writer" and re.match(r"\d{4}-\d\d-\d\dT", m["timestamp"])
         assert "name" not in m  # only when the sender set one
     f = followers[0]
@@ -86,7 +69,7 @@ def test_without_since_seq_only_messages_stored_from_now_on_are_printed(chat):
     assert f.count(r"ping") > 0, f"no ping printed after {len(sent)} sent: {f.out('stderr')}"
     send(g, "writer", "after")
     f.wait_for(r'"after"')
-    got = [m["message"] for m in messages(f)]
+    got = [m["message"] for m in json_lines(f)]
     assert "old" not in got
     first = sent.index(got[0])
     assert got == sent[first:] + ["after"]  # no gap, no duplicate from the first shown on
@@ -104,7 +87,7 @@ def test_a_stopped_follower_catches_up_exactly_once(make_chat):
     join(g, "writer")
     f = follow(chat, "reader", "--since-seq", "0")
     send(g, "writer", "before")
-    wait_lines(f, 1)
+    wait_json_lines(f, 1)
     stopped_at = len(chat.grp.out("stderr"))
     f.signal(signal.SIGSTOP)
     try:
@@ -121,7 +104,7 @@ def test_a_stopped_follower_catches_up_exactly_once(make_chat):
     finally:
         f.signal(signal.SIGCONT)
     send(g, "writer", "after")
-    wait_lines(f, 12)
+    wait_json_lines(f, 12)
     assert_exactly(f, ["before", *texts, "after"])
 
 
@@ -134,7 +117,7 @@ def test_followers_print_every_message_once_across_a_group_server_restart(chat):
     for t in texts:
         send(g, "writer", t)
     for f in followers:
-        wait_lines(f, 5)
+        wait_json_lines(f, 5)
     chat.grp.kill()  # SIGKILL: no goodbye to anyone
     for f in followers:
         f.wait_for(rf"no reply from {re.escape(g)}; retrying", stream="stderr", timeout=15)
@@ -149,7 +132,7 @@ def test_followers_print_every_message_once_across_a_group_server_restart(chat):
     for t in later:
         send(g, "writer", t)
     for f in followers:
-        wait_lines(f, 11, timeout=20)
+        wait_json_lines(f, 11, timeout=20)
         assert_exactly(f, [*texts, "sent while down", *later])
         f.wait_for(rf"connected to {re.escape(g)}", stream="stderr")
 
@@ -162,12 +145,12 @@ def test_a_cut_connection_resumes_without_gap_or_duplicate(chat):
     join(g, "writer")
     f = follow(chat, "reader", "--since-seq", "0")
     send(g, "writer", "one")
-    wait_lines(f, 1)
+    wait_json_lines(f, 1)
     chat.grp.kill()
     chat.grp = chat.group("alpha", chat.reg.address, port=chat.grp.port)
     for t in ("two", "three", "four"):
         send(g, "writer", t)
-    wait_lines(f, 4)
+    wait_json_lines(f, 4)
     assert_exactly(f, ["one", "two", "three", "four"])
 
 
@@ -186,17 +169,17 @@ def test_a_member_who_leaves_stops_receiving_at_once(chat):
     leaver = follow(chat, "leaver", "--since-seq", "0")
     stayer = follow(chat, "stayer", "--since-seq", "0")
     send(g, "writer", "both see this")
-    wait_lines(leaver, 1)
-    wait_lines(stayer, 1)
+    wait_json_lines(leaver, 1)
+    wait_json_lines(stayer, 1)
     r = chat.client(["--server", chat.reg.address, "--user-id", "leaver", "leave", g])
     assert (r.returncode, r.stdout) == (0, "SUCCESS\n"), r.stderr
     send(g, "writer", "only the stayer")
     stayer.wait_for(r"only the stayer")
-    assert [m["message"] for m in messages(leaver)] == ["both see this"]
+    assert [m["message"] for m in json_lines(leaver)] == ["both see this"]
     # Its next renewal is refused: the follower says so and exits 1.
     assert leaver.wait(timeout=15) == 1
     assert "not a member" in "\n".join(leaver.out("stderr"))
-    assert [m["message"] for m in messages(leaver)] == ["both see this"]
+    assert [m["message"] for m in json_lines(leaver)] == ["both see this"]
 
 
 def test_since_seq_replays_history_then_continues_live(chat):
