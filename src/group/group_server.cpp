@@ -283,10 +283,7 @@ void GroupServer::close_peer(Peer& peer, std::string_view routing_id, const std:
   peer.parked_bytes = 0;
   subscriptions_.unfollow(std::string(routing_id));
   const bool shut = peer.connection && peer.connection->shut_down();
-  if (size_t skipped = 0; log_close_.due(mono_ms(), skipped))
-    spdlog::warn("closed a connection from {}: {}{}{}",
-                 peer.address.empty() ? "an unknown address" : peer.address, why,
-                 shut ? "" : "; it had gone already", LogLimiter::more(skipped));
+  log_closed_peer(log_close_, peer.address, why, shut);
 }
 
 void GroupServer::sweep_peers(int64_t now_ms) {

@@ -264,4 +264,12 @@ size_t ConnectionGuard::check_backlogs() {
   return closed;
 }
 
+void log_closed_peer(LogLimiter& limiter, std::string_view address, std::string_view why,
+                     bool shut) {
+  if (size_t skipped = 0; limiter.due(mono_ms(), skipped))
+    spdlog::warn("closed a connection from {}: {}{}{}",
+                 address.empty() ? "an unknown address" : address, why,
+                 shut ? "" : "; it had gone already", LogLimiter::more(skipped));
+}
+
 }  // namespace gc

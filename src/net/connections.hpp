@@ -84,6 +84,11 @@ class LogLimiter {
   size_t skipped_ = 0;
 };
 
+// Logs, at most as often as `limiter` allows, that a peer's connection was
+// closed for `why`; `shut`: whether it was still there to close.
+void log_closed_peer(LogLimiter& limiter, std::string_view address, std::string_view why,
+                     bool shut);
+
 class ConnectionCounter {
  public:
   explicit ConnectionCounter(ConnectionLimits limits) : limits_(limits) {}

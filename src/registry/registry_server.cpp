@@ -174,11 +174,7 @@ void RegistryServer::serve_requests() {
     if (!violation.empty()) {
       peer.closed = true;
       const bool shut = peer.connection && peer.connection->shut_down();
-      const std::string from =
-          request.peer_address.empty() ? "an unknown address" : request.peer_address;
-      if (size_t skipped = 0; log_close_.due(mono_ms(), skipped))
-        spdlog::warn("closed a connection from {}: {}{}{}", from, violation,
-                     shut ? "" : "; it had gone already", LogLimiter::more(skipped));
+      log_closed_peer(log_close_, request.peer_address, violation, shut);
       continue;
     }
     RegistryOutput out;
