@@ -24,10 +24,11 @@ namespace gc {
 // The ZMTP greeting (64 bytes), the READY command and the peer's properties,
 // and heartbeat commands: received but never delivered as a request.
 inline constexpr uint64_t kHandshakeAllowanceBytes = 64 * 1024;
-// ZMTP heartbeats (a PING is 9 bytes) are received and never delivered: a
-// connection is allowed this many bytes for each second of its age, enough
-// for a PING every 150 ms (the registry's watches send one every 500 ms).
-inline constexpr uint64_t kCommandBytesPerSecond = 64;
+// ZMTP heartbeats (a PING is 9 bytes, 44 under CURVE) are received and never
+// delivered: a connection is allowed this many bytes for each second of its
+// age, enough for a CURVE PING every 200 ms (the registry's watches send one
+// every 500 ms).
+inline constexpr uint64_t kCommandBytesPerSecond = 256;
 
 struct BacklogLimits {
   // Undelivered bytes one connection may have libzmq hold.
@@ -59,6 +60,13 @@ struct BacklogLimits {
 // one byte longer), so what it credits never hides bytes held.
 inline uint64_t zmtp_frame_wire_bytes(uint64_t size) {
   return size + (size <= 255 ? 2 : 9);
+}
+
+// The same under CURVE (RFC 26): each frame travels boxed in a MESSAGE
+// command, 33 bytes more (the command name, a nonce, the flags and the MAC)
+// with the command's own frame header.
+inline uint64_t curve_frame_wire_bytes(uint64_t size) {
+  return zmtp_frame_wire_bytes(size + 33);
 }
 
 // A connection that had a request delivered within about the last second

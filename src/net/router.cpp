@@ -3,16 +3,18 @@
 #include <fmt/format.h>
 
 #include "net/backlog.hpp"
+#include "net/curve.hpp"
 
 namespace gc {
 
-bool receive_routed(zmq::socket_t& router, RoutedRequest& out, size_t max_body_bytes) {
+bool receive_routed(zmq::socket_t& router, RoutedRequest& out, size_t max_body_bytes, bool curve) {
   out.envelope.clear();
   out.body.clear();
   out.framing_error.clear();
   out.framing_violation.clear();
   out.source_fd = -1;
   out.peer_address.clear();
+  out.user_id.clear();
   out.wire_bytes = 0;
   std::vector<zmq::message_t> frames;
   zmq::message_t first;
@@ -28,7 +30,8 @@ bool receive_routed(zmq::socket_t& router, RoutedRequest& out, size_t max_body_b
     (void)router.recv(part, zmq::recv_flags::none);
     more = part.more();
     if (&part == &extra) ++extra_frames;
-    out.wire_bytes += zmtp_frame_wire_bytes(part.size());
+    out.wire_bytes +=
+        curve ? curve_frame_wire_bytes(part.size()) : zmtp_frame_wire_bytes(part.size());
   }
   // The routing id frame carries no connection properties; the others do.
   zmq::message_t& last = extra_frames ? extra : frames.back();
@@ -36,6 +39,7 @@ bool receive_routed(zmq::socket_t& router, RoutedRequest& out, size_t max_body_b
     out.source_fd = zmq_msg_get(last.handle(), ZMQ_SRCFD);
     if (const char* address = zmq_msg_gets(last.handle(), "Peer-Address"))
       out.peer_address = address;
+    if (curve) out.user_id = message_user_id(last);
   }
   if (extra_frames) {
     out.envelope.push_back(std::move(frames[0]));

@@ -39,6 +39,10 @@ struct RoutedRequest {
   int source_fd = -1;
   // The peer's IP address (the "Peer-Address" message property); empty when unknown.
   std::string peer_address;
+  // The connection's User-Id from the ZAP handler (net/curve.hpp): in curve
+  // mode the client's public key, which the request acts as. Read only when
+  // receive_routed is told the socket is a CURVE server; empty otherwise.
+  std::string user_id;
   // What the message took on the wire from its peer: every frame but the
   // routing id (which libzmq adds), with its ZMTP header (net/backlog.hpp).
   uint64_t wire_bytes = 0;
@@ -56,7 +60,10 @@ struct RoutedRequest {
 // Reads one whole multipart message from a ROUTER socket (non-blocking; the
 // caller polled first). Returns false when nothing was waiting.
 // A body larger than max_body_bytes is not copied; framing_error says so.
-bool receive_routed(zmq::socket_t& router, RoutedRequest& out, size_t max_body_bytes);
+// curve: the socket is a CURVE server: fill RoutedRequest::user_id, and
+// count wire bytes as CURVE frames (net/backlog.hpp).
+bool receive_routed(zmq::socket_t& router, RoutedRequest& out, size_t max_body_bytes,
+                    bool curve = false);
 
 enum class SendResult {
   sent,

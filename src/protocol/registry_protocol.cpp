@@ -69,6 +69,7 @@ const std::vector<ActionSpec>& action_specs() {
       {"heartbeat", RegistryAction::heartbeat, {"group_name", "ip_port"}},
       {"unregister", RegistryAction::unregister, {"group_name", "ip_port"}},
       {"get_group_list", RegistryAction::get_group_list, {"user_uuid"}},
+      {"list_groups", RegistryAction::list_groups, {}},
   };
   return specs;
 }
@@ -104,7 +105,9 @@ Result<RegistryRequest> decode_registry_request(std::string_view body) {
   if (spec == specs.end()) {
     std::string shown = action.size() > 64 ? action.substr(0, 64) + "..." : action;
     return R::error(fmt::format(
-        "unknown action '{}'; expected register, heartbeat, unregister or get_group_list", shown));
+        "unknown action '{}'; expected register, heartbeat, unregister, get_group_list or "
+        "list_groups",
+        shown));
   }
   RegistryRequest out;
   out.action = spec->action;
@@ -121,12 +124,17 @@ Result<RegistryRequest> decode_registry_request(std::string_view body) {
       if (!it->is_boolean()) return R::error("field 'heartbeat' must be true or false");
       out.heartbeat = it->get<bool>();
     }
+    if (auto it = request.find("security"); it != request.end() && !it->is_null()) {
+      if (!it->is_string() || (*it != "open" && *it != "curve"))
+        return R::error("field 'security' must be \"open\" or \"curve\"");
+      out.curve = *it == "curve";
+    }
   }
   return out;
 }
 
 std::string make_registry_request(RegistryAction action, std::string_view group_name,
-                                  std::string_view ip_port, bool heartbeat_flag) {
+                                  std::string_view ip_port, bool heartbeat_flag, bool curve) {
   std::string out = R"({"action":)";
   append_json_string(out, action_name(action));
   out += R"(,"group_name":)";
@@ -134,8 +142,13 @@ std::string make_registry_request(RegistryAction action, std::string_view group_
   out += R"(,"ip_port":)";
   append_json_string(out, ip_port);
   if (heartbeat_flag) out += R"(,"heartbeat":true)";
+  if (curve && action == RegistryAction::register_group) out += R"(,"security":"curve")";
   out += '}';
   return out;
+}
+
+std::string make_list_groups_request() {
+  return R"({"action":"list_groups"})";
 }
 
 std::string make_group_list_request(std::string_view user_uuid) {
@@ -164,6 +177,19 @@ std::string registry_reregister(std::string_view error) {
 
 std::string encode_group_list(const std::vector<std::string>& groups) {
   return dump(ordered(groups));
+}
+
+std::string encode_group_entries(const std::vector<GroupEntry>& groups) {
+  ordered list = ordered::array();
+  for (const auto& g : groups) {
+    ordered entry{{"name", g.name},
+                  {"address", g.address},
+                  {"security", g.curve ? "curve" : "open"},
+                  {"public_key", nullptr}};
+    if (!g.public_key.empty()) entry["public_key"] = g.public_key;
+    list.push_back(std::move(entry));
+  }
+  return dump(ordered{{"response", "SUCCESS"}, {"groups", std::move(list)}});
 }
 
 RegisterReply decode_register_reply(std::string_view body) {
@@ -248,6 +274,65 @@ GroupListReply decode_group_list(std::string_view body) {
     }
   }
   r.error = "expected a JSON list of groups";
+  return r;
+}
+
+GroupEntriesReply decode_group_entries(std::string_view body) {
+  GroupEntriesReply r;
+  auto parsed = parse_untrusted_json(body);
+  if (!parsed) {
+    r.error = "not JSON: " + parsed.error();
+    return r;
+  }
+  const json& j = *parsed;
+  if (!j.is_object()) {
+    r.error = "expected a JSON object";
+    return r;
+  }
+  auto resp = j.find("response");
+  if (resp == j.end() || !resp->is_string()) {
+    r.error = "no 'response' string";
+    return r;
+  }
+  if (*resp != "SUCCESS") {
+    r.kind = GroupEntriesReply::Kind::refused;
+    auto e = j.find("error");
+    if (e != j.end() && e->is_string()) r.error = visible_text(e->get<std::string>());
+    return r;
+  }
+  auto groups = j.find("groups");
+  if (groups == j.end() || !groups->is_array()) {
+    r.error = "no 'groups' list";
+    return r;
+  }
+  auto text = [](const json& entry, const char* field) -> const std::string* {
+    auto it = entry.find(field);
+    return it != entry.end() && it->is_string() ? &it->get_ref<const std::string&>() : nullptr;
+  };
+  for (const auto& entry : *groups) {
+    if (!entry.is_object()) {
+      r.groups.clear();
+      r.error = "a group entry is not an object";
+      return r;
+    }
+    const std::string* name = text(entry, "name");
+    const std::string* address = text(entry, "address");
+    const std::string* security = text(entry, "security");
+    if (!name || !address || !security || (*security != "open" && *security != "curve")) {
+      r.groups.clear();
+      r.error = "a group entry lacks a name, an address or a security of open or curve";
+      return r;
+    }
+    GroupEntry g{*name, *address, *security == "curve", {}};
+    if (const std::string* key = text(entry, "public_key")) g.public_key = *key;
+    if (g.curve && g.public_key.size() != 40) {
+      r.groups.clear();
+      r.error = "the curve group '" + visible_text(g.name) + "' has no 40-character public key";
+      return r;
+    }
+    r.groups.push_back(std::move(g));
+  }
+  r.kind = GroupEntriesReply::Kind::list;
   return r;
 }
 

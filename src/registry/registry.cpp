@@ -65,6 +65,7 @@ const Registry::Command Registry::kCommands[] = {
     {RegistryAction::heartbeat, &Registry::on_heartbeat},
     {RegistryAction::unregister, &Registry::on_unregister},
     {RegistryAction::get_group_list, &Registry::on_get_group_list},
+    {RegistryAction::list_groups, &Registry::on_list_groups},
 };
 
 RegistryOutput Registry::handle(std::string_view body, int64_t now_ms,
@@ -77,7 +78,8 @@ RegistryOutput Registry::handle(std::string_view body, int64_t now_ms,
     return out;
   }
   Request req{*request, {}, 0, 0, parse_ipv4_peer(peer_address)};
-  if (request->action != RegistryAction::get_group_list) {
+  if (request->action != RegistryAction::get_group_list &&
+      request->action != RegistryAction::list_groups) {
     auto address = canonical_address(request->ip_port);
     if (!address) {
       out.notes.push_back(
@@ -280,6 +282,17 @@ void Registry::on_get_group_list(const Request& req, int64_t, RegistryOutput& ou
   // The uuid is the peer's: shown visibly, so it can neither forge a line nor act on a terminal.
   out.stdout_lines.push_back("GROUP LIST REQUEST FROM " + visible_text(req.decoded.user_uuid));
   out.reply = encode_group_list(group_list());
+}
+
+void Registry::on_list_groups(const Request&, int64_t, RegistryOutput& out) {
+  out.reply = encode_group_entries(group_entries());
+}
+
+std::vector<GroupEntry> Registry::group_entries() const {
+  std::vector<GroupEntry> out;
+  out.reserve(groups_.size());
+  for (const Group& g : groups_) out.push_back(GroupEntry{g.name, g.address, false, {}});
+  return out;
 }
 
 RegistryOutput Registry::tick(int64_t now_ms) {

@@ -104,6 +104,8 @@ class Registry {
 
   // "NAME - IP:PORT" for every live group, in registration order, IP:PORT canonical.
   std::vector<std::string> group_list() const;
+  // Every live group as list_groups describes it, in registration order.
+  std::vector<GroupEntry> group_entries() const;
   size_t size() const { return groups_.size(); }
 
  private:
@@ -138,6 +140,7 @@ class Registry {
   void on_heartbeat(const Request& req, int64_t now_ms, RegistryOutput& out);
   void on_unregister(const Request& req, int64_t now_ms, RegistryOutput& out);
   void on_get_group_list(const Request& req, int64_t now_ms, RegistryOutput& out);
+  void on_list_groups(const Request& req, int64_t now_ms, RegistryOutput& out);
 
   // Why a registration of req may not be accepted from its peer; empty when it may.
   std::string check_registration(const Request& req) const;
