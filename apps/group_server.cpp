@@ -12,6 +12,7 @@
 #include "core/endpoint.hpp"
 #include "core/stop_signal.hpp"
 #include "core/version.hpp"
+#include "net/curve.hpp"
 #include "store/data_dir.hpp"
 #include "store/memory_store.hpp"
 #include "store/sqlite_store.hpp"
@@ -95,8 +96,23 @@ int main(int argc, char** argv) {
                  "follows from one source IP address at once")
       ->capture_default_str()
       ->check(CLI::Range(size_t{1}, size_t{1} << 20));
+  std::string security = "open", key_file;
+  bool print_public_key = false;
+  app.add_option("--security", security,
+                 "open: anyone may connect, unencrypted, as the reference (its clients work); "
+                 "curve: CURVE only, every connection encrypted and a member is the key it "
+                 "connects with (docs/SECURITY.md)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"open", "curve"}));
+  app.add_option("--key-file", key_file,
+                 "the group's key pair, created (mode 0600) on first use (default: the file "
+                 "'key' in the group's data directory)");
+  app.add_flag("--public-key", print_public_key,
+               "print the group's public key (Z85) from its key file, creating the file if "
+               "needed, and exit");
   gc::add_connection_flags(app, options.connections);
   CLI11_PARSE(app, argc, argv);
+  options.security = *gc::parse_security(security);
   options.memory_budget_bytes = budget_mib << 20;
   const size_t descriptors = gc::raise_descriptor_limit();
   options.connections.max_total =
@@ -108,12 +124,27 @@ int main(int argc, char** argv) {
     return 2;
   }
   options.endpoint = *endpoint;
+  const auto group_dir = gc::group_data_dir(data_dir, *endpoint);
+  if (print_public_key || options.security == gc::SecurityMode::curve) {
+    const std::filesystem::path file =
+        key_file.empty() ? group_dir / "key" : std::filesystem::path(key_file);
+    bool created = false;
+    auto keys = gc::load_or_create_key_file(file, &created);
+    if (!keys) return fail(keys.error());
+    if (print_public_key) {
+      std::printf("%s\n", keys->public_key.c_str());
+      return 0;
+    }
+    if (created) spdlog::info("made a new key pair in {}", file.string());
+    spdlog::info("public key {}", keys->public_key);
+    options.keys = *keys;
+  }
 
   std::unique_ptr<gc::GroupStore> store;
   if (store_kind == "memory") {
     store = std::make_unique<gc::MemoryStore>();
   } else {
-    const auto dir = gc::group_data_dir(data_dir, *endpoint);
+    const auto& dir = group_dir;
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
     if (ec)

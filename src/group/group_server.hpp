@@ -20,6 +20,7 @@
 #include "group/group.hpp"
 #include "group/subscriptions.hpp"
 #include "net/connections.hpp"
+#include "net/curve.hpp"
 #include "net/peer_memory.hpp"
 #include "net/router.hpp"
 #include "protocol/limits.hpp"
@@ -41,6 +42,12 @@ struct GroupServerOptions {
   size_t follower_queue_bytes = kDefaultFollowerQueueBytes;  // pushes queued for one follower
   FollowLimits follows;
   ConnectionLimits connections;
+  // open: NULL mechanism, as the reference; curve: CURVE only, a member is
+  // the key its requests come with (docs/SECURITY.md).
+  SecurityMode security = SecurityMode::open;
+  // The group's own key pair (its key file): what it proves to users in
+  // curve mode, and to a curve registry when it registers.
+  std::optional<CurveKeyPair> keys;
 };
 
 // A batch stops reading requests once its replies pass this many bytes, so
