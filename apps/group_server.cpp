@@ -107,12 +107,22 @@ int main(int argc, char** argv) {
   app.add_option("--key-file", key_file,
                  "the group's key pair, created (mode 0600) on first use (default: the file "
                  "'key' in the group's data directory)");
+  app.add_option("--members-file", options.members_file,
+                 "curve mode: only the public keys listed in this file (one per line, '# ' "
+                 "comments) may join; re-read on SIGHUP, and a key no longer listed is out at "
+                 "once (default: any key may join)");
   app.add_flag("--public-key", print_public_key,
                "print the group's public key (Z85) from its key file, creating the file if "
                "needed, and exit");
   gc::add_connection_flags(app, options.connections);
   CLI11_PARSE(app, argc, argv);
   options.security = *gc::parse_security(security);
+  if (!options.members_file.empty() && options.security != gc::SecurityMode::curve) {
+    std::fprintf(stderr,
+                 "group_server: --members-file needs --security curve: an open group cannot "
+                 "tell its members' keys\n");
+    return 2;
+  }
   options.memory_budget_bytes = budget_mib << 20;
   const size_t descriptors = gc::raise_descriptor_limit();
   options.connections.max_total =
@@ -158,6 +168,7 @@ int main(int argc, char** argv) {
   }
 
   int stop_fd = gc::watch_stop_signals();
+  int reload_fd = gc::watch_reload_signal();
   zmq::context_t context;
   gc::size_context_sockets(context, descriptors);
   gc::GroupServer server(context, *store, options);
@@ -167,5 +178,5 @@ int main(int argc, char** argv) {
     return fail(s.message());
   }
   spdlog::info("serving on {}", endpoint->zmq());
-  return server.run(stop_fd);
+  return server.run(stop_fd, reload_fd);
 }

@@ -9,6 +9,11 @@ namespace gc {
 
 namespace {
 int g_pipe[2] = {-1, -1};
+int g_reload_pipe[2] = {-1, -1};
+
+void wake_loop_on_reload(int) {
+  if (g_reload_pipe[1] >= 0) (void)!::write(g_reload_pipe[1], "h", 1);
+}
 
 void wake_loop_on_signal(int) {
   // Only async-signal-safe calls here; a full pipe already wakes the loop.
@@ -26,6 +31,17 @@ int watch_stop_signals() {
   ::sigaction(SIGTERM, &sa, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
   return g_pipe[0];
+}
+
+int watch_reload_signal() {
+  if (g_reload_pipe[0] >= 0) return g_reload_pipe[0];
+  if (::pipe2(g_reload_pipe, O_NONBLOCK | O_CLOEXEC) != 0) return -1;
+  struct sigaction sa {};
+  sa.sa_handler = wake_loop_on_reload;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  ::sigaction(SIGHUP, &sa, nullptr);
+  return g_reload_pipe[0];
 }
 
 }  // namespace gc

@@ -5,4 +5,7 @@
 // stdout shows up as a failed write instead of killing the process.
 namespace gc {
 int watch_stop_signals();
+// The same for SIGHUP (re-read configuration files): a descriptor that
+// becomes readable after each SIGHUP; the loop reads it empty. -1 on failure.
+int watch_reload_signal();
 }  // namespace gc

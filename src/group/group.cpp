@@ -29,7 +29,8 @@ const Group::Command Group::kCommands[] = {
 
 Group::Group(GroupStore& store, GroupConfig config) : store_(store), config_(config) {}
 
-void Group::handle_body(std::string_view body, int64_t now_us, GroupOutcome& out) {
+void Group::handle_body(std::string_view body, int64_t now_us, GroupOutcome& out,
+                        std::string_view acting_key) {
   out.clear();
   if (batch_error_) {
     // The batch has failed; its reply is settled by end_batch().
@@ -40,6 +41,7 @@ void Group::handle_body(std::string_view body, int64_t now_us, GroupOutcome& out
     encode_failed(out.reply, s.message());
     return;
   }
+  if (!acting_key.empty()) decoded_.user_uuid.assign(acting_key);
   handle(decoded_, now_us, out);
 }
 
@@ -110,7 +112,16 @@ Status Group::end_batch(std::span<GroupOutcome> outcomes) {
   return failed;
 }
 
+namespace {
+constexpr std::string_view kNotListed =
+    "your key is not in this group's members file; ask the group's operator to add it";
+}
+
 bool Group::require_member(const GroupRequest& req, GroupOutcome& out, std::string* name) {
+  if (!may_be_member(req.user_uuid)) {
+    encode_failed(out.reply, fmt::format("not a member of this group: {}", kNotListed));
+    return false;
+  }
   auto member = store_.find_member(req.user_uuid);
   if (!member) {
     fail_store(out, member.error());
@@ -125,6 +136,7 @@ bool Group::require_member(const GroupRequest& req, GroupOutcome& out, std::stri
 }
 
 void Group::join(const GroupRequest& req, int64_t, GroupOutcome& out) {
+  if (!may_be_member(req.user_uuid)) return encode_failed(out.reply, kNotListed);
   if (auto s = store_.add_member(req.user_uuid, req.name); !s) return fail_store(out, s.message());
   encode_success(out.reply);
   out.events.push_back({GroupEvent::Kind::member_joined, req.user_uuid, {}});

@@ -12,6 +12,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "core/result.hpp"
@@ -59,7 +60,18 @@ class Group {
   // bad input: every refusal becomes a FAILED reply.
   void handle(const GroupRequest& req, int64_t now_us, GroupOutcome& out);
   // Decodes the body and handles it; decoding errors become FAILED replies.
-  void handle_body(std::string_view body, int64_t now_us, GroupOutcome& out);
+  // acting_key (curve mode): the key the request came with; it acts as that
+  // key whatever user_uuid it claims. Empty: as its user_uuid (open mode).
+  void handle_body(std::string_view body, int64_t now_us, GroupOutcome& out,
+                   std::string_view acting_key = {});
+  // A members file's keys (curve mode): only they may join, and a member
+  // not among them is refused as a non-member. nullopt: anyone may join.
+  void set_allowed(std::optional<std::unordered_set<std::string>> allowed) {
+    allowed_ = std::move(allowed);
+  }
+  bool may_be_member(const std::string& identity) const {
+    return !allowed_ || allowed_->contains(identity);
+  }
   // A request refused before decoding (bad framing, too large): FAILED with `error`.
   void refuse(std::string_view error, GroupOutcome& out);
 
@@ -102,8 +114,9 @@ class Group {
   GroupConfig config_;
   bool in_batch_ = false;
   std::optional<std::string> batch_error_;  // the first store failure of the open batch
-  GroupRequest decoded_;                    // reused by handle_body
-  MessagePage page_;                        // reused by get
+  std::optional<std::unordered_set<std::string>> allowed_;
+  GroupRequest decoded_;  // reused by handle_body
+  MessagePage page_;      // reused by get
 };
 
 }  // namespace gc

@@ -2,9 +2,11 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <climits>
 
 #include "core/clock.hpp"
 #include "net/poll.hpp"
@@ -39,7 +41,55 @@ int64_t GroupServer::sweep_interval_ms() const {
   return std::clamp<int64_t>(options_.follow_expiry_ms / 2, 1, 1000);
 }
 
+std::optional<std::string> GroupServer::admit(std::string_view key) const {
+  if (!members_) return std::nullopt;
+  const std::string k(key);
+  if (members_->contains(k) || k == options_.registry_key) return std::nullopt;
+  return std::string("the key is not in the group's members file");
+}
+
+Status GroupServer::reload() {
+  if (!curve() || options_.members_file.empty()) return Status::ok();
+  auto loaded = load_members_file(options_.members_file);
+  if (!loaded) return Status::error(loaded.error());
+  std::vector<std::string> removed;
+  size_t added = 0;
+  if (members_) {
+    for (const auto& key : *members_)
+      if (!loaded->contains(key)) removed.push_back(key);
+    for (const auto& key : *loaded) added += !members_->contains(key);
+  } else {
+    added = loaded->size();
+  }
+  members_ = std::move(*loaded);
+  group_.set_allowed(*members_);
+  for (const auto& key : removed) {
+    subscriptions_.drop_user(key);
+    if (auto gone = store_.remove_member(key); !gone)
+      spdlog::error("cannot remove {} from the members: {}", key, gone.error());
+  }
+  if (!removed.empty()) {
+    for (auto& [routing_id, peer] : peers_)
+      if (!peer.key.empty() && !members_->contains(peer.key))
+        close_peer(peer, routing_id, "its key is no longer in the members file");
+  }
+  spdlog::info("members file {}: {} keys ({} added, {} removed)", options_.members_file,
+               members_->size(), added, removed.size());
+  return Status::ok();
+}
+
 Status GroupServer::bind() {
+  if (curve()) {
+    if (!options_.keys) return Status::error("curve mode needs the group's key pair");
+    if (auto s = reload(); !s) return s;
+    try {
+      zap_ = std::make_unique<ZapHandler>(
+          ctx_, [this](std::string_view key, std::string_view) { return admit(key); });
+      make_curve_server(router_, *options_.keys);
+    } catch (const zmq::error_t& e) {
+      return Status::error(fmt::format("cannot set up CURVE: {}", e.what()));
+    }
+  }
   try {
     // A reply to a peer that has gone fails at once instead of vanishing silently.
     router_.set(zmq::sockopt::router_mandatory, 1);
@@ -74,7 +124,7 @@ Status GroupServer::register_group(int stop_fd) {
   return s;
 }
 
-int GroupServer::run(int stop_fd) {
+int GroupServer::run(int stop_fd, int reload_fd) {
   while (true) {
     int64_t now = mono_ms();
     NextWake wake(now);
@@ -90,17 +140,33 @@ int GroupServer::run(int stop_fd) {
     // Messages not yet ended are looked for while there are connections.
     if (int64_t check = guard_->next_check_ms(); check >= 0) wake.at(check);
     zmq::socket_t* hb = link_ ? link_->socket() : nullptr;
-    zmq::pollitem_t items[4] = {{router_.handle(), 0, ZMQ_POLLIN, 0},
+    // The ZAP handler and the reload signal take the place of a missing
+    // heartbeat socket: items holds only what exists.
+    zmq::pollitem_t items[6] = {{router_.handle(), 0, ZMQ_POLLIN, 0},
                                 {nullptr, stop_fd, ZMQ_POLLIN, 0},
-                                {guard_->handle(), 0, ZMQ_POLLIN, 0},
-                                {hb ? hb->handle() : nullptr, 0, ZMQ_POLLIN, 0}};
+                                {guard_->handle(), 0, ZMQ_POLLIN, 0}};
+    size_t count = 3;
+    const size_t hb_at = hb ? count++ : SIZE_MAX;
+    if (hb) items[hb_at] = {hb->handle(), 0, ZMQ_POLLIN, 0};
+    const size_t zap_at = zap_ ? count++ : SIZE_MAX;
+    if (zap_) items[zap_at] = {zap_->socket().handle(), 0, ZMQ_POLLIN, 0};
+    const size_t reload_at = reload_fd >= 0 ? count++ : SIZE_MAX;
+    if (reload_fd >= 0) items[reload_at] = {nullptr, reload_fd, ZMQ_POLLIN, 0};
     try {
-      if (!poll_items(items, hb ? 4 : 3, wake.timeout_ms())) continue;
+      if (!poll_items(items, static_cast<int>(count), wake.timeout_ms())) continue;
     } catch (const zmq::error_t& e) {
       spdlog::error("poll failed: {}", e.what());
       return 1;
     }
     if (items[1].revents & ZMQ_POLLIN) break;
+    // Handshakes wait for their answer: ZAP first.
+    if (zap_ && (items[zap_at].revents & ZMQ_POLLIN)) zap_->on_readable();
+    if (reload_fd >= 0 && (items[reload_at].revents & ZMQ_POLLIN)) {
+      char drain[64];
+      while (::read(reload_fd, drain, sizeof drain) > 0) {
+      }
+      if (auto s = reload(); !s) spdlog::error("{}; the members stay as they were", s.message());
+    }
     // Connection events first: a request is then credited to the connection it came on.
     if ((items[2].revents & ZMQ_POLLIN) || (items[0].revents & ZMQ_POLLIN)) guard_->drain();
     if ((items[0].revents & ZMQ_POLLIN) || parked_peers_ > 0) serve_batch();
@@ -109,7 +175,7 @@ int GroupServer::run(int stop_fd) {
     if (!store_.fault().empty()) break;
     if (link_) {
       now = mono_ms();
-      if (hb && (items[3].revents & ZMQ_POLLIN)) link_->on_readable(now);
+      if (hb && (items[hb_at].revents & ZMQ_POLLIN)) link_->on_readable(now);
       link_->on_timer(now);
     }
     now = mono_ms();
@@ -171,7 +237,7 @@ void GroupServer::serve_batch() {
   if (parked_peers_ > 0) take_parked(n, built);
   while (n < kMaxBatchRequests && built < kMaxBatchReplyBytes) {
     RoutedRequest& request = requests_[n];
-    if (!receive_routed(router_, request, max_body)) break;
+    if (!receive_routed(router_, request, max_body, curve())) break;
     guard_->on_delivered(request.source_fd, request.wire_bytes);
     Peer& peer = peer_of(request);
     if (peer.closed) continue;  // already on its way out
@@ -212,8 +278,12 @@ void GroupServer::take(RoutedRequest& request, Peer& peer, size_t& n, size_t& bu
   batch_peers_[n] = &peer;
   if (!request.framing_error.empty())
     group_.refuse(request.framing_error, outcomes_[n]);
-  else
-    group_.handle_body(request.body, now_us(), outcomes_[n]);
+  else if (curve() && request.user_id.empty())
+    group_.refuse("no authenticated key on this connection", outcomes_[n]);
+  else {
+    if (curve() && peer.key.empty()) peer.key = request.user_id;
+    group_.handle_body(request.body, now_us(), outcomes_[n], request.user_id);
+  }
   built += outcomes_[n].reply.size();
   ++n;
 }

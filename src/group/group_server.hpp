@@ -18,6 +18,7 @@
 #include "core/endpoint.hpp"
 #include "core/result.hpp"
 #include "group/group.hpp"
+#include "group/members_file.hpp"
 #include "group/subscriptions.hpp"
 #include "net/connections.hpp"
 #include "net/curve.hpp"
@@ -48,6 +49,12 @@ struct GroupServerOptions {
   // The group's own key pair (its key file): what it proves to users in
   // curve mode, and to a curve registry when it registers.
   std::optional<CurveKeyPair> keys;
+  // Curve mode: a file of the keys that may be members (group/members_file.hpp),
+  // re-read by reload(); empty: any key may join.
+  std::string members_file;
+  // The registry's public key: it may complete a handshake (to prove the
+  // group holds its key) even when a members file does not list it.
+  std::string registry_key;
 };
 
 // A batch stops reading requests once its replies pass this many bytes, so
@@ -67,11 +74,20 @@ class GroupServer {
   Status bind();
   // Registers with the registry (blocking, ~5 s at most).
   Status register_group(int stop_fd);
-  // Serves until stop_fd becomes readable, then unregisters. Returns the exit code.
-  int run(int stop_fd);
+  // Serves until stop_fd becomes readable, then unregisters. Returns the
+  // exit code. reload_fd (or -1): readable after SIGHUP: reload() then.
+  int run(int stop_fd, int reload_fd = -1);
+  // Curve mode with a members file: reads it again. A key no longer listed
+  // stops being a member at once: its membership is removed, its follows
+  // end, its connections are closed and new ones refused. A file that
+  // cannot be read or parsed changes nothing (the error is returned).
+  Status reload();
 
  private:
   int64_t sweep_interval_ms() const;
+  bool curve() const { return options_.security == SecurityMode::curve; }
+  // Who may complete a CURVE handshake (the ZAP handler's policy).
+  std::optional<std::string> admit(std::string_view key) const;
   void serve_batch();
   // Makes the store's commits safe from a power loss about once a second
   // (GroupStore::sync); a failure is a storage fault and stops the loop.
@@ -95,6 +111,7 @@ class GroupServer {
     size_t parked_bytes = 0;
     bool closed = false;
     int64_t idle_since_ms = 0;
+    std::string key;  // curve mode: the key the connection authenticated with
   };
   Peer& peer_of(const RoutedRequest& request);
   // The request joins the batch as requests_[n].
@@ -133,7 +150,9 @@ class GroupServer {
   int64_t next_peer_sweep_ms_ = 0;
   std::unique_ptr<ConnectionGuard> guard_;
   int64_t last_sync_ms_ = 0;
-  int64_t sync_due_ms_ = -1;  // when the store is next synced; -1: nothing to sync
+  int64_t sync_due_ms_ = -1;         // when the store is next synced; -1: nothing to sync
+  std::unique_ptr<ZapHandler> zap_;  // curve mode
+  std::optional<KeySet> members_;    // the members file's keys, when there is one
 };
 
 }  // namespace gc
