@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <linux/sockios.h>
 #include <linux/tcp.h>
 #include <netinet/in.h>
@@ -150,8 +151,8 @@ ConnectionGuard::ConnectionGuard(zmq::context_t& ctx, zmq::socket_t& router,
   const std::string endpoint =
       "inproc://connection-guard-" + std::to_string(monitor_counter.fetch_add(1));
   if (zmq_socket_monitor(router_.handle(), endpoint.c_str(),
-                         ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_ACCEPT_FAILED) !=
-      0)
+                         ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_ACCEPT_FAILED |
+                             ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) != 0)
     throw zmq::error_t();
   monitor_.set(zmq::sockopt::linger, 0);
   monitor_.connect(endpoint);
@@ -210,9 +211,27 @@ void ConnectionGuard::drain() {
           spdlog::error("{}: accepting a connection failed: {}{}", name_,
                         std::strerror(static_cast<int>(value)), LogLimiter::more(skipped));
         break;
+      case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+        // The value is the protocol error, not the descriptor: the peer is not known here.
+        if (size_t skipped = 0; log_handshake_failed_.due(mono_ms(), skipped))
+          spdlog::warn("{}: a connection failed its handshake: {}{}", name_,
+                       handshake_failure_text(value), LogLimiter::more(skipped));
+        break;
       default:
         break;
     }
+  }
+}
+
+std::string handshake_failure_text(uint32_t protocol_error) {
+  switch (protocol_error) {
+    case ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH:
+      return "the client's security mechanism is not this server's (an unencrypted client, "
+             "such as the reference's, at a curve server, or the other way round)";
+    case ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC:
+      return "its CURVE handshake did not decrypt (the client expects another server key)";
+    default:
+      return fmt::format("ZMTP protocol error 0x{:x}", protocol_error);
   }
 }
 

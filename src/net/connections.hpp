@@ -113,6 +113,8 @@ class ConnectionCounter {
 // received (TCP_INFO) less those still in its receive queue (SIOCINQ);
 // nullopt when fd is not a TCP socket.
 std::optional<uint64_t> bytes_read_from(int fd);
+// What a ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL value means, for an operator.
+std::string handshake_failure_text(uint32_t protocol_error);
 
 // This process's resident size in bytes (/proc/self/statm), 0 when unknown.
 uint64_t resident_bytes();
@@ -152,7 +154,7 @@ class ConnectionGuard {
   zmq::socket_t monitor_;
   ConnectionCounter counter_;
   std::string name_;
-  LogLimiter log_total_, log_address_, log_accept_failed_, log_backlog_;
+  LogLimiter log_total_, log_address_, log_accept_failed_, log_backlog_, log_handshake_failed_;
   BacklogLimits backlog_limits_;
   BacklogLedger ledger_;
   // Each connection as accepted, so as never to shut down a reused descriptor.

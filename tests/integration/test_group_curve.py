@@ -94,6 +94,9 @@ def test_a_null_mechanism_client_gets_no_service(curve_group):
         assert not plain.poll(int(NO_REPLY_S * 1000)), "a NULL client was answered"
     finally:
         plain.close()
+    # The operator is told why such a client gets nothing.
+    grp.wait_for(r"failed its handshake: the client's security mechanism is not this server's",
+                 stream="stderr")
     # The group still serves CURVE clients.
     me = keypair()
     assert ask(grp.address, grp.key, me, {"action": "joinGroup", "user_uuid": "u"})[
@@ -106,6 +109,7 @@ def test_a_client_expecting_another_key_gets_no_service(curve_group):
     impostor_key = keypair()[0]  # what a client would expect of a fake server
     assert ask(grp.address, impostor_key, keypair(), {"action": "joinGroup", "user_uuid": "u"},
                timeout=NO_REPLY_S) is None
+    grp.wait_for(r"failed its handshake: its CURVE handshake did not decrypt", stream="stderr")
 
 
 def test_a_second_key_cannot_act_as_the_first_whatever_uuid_it_claims(curve_group):
