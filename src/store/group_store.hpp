@@ -20,6 +20,10 @@
 // - Every history has an id, made at random when the history is created and
 //   kept with it: a history that was lost and begun again (seq back at 1) has
 //   another id, so a follower that resumes by seq can tell.
+// - Every group has a secret (32 random bytes, core/public_id.hpp), made when
+//   its storage is created and kept with it for as long as it lives: the
+//   public ids members see are keyed with it, so they stay the same across
+//   restarts.
 // - A fault that makes the storage untrustworthy (its file deleted, replaced
 //   or truncated under the process, the disk returning I/O errors, a failed
 //   sync) is permanent: fault() names it, and from then on every batch fails
@@ -30,6 +34,7 @@
 #include <optional>
 #include <string>
 
+#include "core/public_id.hpp"
 #include "core/result.hpp"
 #include "protocol/message.hpp"
 
@@ -63,6 +68,8 @@ class GroupStore {
   virtual int64_t last_time_us() const = 0;
   // The id of this history: 32 lower-case hex digits (128 random bits).
   virtual const std::string& history_id() const = 0;
+  // The group's secret, the key of its members' public ids.
+  virtual const GroupSecret& group_secret() const = 0;
 
   // Checks that the storage is still the one opened; an error is a fault
   // (see above). Cheap enough to run once per batch, before it is answered.

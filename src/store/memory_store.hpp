@@ -26,6 +26,8 @@ class MemoryStore final : public GroupStore {
   int64_t last_time_us() const override { return messages_.empty() ? 0 : messages_.back().time_us; }
   // A new history per instance: nothing survives the process.
   const std::string& history_id() const override { return history_id_; }
+  // A new secret per instance, likewise.
+  const GroupSecret& group_secret() const override { return secret_; }
 
   Status add_member(const std::string& user_uuid, const std::string& name) override;
   Result<bool> remove_member(const std::string& user_uuid) override;
@@ -39,6 +41,7 @@ class MemoryStore final : public GroupStore {
   };
 
   std::string history_id_ = new_history_id();
+  GroupSecret secret_ = new_group_secret();
   std::vector<StoredMessage> messages_;  // messages_[i].seq == i + 1
   std::map<std::string, std::string> members_;
   std::map<std::pair<std::string, std::string>, uint64_t> by_client_id_;

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -81,9 +82,10 @@ CREATE TABLE IF NOT EXISTS members(
   name TEXT,
   joined_us INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS history(id TEXT NOT NULL);
-PRAGMA user_version = 3;
+CREATE TABLE IF NOT EXISTS secret(key BLOB NOT NULL);
+PRAGMA user_version = 4;
 )sql";
-constexpr int kSchemaVersion = 3;
+constexpr int kSchemaVersion = 4;
 
 // Makes a new file's directory entry durable: SQLite syncs the directory for
 // its journals, not for the database file itself. The directory is opened,
@@ -212,6 +214,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const SqliteOptions& opti
   if (auto s = exec(std::string("BEGIN IMMEDIATE;") + kSchema, "creating the schema"); !s)
     return R::error(s.message());
   if (auto s = store->load_history_id(); !s) return R::error(s.message());
+  if (auto s = store->load_secret(); !s) return R::error(s.message());
   if (auto s = exec("COMMIT", "creating the schema"); !s) return R::error(s.message());
   // Durable from the start, whatever --sync says: a checkpoint syncs the WAL,
   // copies it into the file and syncs the file; then the directory entry.
@@ -292,6 +295,49 @@ Status SqliteStore::load_history_id() {
   }
   sqlite3_finalize(s);
   if (rc != SQLITE_OK) return Status::error(error_text("storing the history id", rc));
+  return Status::ok();
+}
+
+Status SqliteStore::load_secret() {
+  // One row, made with the file (or at its upgrade to version 4). A row that
+  // is not 32 bytes is damage, not something to replace: the ids members
+  // know would all change.
+  sqlite3_stmt* s = nullptr;
+  bool found = false;
+  int rc = sqlite3_prepare_v2(db_, "SELECT key FROM secret LIMIT 1", -1, &s, nullptr);
+  if (rc == SQLITE_OK) {
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+      found = true;
+      const auto* p = static_cast<const uint8_t*>(sqlite3_column_blob(s, 0));
+      const int n = sqlite3_column_bytes(s, 0);
+      if (p && n == static_cast<int>(secret_.size())) {
+        std::copy(p, p + n, secret_.begin());
+        rc = SQLITE_OK;
+      } else {
+        rc = SQLITE_CORRUPT;
+      }
+    } else if (rc == SQLITE_DONE) {
+      rc = SQLITE_OK;
+    }
+  }
+  sqlite3_finalize(s);
+  if (rc == SQLITE_CORRUPT)
+    return Status::error(fmt::format(
+        "the database file {} is damaged (its group secret is not {} bytes): move it away or "
+        "restore a backup",
+        path_, secret_.size()));
+  if (rc != SQLITE_OK) return Status::error(error_text("reading the group secret", rc));
+  if (found) return Status::ok();
+  secret_ = new_group_secret();
+  rc = sqlite3_prepare_v2(db_, "INSERT INTO secret(key) VALUES(?)", -1, &s, nullptr);
+  if (rc == SQLITE_OK) {
+    sqlite3_bind_blob(s, 1, secret_.data(), static_cast<int>(secret_.size()), SQLITE_STATIC);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) rc = SQLITE_OK;
+  }
+  sqlite3_finalize(s);
+  if (rc != SQLITE_OK) return Status::error(error_text("storing the group secret", rc));
   return Status::ok();
 }
 

@@ -66,6 +66,7 @@ class SqliteStore final : public GroupStore {
   uint64_t last_seq() const override { return last_seq_; }
   int64_t last_time_us() const override { return last_time_us_; }
   const std::string& history_id() const override { return history_id_; }
+  const GroupSecret& group_secret() const override { return secret_; }
 
   Status check_intact() override;
   const std::string& fault() const override { return fault_; }
@@ -83,6 +84,9 @@ class SqliteStore final : public GroupStore {
   Status prepare_all();
   Status load_tail();
   Status load_history_id();
+  // Reads the group's secret, or makes and stores one (a new file, or one
+  // from before schema version 4).
+  Status load_secret();
   // PRAGMA quick_check and the schema version of an existing file.
   Status verify();
   // Records what the file is at open (device, inode, size) for check_intact().
@@ -101,6 +105,7 @@ class SqliteStore final : public GroupStore {
   bool sync_full_ = false;
   sqlite3* db_ = nullptr;
   std::string history_id_;
+  GroupSecret secret_{};
   std::string fault_;
   bool unsynced_ = false;  // a write since the last sync() (synchronous=NORMAL only)
   uint64_t file_dev_ = 0, file_ino_ = 0;

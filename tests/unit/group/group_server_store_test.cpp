@@ -67,6 +67,7 @@ class WatchedStore final : public GroupStore {
   uint64_t last_seq() const override { return inner.last_seq(); }
   int64_t last_time_us() const override { return inner.last_time_us(); }
   const std::string& history_id() const override { return inner.history_id(); }
+  const GroupSecret& group_secret() const override { return inner.group_secret(); }
   Status add_member(const std::string& u, const std::string& n) override {
     wrote();
     return inner.add_member(u, n);

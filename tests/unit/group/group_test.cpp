@@ -278,6 +278,7 @@ class FailingStore final : public GroupStore {
     return inner.first_seq_at_or_after(t);
   }
   const std::string& history_id() const override { return inner.history_id(); }
+  const GroupSecret& group_secret() const override { return inner.group_secret(); }
   Result<std::optional<StoredMessage>> find_by_client_msg_id(const std::string& u,
                                                              const std::string& c) override {
     return inner.find_by_client_msg_id(u, c);

@@ -178,6 +178,18 @@ TYPED_TEST(GroupStoreContract, EveryHistoryHasAnIdOfItsOwn) {
   EXPECT_EQ(this->store->history_id(), id);  // writes do not change it
 }
 
+TYPED_TEST(GroupStoreContract, EveryGroupHasASecretOfItsOwn) {
+  const GroupSecret secret = this->store->group_secret();
+  EXPECT_NE(secret, GroupSecret{});
+  auto other = std::make_unique<MemoryStore>();
+  EXPECT_NE(other->group_secret(), secret);
+  ASSERT_TRUE(this->store->begin_batch());
+  ASSERT_TRUE(this->store->append(this->msg("a", 1)));
+  this->store->rollback_batch();
+  ASSERT_TRUE(this->store->add_member("u", "Ann"));
+  EXPECT_EQ(this->store->group_secret(), secret);  // writes and rollbacks do not change it
+}
+
 TYPED_TEST(GroupStoreContract, AnIntactStoreHasNoFault) {
   EXPECT_TRUE(this->store->check_intact());
   EXPECT_TRUE(this->store->fault().empty());

@@ -205,11 +205,68 @@ TEST_F(SqliteStoreTest, AVersion1FileLosesItsTimeIndexAndGetsAHistoryId) {
     id = s->history_id();
     EXPECT_EQ(s->last_seq(), 1u);
   }
-  EXPECT_EQ(query_one(dir / "group.db", "PRAGMA user_version"), "3");
+  EXPECT_EQ(query_one(dir / "group.db", "PRAGMA user_version"), "4");
   EXPECT_EQ(query_one(dir / "group.db",
                       "SELECT count(*) FROM sqlite_master WHERE name = 'messages_by_time'"),
             "0");
   EXPECT_EQ(query_one(dir / "group.db", "SELECT id FROM history"), id);
+}
+
+TEST_F(SqliteStoreTest, TheGroupSecretIsKeptAcrossReopenAndANewFileGetsAnother) {
+  GroupSecret secret{};
+  {
+    auto s = open();
+    secret = s->group_secret();
+    EXPECT_NE(secret, GroupSecret{});
+    s->append(msg("a", 1));
+  }
+  EXPECT_EQ(open()->group_secret(), secret);
+  EXPECT_EQ(query_one(dir / "group.db", "SELECT length(key) FROM secret"), "32");
+  EXPECT_EQ(query_one(dir / "group.db", "SELECT count(*) FROM secret"), "1");
+  fs::remove(dir / "group.db");
+  EXPECT_NE(open()->group_secret(), secret);
+}
+
+TEST_F(SqliteStoreTest, AVersion3FileGetsASecretAtOpenAndKeepsItsMessages) {
+  std::string history;
+  {
+    auto s = open();
+    history = s->history_id();
+    s->append(msg("old", 1));
+  }
+  {
+    // What version 3 wrote: no secret table.
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir / "group.db").string().c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(
+        sqlite3_exec(db, "DROP TABLE secret; PRAGMA user_version = 3;", nullptr, nullptr, nullptr),
+        SQLITE_OK);
+    sqlite3_close(db);
+  }
+  GroupSecret secret{};
+  {
+    auto s = open();
+    secret = s->group_secret();
+    EXPECT_NE(secret, GroupSecret{});
+    EXPECT_EQ(s->last_seq(), 1u);
+    EXPECT_EQ(s->history_id(), history);  // the same history: only ids are new
+  }
+  EXPECT_EQ(query_one(dir / "group.db", "PRAGMA user_version"), "4");
+  EXPECT_EQ(open()->group_secret(), secret);
+}
+
+TEST_F(SqliteStoreTest, ASecretOfTheWrongSizeIsRefusedAsDamage) {
+  { auto s = open(); }
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir / "group.db").string().c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "UPDATE secret SET key = x'0102';", nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto r = SqliteStore::open({(dir / "group.db").string(), false, 0});
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_NE(r.error().find("group secret is not 32 bytes"), std::string::npos) << r.error();
 }
 
 TEST_F(SqliteStoreTest, AFileFromANewerVersionIsRefused) {
