@@ -85,9 +85,10 @@ gc::MessagePage page_of(size_t n) {
 // A getMessage reply of 100 messages: the encoding cost of "newest 100".
 void BM_EncodeMessages100(benchmark::State& state) {
   const gc::MessagePage page = page_of(100);
+  const std::vector<std::string> ids(page.messages.size(), "0123456789abcdef0123456789abcdef");
   std::string out;
   for (auto _ : state) {
-    gc::encode_messages(out, page, 1099, "0123456789abcdef0123456789abcdef");
+    gc::encode_messages(out, page, ids, 1099, "0123456789abcdef0123456789abcdef");
     benchmark::DoNotOptimize(out.data());
   }
   state.SetBytesProcessed(state.iterations() * out.size());

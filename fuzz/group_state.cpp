@@ -8,11 +8,14 @@
 // read; stored messages are numbered last+1, last+2, ... with no gap or reuse
 // and time never going back; a getMessage page is contiguous, ascending and
 // within the group's last_seq; stdout lines hold no control character (a newline
-// or an escape sequence from a peer would forge what the terminal shows).
+// or an escape sequence from a peer would forge what the terminal shows); every
+// sender a member sees (a page's messages, a push) is named by its public id,
+// never by the identity stored, and a public_id answered is 32 hex digits.
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "core/public_id.hpp"
 #include "fuzz_check.hpp"
 #include "group/group.hpp"
 #include "protocol/group_protocol.hpp"
@@ -21,6 +24,13 @@
 namespace {
 
 using namespace gc;
+
+bool is_public_id(const std::string& s) {
+  if (s.size() != kPublicIdChars) return false;
+  for (char c : s)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  return true;
+}
 
 struct Model {
   uint64_t last_seq = 0;
@@ -45,6 +55,13 @@ void check_outcome(const GroupOutcome& out, MemoryStore& store, Model& model) {
                static_cast<unsigned long long>(ev.message.seq),
                static_cast<unsigned long long>(model.last_seq));
     FUZZ_CHECK(ev.message.time_us >= model.last_time_us, "time went back");
+    FUZZ_CHECK(ev.public_id == public_id(store.group_secret(), ev.message.user_uuid),
+               "a push would not name its sender by public id");
+    std::string pushed;
+    encode_push(pushed, ev.message, ev.public_id);
+    auto push = decode_push(nlohmann::json::parse(pushed));
+    FUZZ_CHECK(push.is_ok() && push->user_uuid == ev.public_id, "a push our client misreads: %s",
+               pushed.c_str());
     model.last_seq = ev.message.seq;
     model.last_time_us = ev.message.time_us;
     auto sent = decode_sent_message(reply->body);
@@ -53,6 +70,9 @@ void check_outcome(const GroupOutcome& out, MemoryStore& store, Model& model) {
                "the reply's seq is not the stored one: %s", out.reply.c_str());
   }
   if (!reply->success) return;
+  if (reply->body.contains("public_id"))
+    FUZZ_CHECK(decode_public_id(reply->body) && is_public_id(*decode_public_id(reply->body)),
+               "a public_id that is not 32 hex digits: %s", out.reply.c_str());
 
   auto sent = decode_sent_message(reply->body);
   FUZZ_CHECK(sent.is_ok(), "our client cannot read the reply: %s", out.reply.c_str());
@@ -69,6 +89,13 @@ void check_outcome(const GroupOutcome& out, MemoryStore& store, Model& model) {
                  "a page holds a seq the group does not have");
       FUZZ_CHECK(!prev || *m.seq == *prev + 1, "a page with a gap or out of order");
       prev = m.seq;
+      MessagePage stored;
+      FUZZ_CHECK(store.read_after_seq(static_cast<uint64_t>(*m.seq) - 1, 1, stored) &&
+                     stored.messages.size() == 1,
+                 "a page's message is not in the store");
+      FUZZ_CHECK(m.user_uuid == public_id(store.group_secret(), stored.messages[0].user_uuid),
+                 "a page names a sender by something else than its public id: %s",
+                 m.user_uuid.c_str());
     }
   }
   auto last = decode_last_seq(reply->body);

@@ -25,9 +25,34 @@ const Group::Command Group::kCommands[] = {
     // Live delivery (ours); the reference prints nothing for these.
     {"follow", "", &Group::follow},
     {"unfollow", "", &Group::unfollow},
+    // Ours: a member's own public id. No stdout line: it changes nothing.
+    {"whoami", "", &Group::whoami},
 };
 
-Group::Group(GroupStore& store, GroupConfig config) : store_(store), config_(config) {}
+const std::string& PublicIdCache::of(const std::string& identity) {
+  ++clock_;
+  Entry* oldest = nullptr;
+  for (Entry& e : entries_) {
+    if (e.identity == identity) {
+      e.used = clock_;
+      return e.id;
+    }
+    if (!oldest || e.used < oldest->used) oldest = &e;
+  }
+  if (entries_.size() < kEntries) {
+    entries_.emplace_back();
+    oldest = &entries_.back();
+  }
+  oldest->identity = identity;
+  oldest->used = clock_;
+  public_id_into(oldest->id, secret_, identity);
+  return oldest->id;
+}
+
+Group::Group(GroupStore& store, GroupConfig config)
+    : store_(store), config_(config), ids_(store.group_secret()) {
+  page_ids_.reserve(64);
+}
 
 void Group::handle_body(std::string_view body, int64_t now_us, GroupOutcome& out,
                         std::string_view acting_key) {
@@ -61,7 +86,7 @@ void Group::handle(const GroupRequest& req, int64_t now_us, GroupOutcome& out) {
   std::string shown = req.action.substr(0, 64);
   encode_failed(out.reply,
                 fmt::format("unknown action '{}'; use joinGroup, leaveGroup, sendMessage, "
-                            "getMessage, follow or unfollow",
+                            "getMessage, follow, unfollow or whoami",
                             shown));
 }
 
@@ -138,8 +163,8 @@ bool Group::require_member(const GroupRequest& req, GroupOutcome& out, std::stri
 void Group::join(const GroupRequest& req, int64_t, GroupOutcome& out) {
   if (!may_be_member(req.user_uuid)) return encode_failed(out.reply, kNotListed);
   if (auto s = store_.add_member(req.user_uuid, req.name); !s) return fail_store(out, s.message());
-  encode_success(out.reply);
-  out.events.push_back({GroupEvent::Kind::member_joined, req.user_uuid, {}});
+  encode_join_success(out.reply, ids_.of(req.user_uuid));
+  out.events.push_back({GroupEvent::Kind::member_joined, req.user_uuid, {}, {}});
 }
 
 void Group::leave(const GroupRequest& req, int64_t, GroupOutcome& out) {
@@ -147,7 +172,7 @@ void Group::leave(const GroupRequest& req, int64_t, GroupOutcome& out) {
   if (!removed) return fail_store(out, removed.error());
   if (!*removed) return encode_failed(out.reply, "not a member of this group; nothing to leave");
   encode_success(out.reply);
-  out.events.push_back({GroupEvent::Kind::member_left, req.user_uuid, {}});
+  out.events.push_back({GroupEvent::Kind::member_left, req.user_uuid, {}, {}});
 }
 
 void Group::send(const GroupRequest& req, int64_t now_us, GroupOutcome& out) {
@@ -171,6 +196,7 @@ void Group::send(const GroupRequest& req, int64_t now_us, GroupOutcome& out) {
   GroupEvent ev;
   ev.kind = GroupEvent::Kind::message_stored;
   ev.user_uuid = req.user_uuid;
+  ev.public_id = ids_.of(req.user_uuid);
   StoredMessage& msg = ev.message;
   msg.user_uuid = req.user_uuid;
   msg.name = req.name.empty() ? std::move(member_name) : req.name;
@@ -198,24 +224,34 @@ void Group::get(const GroupRequest& req, int64_t now_us, GroupOutcome& out) {
   }
   if (auto s = store_.read_after_seq(after, req.limit, page_, config_.max_reply_bytes); !s)
     return fail_store(out, s.message());
-  encode_messages(out.reply, page_, store_.last_seq(), store_.history_id());
+  // Members see each other by public id, never by the stored identity.
+  page_ids_.resize(page_.messages.size());
+  for (size_t i = 0; i < page_.messages.size(); ++i)
+    page_ids_[i] = ids_.of(page_.messages[i].user_uuid);
+  encode_messages(out.reply, page_, page_ids_, store_.last_seq(), store_.history_id());
   // Escaping can make the text longer than the store measured it.
   while (out.reply.size() > config_.max_reply_bytes && page_.messages.size() > 1) {
     page_.messages.resize((page_.messages.size() + 1) / 2);
     page_.more = true;
-    encode_messages(out.reply, page_, store_.last_seq(), store_.history_id());
+    encode_messages(out.reply, page_, page_ids_, store_.last_seq(), store_.history_id());
   }
 }
 
 void Group::follow(const GroupRequest& req, int64_t, GroupOutcome& out) {
   if (!require_member(req, out)) return;
-  encode_follow_success(out.reply, store_.last_seq(), store_.history_id());
-  out.events.push_back({GroupEvent::Kind::follow_requested, req.user_uuid, {}});
+  encode_follow_success(out.reply, store_.last_seq(), store_.history_id(), ids_.of(req.user_uuid));
+  out.events.push_back({GroupEvent::Kind::follow_requested, req.user_uuid, {}, {}});
 }
 
 void Group::unfollow(const GroupRequest& req, int64_t, GroupOutcome& out) {
   encode_success(out.reply);
-  out.events.push_back({GroupEvent::Kind::unfollow_requested, req.user_uuid, {}});
+  out.events.push_back({GroupEvent::Kind::unfollow_requested, req.user_uuid, {}, {}});
+}
+
+void Group::whoami(const GroupRequest& req, int64_t, GroupOutcome& out) {
+  auto member = store_.find_member(req.user_uuid);
+  if (!member) return fail_store(out, member.error());
+  encode_whoami(out.reply, ids_.of(req.user_uuid), member->has_value());
 }
 
 }  // namespace gc

@@ -38,7 +38,33 @@ struct GroupEvent {
   };
   Kind kind = Kind::message_stored;
   std::string user_uuid;
-  StoredMessage message;  // for message_stored
+  StoredMessage message;  // for message_stored (the stored identity in message.user_uuid)
+  std::string public_id;  // for message_stored: the sender's public id, what a push names
+};
+
+// The public ids (core/public_id.hpp) of the few members who sent or asked
+// last: a page of messages or a burst of sends mostly names the same few
+// senders, and each id is a keyed hash. Bounded: the least recently used
+// entry makes room.
+class PublicIdCache {
+ public:
+  explicit PublicIdCache(const GroupSecret& secret) : secret_(secret) {
+    entries_.reserve(kEntries);
+  }
+  // The public id of `identity`; valid until the next call.
+  const std::string& of(const std::string& identity);
+
+  static constexpr size_t kEntries = 64;
+
+ private:
+  struct Entry {
+    std::string identity;
+    std::string id;
+    uint64_t used = 0;  // 0: empty
+  };
+  GroupSecret secret_;
+  std::vector<Entry> entries_;
+  uint64_t clock_ = 0;
 };
 
 // What one request produced. Buffers are reused across requests.
@@ -104,6 +130,7 @@ class Group {
   void get(const GroupRequest& req, int64_t now_us, GroupOutcome& out);
   void follow(const GroupRequest& req, int64_t now_us, GroupOutcome& out);
   void unfollow(const GroupRequest& req, int64_t now_us, GroupOutcome& out);
+  void whoami(const GroupRequest& req, int64_t now_us, GroupOutcome& out);
 
   // Looks the sender up; on a store error or a non-member fills `out` with
   // FAILED and returns false.
@@ -115,8 +142,10 @@ class Group {
   bool in_batch_ = false;
   std::optional<std::string> batch_error_;  // the first store failure of the open batch
   std::optional<std::unordered_set<std::string>> allowed_;
-  GroupRequest decoded_;  // reused by handle_body
-  MessagePage page_;      // reused by get
+  GroupRequest decoded_;                    // reused by handle_body
+  MessagePage page_;                        // reused by get
+  PublicIdCache ids_;
+  std::vector<std::string> page_ids_;  // reused by get: the public id of each page_ message
 };
 
 }  // namespace gc

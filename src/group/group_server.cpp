@@ -399,7 +399,7 @@ void GroupServer::deliver_events(size_t n) {
     for (const GroupEvent& ev : outcomes_[i].events) {
       switch (ev.kind) {
         case GroupEvent::Kind::message_stored:
-          push(ev.message);
+          push(ev.message, ev.public_id);
           break;
         case GroupEvent::Kind::follow_requested:
         case GroupEvent::Kind::unfollow_requested:
@@ -415,9 +415,9 @@ void GroupServer::deliver_events(size_t n) {
   }
 }
 
-void GroupServer::push(const StoredMessage& msg) {
+void GroupServer::push(const StoredMessage& msg, const std::string& public_id) {
   if (subscriptions_.size() == 0) return;
-  encode_push(push_buf_, msg);
+  encode_push(push_buf_, msg, public_id);
   gone_.clear();
   for (const auto& [key, subscription] : subscriptions_.all()) {
     // A follower whose queue is over its bytes (or a server over budget)

@@ -95,7 +95,7 @@ class GroupServer {
   // After the replies: acts on the batch's events in request order (new
   // follows, pushes of stored messages, follows ended by leave/unfollow).
   void deliver_events(size_t n);
-  void push(const StoredMessage& msg);
+  void push(const StoredMessage& msg, const std::string& public_id);
   // Acts on follow and unfollow at once, so that a follow over a limit is
   // answered FAILED.
   void apply_follows(size_t n);

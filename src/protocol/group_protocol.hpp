@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -63,25 +64,41 @@ std::string make_send_request(const std::string& user_uuid, const std::string& n
 // Always carries "timestamp" (null when unset), which the reference group reads.
 std::string make_get_request(const std::string& user_uuid, const MessageQuery& query);
 std::string make_follow_request(const std::string& user_uuid, std::optional<int64_t> since_seq);
+std::string make_whoami_request(const std::string& user_uuid);
 
 // ---- Replies and pushes, as the server writes them --------------------------
+
+// Every message a member receives names its sender by the sender's public id
+// (core/public_id.hpp), written in the "user_uuid" field the reference reads:
+// the identity a request acts as is a credential and never leaves the server.
+// The encoders take the public ids beside the stored messages.
 
 // Each written into `out` (cleared first).
 void encode_success(std::string& out);
 void encode_failed(std::string& out, std::string_view error);
+// {"response":"SUCCESS","public_id":P}: a joinGroup's answer.
+void encode_join_success(std::string& out, std::string_view public_id);
+// {"response":"SUCCESS","public_id":P,"member":M}: a whoami's answer.
+void encode_whoami(std::string& out, std::string_view public_id, bool member);
 // {"response":"SUCCESS","seq":S,"timestamp":T}
 void encode_send_success(std::string& out, uint64_t seq, int64_t time_us);
 // {"response":"SUCCESS","messages":[...],"more":M,"last_seq":L,"history_id":H}
-// (H: the store's history id, lower-case hex, written as is.)
-void encode_messages(std::string& out, const MessagePage& page, uint64_t last_seq,
+// (H: the store's history id, lower-case hex, written as is.) public_ids[i]
+// is the sender's public id of page.messages[i] (one per message).
+void encode_messages(std::string& out, const MessagePage& page,
+                     std::span<const std::string> public_ids, uint64_t last_seq,
                      std::string_view history_id);
-// {"response":"SUCCESS","last_seq":L,"history_id":H}: where a new follower stands.
-void encode_follow_success(std::string& out, uint64_t last_seq, std::string_view history_id);
-// A pushed message: {"event":"message","user_uuid":U,"message":T,"timestamp":TS,
-// "seq":S[,"name":N]}, the message object with the event tag in front.
-void encode_push(std::string& out, const StoredMessage& msg);
-// One message object as getMessage returns it (appended to out).
-void append_message_object(std::string& out, const StoredMessage& msg);
+// {"response":"SUCCESS","last_seq":L,"history_id":H,"public_id":P}: where a
+// new follower stands, and who it is in the pushes.
+void encode_follow_success(std::string& out, uint64_t last_seq, std::string_view history_id,
+                           std::string_view public_id);
+// A pushed message: {"event":"message","user_uuid":P,"message":T,"timestamp":TS,
+// "seq":S[,"name":N]}, the message object with the event tag in front; P is
+// the sender's public id.
+void encode_push(std::string& out, const StoredMessage& msg, std::string_view public_id);
+// One message object as getMessage returns it (appended to out), its sender
+// named by public_id.
+void append_message_object(std::string& out, const StoredMessage& msg, std::string_view public_id);
 
 // ---- Replies and pushes, as a client reads them -----------------------------
 
@@ -149,5 +166,10 @@ Result<ChatMessage> decode_push(const nlohmann::json& frame);
 // kMaxHistoryIdBytes bytes (anything else counts as absent).
 std::optional<std::string> decode_history_id(const nlohmann::json& reply);
 inline constexpr size_t kMaxHistoryIdBytes = 64;
+// "public_id" of a reply (joinGroup, follow, whoami; ours), when it is a
+// string of 1 to kMaxPublicIdBytes bytes (anything else counts as absent: a
+// reference group sends none).
+std::optional<std::string> decode_public_id(const nlohmann::json& reply);
+inline constexpr size_t kMaxPublicIdBytes = 64;
 
 }  // namespace gc

@@ -19,6 +19,18 @@ void encode_failed(std::string& out, std::string_view error) {
   out.push_back('}');
 }
 
+void encode_join_success(std::string& out, std::string_view public_id) {
+  out.assign(R"({"response":"SUCCESS","public_id":)");
+  append_json_string(out, public_id);
+  out.push_back('}');
+}
+
+void encode_whoami(std::string& out, std::string_view public_id, bool member) {
+  out.assign(R"({"response":"SUCCESS","public_id":)");
+  append_json_string(out, public_id);
+  out += member ? R"(,"member":true})" : R"(,"member":false})";
+}
+
 void encode_send_success(std::string& out, uint64_t seq, int64_t time_us) {
   out.assign(R"({"response":"SUCCESS","seq":)");
   append_u64(out, seq);
@@ -27,9 +39,9 @@ void encode_send_success(std::string& out, uint64_t seq, int64_t time_us) {
   out += "\"}";
 }
 
-void append_message_object(std::string& out, const StoredMessage& msg) {
+void append_message_object(std::string& out, const StoredMessage& msg, std::string_view public_id) {
   out += R"({"user_uuid":)";
-  append_json_string(out, msg.user_uuid);
+  append_json_string(out, public_id);
   out += R"(,"message":)";
   append_json_string(out, msg.text);
   out += R"(,"timestamp":")";
@@ -50,14 +62,15 @@ void append_history_id(std::string& out, std::string_view history_id) {
 }
 }  // namespace
 
-void encode_messages(std::string& out, const MessagePage& page, uint64_t last_seq,
+void encode_messages(std::string& out, const MessagePage& page,
+                     std::span<const std::string> public_ids, uint64_t last_seq,
                      std::string_view history_id) {
   out.assign(R"({"response":"SUCCESS","messages":[)");
-  bool first = true;
-  for (const auto& m : page.messages) {
-    if (!first) out.push_back(',');
-    first = false;
-    append_message_object(out, m);
+  for (size_t i = 0; i < page.messages.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    // Never the stored identity: a missing id is written empty.
+    append_message_object(out, page.messages[i],
+                          i < public_ids.size() ? std::string_view(public_ids[i]) : "");
   }
   out += R"(],"more":)";
   out += page.more ? "true" : "false";
@@ -67,17 +80,20 @@ void encode_messages(std::string& out, const MessagePage& page, uint64_t last_se
   out.push_back('}');
 }
 
-void encode_follow_success(std::string& out, uint64_t last_seq, std::string_view history_id) {
+void encode_follow_success(std::string& out, uint64_t last_seq, std::string_view history_id,
+                           std::string_view public_id) {
   out.assign(R"({"response":"SUCCESS","last_seq":)");
   append_u64(out, last_seq);
   append_history_id(out, history_id);
+  out += R"(,"public_id":)";
+  append_json_string(out, public_id);
   out.push_back('}');
 }
 
-void encode_push(std::string& out, const StoredMessage& msg) {
+void encode_push(std::string& out, const StoredMessage& msg, std::string_view public_id) {
   out.assign(R"({"event":"message",)");
   const size_t at = out.size();
-  append_message_object(out, msg);
+  append_message_object(out, msg, public_id);
   out.erase(at, 1);  // the object's own '{'
 }
 
@@ -205,6 +221,15 @@ std::optional<std::string> decode_history_id(const json& reply) {
   if (it == reply.end() || !it->is_string()) return std::nullopt;
   const auto& id = it->get_ref<const std::string&>();
   if (id.empty() || id.size() > kMaxHistoryIdBytes) return std::nullopt;
+  return id;
+}
+
+std::optional<std::string> decode_public_id(const json& reply) {
+  if (!reply.is_object()) return std::nullopt;
+  auto it = reply.find("public_id");
+  if (it == reply.end() || !it->is_string()) return std::nullopt;
+  const auto& id = it->get_ref<const std::string&>();
+  if (id.empty() || id.size() > kMaxPublicIdBytes) return std::nullopt;
   return id;
 }
 

@@ -484,4 +484,8 @@ std::string make_follow_request(const std::string& user_uuid, std::optional<int6
   return dump(j);
 }
 
+std::string make_whoami_request(const std::string& user_uuid) {
+  return dump({{"action", "whoami"}, {"user_uuid", user_uuid}});
+}
+
 }  // namespace gc

@@ -126,8 +126,8 @@ def test_a_live_groups_name_cannot_be_taken_over(cluster):
     refused(request_from(ATTACKER, reg.address, registration("chat", grp.address, True)),
             "was registered from another address")
     assert group_list(reg) == [f"chat - {grp.address}"]
-    assert request_json(grp.address, {"action": "joinGroup", "user_uuid": "u"}) == \
-        {"response": "SUCCESS"}
+    assert request_json(grp.address, {"action": "joinGroup", "user_uuid": "u"})["response"] == \
+        "SUCCESS"
     assert_registry_serves(reg)
 
 

@@ -222,6 +222,18 @@ def send(group, user, text, expect="SUCCESS", **fields):
     return r
 
 
+# A public id: what members see in a message's "user_uuid" in place of its
+# sender's (docs/PROTOCOL.md, "Public ids").
+PUBLIC_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def public_id(group, user):
+    """The public id of `user` in `group`, as whoami answers it."""
+    r = request_json(address_of(group), {"action": "whoami", "user_uuid": user})
+    assert r["response"] == "SUCCESS" and PUBLIC_ID.fullmatch(r.get("public_id", "")), r
+    return r["public_id"]
+
+
 class Cluster:
     """Starts and tracks servers for one test; everything is stopped at teardown."""
 

@@ -8,7 +8,7 @@ import threading
 import pytest
 import zmq
 
-from conftest import connect, free_port, request_json
+from conftest import connect, free_port, public_id, request_json
 
 MSG_LINE = re.compile(r"^(.+) : (.*) \((\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?)\)$")
 NOT_MEMBER = "User is not a member of this group. Please join the group first."
@@ -47,7 +47,9 @@ def test_join_send_get_leave_succeed_with_exit_0(chat):
     lines = r.stdout.splitlines()
     assert len(lines) == 1
     m = MSG_LINE.match(lines[0])
-    assert m and m.group(1) == stored_uuid(chat) and m.group(2) == "hello world", lines
+    # No name set: the sender shows as its public id, never its user id.
+    assert m and m.group(1) == public_id(g, stored_uuid(chat)) and m.group(2) == "hello world", \
+        lines
     r = run(chat, "leave", g)
     assert (r.returncode, r.stdout) == (0, "SUCCESS\n"), r.stderr
 
@@ -70,7 +72,7 @@ def test_send_reads_the_text_from_stdin_with_dash(chat):
     assert r.returncode == 0, r.stderr
     msgs = [json.loads(line) for line in r.stdout.splitlines()]
     assert [m["message"] for m in msgs] == ["first line\nsecond line"]
-    assert msgs[0]["user_uuid"] == stored_uuid(chat) and msgs[0]["seq"] >= 1
+    assert msgs[0]["user_uuid"] == public_id(g, stored_uuid(chat)) and msgs[0]["seq"] >= 1
 
 
 def test_identity_is_reused_across_runs(chat):
@@ -194,7 +196,7 @@ def test_shell_speaks_the_reference_commands_over_a_pipe(chat):
     ]) + "\n"
     r = run(chat, "shell", input=script)
     assert r.returncode == 0, r.stderr
-    u = stored_uuid(chat)
+    u = public_id(g, stored_uuid(chat))  # what the members see of the sender
     out = r.stdout.splitlines()
     ts = re.findall(r"\((\d{4}-\d\d-\d\dT[0-9:.]+)\)", r.stdout)
     assert len(ts) == 4, out

@@ -9,7 +9,7 @@ import re
 import signal
 import time
 
-from conftest import (ended_follows, follows_expired_pattern, join, json_lines, send,
+from conftest import (ended_follows, follows_expired_pattern, join, json_lines, public_id, send,
                       wait_json_lines)
 
 MSG_LINE = re.compile(r"^(.+) : (.*) \((\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?)\)$")
@@ -42,7 +42,8 @@ def test_every_follower_gets_every_message_once_in_seq_order(chat):
         wait_json_lines(f, len(texts) + 1)
         assert_exactly(f, texts + ["marker"])
         m = json_lines(f)[0]
-        assert m["user_uuid"] == "writer" and re.match(r"\d{4}-\d\d-\d\dT", m["timestamp"])
+        assert m["user_uuid"] == public_id(g, "writer")
+        assert re.match(r"\d{4}-\d\d-\d\dT", m["timestamp"])
         assert "name" not in m  # only when the sender set one
     f = followers[0]
     f.signal(signal.SIGINT)
@@ -194,13 +195,14 @@ def test_since_seq_replays_history_then_continues_live(chat):
     f = follow(chat, "reader", "--since-seq", "1", json_out=False)
     f.wait_for(r" : h3 ")
     join(g, "bob")
-    send(g, "bob", "live")  # bob set no name: his uuid is shown
-    f.wait_for(r"^bob : live ")
+    send(g, "bob", "live")  # bob set no name: his public id is shown
+    bob = public_id(g, "bob")
+    f.wait_for(rf"^{bob} : live ")
     lines = f.out()
     parsed = [MSG_LINE.match(x) for x in lines]
     assert all(parsed), lines
     assert [(m.group(1), m.group(2)) for m in parsed] == [("Ann", "h2"), ("Ann", "h3"),
-                                                          ("bob", "live")]
+                                                          (bob, "live")]
 
 
 def test_bad_usage_of_follow_exits_2(chat):

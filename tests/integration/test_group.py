@@ -11,7 +11,8 @@ import signal
 import pytest
 import zmq
 
-from conftest import Proc, binary, connect, free_port, join, request, request_json, send
+from conftest import (PUBLIC_ID, Proc, binary, connect, free_port, join, public_id, request,
+                      request_json, send)
 
 MAX_MSG = 1000  # --max-message-bytes for these tests: small, so limits are cheap to hit
 
@@ -40,7 +41,7 @@ def assert_failed(reply, error_start):
 
 
 def assert_still_serving(g):
-    assert join(g, "probe") == {"response": "SUCCESS"}
+    assert join(g, "probe") == {"response": "SUCCESS", "public_id": public_id(g, "probe")}
 
 
 def dealer(g, ctx=None):
@@ -66,7 +67,10 @@ def test_registers_with_the_registry_and_is_listed(grp, reg):
 
 
 def test_join_replies_success_and_prints_join_line(grp):
-    assert join(grp, "alice") == {"response": "SUCCESS"}
+    r = join(grp, "alice")
+    # Ours: the member's public id, what the others see as its user_uuid.
+    assert r == {"response": "SUCCESS", "public_id": public_id(grp, "alice")}
+    assert PUBLIC_ID.fullmatch(r["public_id"]), r
     grp.wait_for(r"^JOIN REQUEST FROM alice$")
 
 
@@ -91,8 +95,10 @@ def test_get_returns_reference_message_objects_and_prints(grp):
     assert r == {
         "response": "SUCCESS",
         "messages": [
-            {"user_uuid": "alice", "message": "one", "timestamp": t1, "seq": 1},
-            {"user_uuid": "bob", "message": "two", "timestamp": t2, "seq": 2, "name": "Bob"},
+            # Each sender by its public id, never by the user_uuid it sent with.
+            {"user_uuid": public_id(grp, "alice"), "message": "one", "timestamp": t1, "seq": 1},
+            {"user_uuid": public_id(grp, "bob"), "message": "two", "timestamp": t2, "seq": 2,
+             "name": "Bob"},
         ],
         "more": False,
         "last_seq": 2,
@@ -129,7 +135,7 @@ def test_client_msg_id_makes_a_retried_send_store_once(grp):
 
 def test_dealer_without_delimiter_gets_a_reply(grp):
     frames = dealer_exchange(grp, [json.dumps({"action": "joinGroup", "user_uuid": "d"}).encode()])
-    assert json.loads(frames[-1]) == {"response": "SUCCESS"}
+    assert json.loads(frames[-1]) == {"response": "SUCCESS", "public_id": public_id(grp, "d")}
 
 
 # --- bad input, one by one: FAILED + error, and the server still serves -------------------

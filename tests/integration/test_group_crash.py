@@ -15,7 +15,7 @@ import time
 
 import zmq
 
-from conftest import connect, free_port
+from conftest import connect, free_port, public_id
 
 THREADS = 4
 PER_THREAD = 150
@@ -53,7 +53,7 @@ class Sender(threading.Thread):
         try:
             user = f"user-{self.index}"
             r = self.exchange({"action": "joinGroup", "user_uuid": user})
-            assert r == {"response": "SUCCESS"}, r
+            assert r["response"] == "SUCCESS", r
             for i in range(PER_THREAD):
                 cid = f"t{self.index}-{i}"
                 text = f"message {i} from {self.index}"
@@ -127,10 +127,11 @@ def test_every_acknowledged_message_survives_sigkill_exactly_once(cluster):
     assert len(stored) == total
     for s in senders:
         last_seq = 0
+        sender = public_id(group, f"user-{s.index}")  # the same after every restart
         for cid in s.order:
             seq, text = s.acked[cid]
             m = by_seq[seq]
-            assert m["message"] == text and m["user_uuid"] == f"user-{s.index}", (cid, m)
+            assert m["message"] == text and m["user_uuid"] == sender, (cid, m)
             assert seq > last_seq, "a sender's messages must keep their order"
             last_seq = seq
     stamps = [m["timestamp"] for m in stored]

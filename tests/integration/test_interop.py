@@ -14,6 +14,8 @@ from conftest import Proc, free_port
 PEERS = os.path.join(os.path.dirname(__file__), "..", "peers")
 PY = "/usr/bin/python3"
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+# What our group shows of a sender in place of its uuid (docs/PROTOCOL.md, "Public ids").
+PUBLIC_ID = r"[0-9a-f]{32}"
 TS = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?"
 NOT_MEMBER = "User is not a member of this group. Please join the group first."
 
@@ -55,11 +57,14 @@ def test_reference_user_against_our_servers(cluster):
     out = r.stdout.splitlines()
     assert out[0] == f"alpha - {g}"
     assert out[1:3] == ["SUCCESS", "SUCCESS"]
-    assert re.fullmatch(rf"{UUID} : hello from the reference \({TS}\)", out[3]), out
+    # The reference prints what the user_uuid field holds: from our group, a public id.
+    assert re.fullmatch(rf"{PUBLIC_ID} : hello from the reference \({TS}\)", out[3]), out
     assert out[4] == out[3]  # at or after 2000-01-01
     assert out[5:] == ["SUCCESS", NOT_MEMBER, "FAILED", "Invalid command"]
-    # the servers print the reference's lines
-    grp.wait_for(r"^JOIN REQUEST FROM " + UUID + "$")
+    # the servers print the reference's lines, with the real uuid (the operator's)
+    joined = grp.wait_for(r"^JOIN REQUEST FROM " + UUID + "$")
+    user_uuid = joined.split()[-1]
+    assert user_uuid not in r.stdout
     grp.wait_for(r"^MESSAGE SEND FROM " + UUID + "$")
     grp.wait_for(r"^MESSAGE REQUEST FROM " + UUID + "$")
     grp.wait_for(r"^LEAVE REQUEST FROM " + UUID + "$")
@@ -75,8 +80,9 @@ def test_reference_user_and_our_client_share_a_group(cluster):
     r = ref_user(reg.address, f"join_group {g}\nget_messages {g}\n")
     out = r.stdout.splitlines()
     assert out[0] == "SUCCESS"
-    # The reference prints the uuid; our extra "name" field is ignored by it.
-    assert re.fullmatch(rf"{UUID} : from our client \({TS}\)", out[1]), out
+    # The reference prints the user_uuid field, a public id from our group; our extra
+    # "name" field is ignored by it.
+    assert re.fullmatch(rf"{PUBLIC_ID} : from our client \({TS}\)", out[1]), out
 
 
 # (b) our client against the reference's servers

@@ -6,7 +6,8 @@ import time
 
 import zmq
 
-from conftest import connect, ended_follows, follows_expired_pattern, join, request_json, send
+from conftest import (PUBLIC_ID, connect, ended_follows, follows_expired_pattern, join, public_id,
+                      request_json, send)
 
 TIMEOUT_MS = 5000
 
@@ -41,6 +42,9 @@ def follow(sock, user, **extra):
         # Ours: the id of the group's history, beside last_seq.
         history_id = r.pop("history_id", None)
         assert history_id and re.fullmatch(r"[0-9a-f]{32}", history_id), history_id
+        # Ours: the follower's own public id, what its messages carry as user_uuid.
+        own = r.pop("public_id", None)
+        assert own and PUBLIC_ID.fullmatch(own), own
     return r
 
 
@@ -71,6 +75,8 @@ def test_every_follower_gets_every_message_in_order_with_reference_fields(cluste
         assert [m["message"] for m in got] == [f"msg {i}" for i in range(20)]
         for m in got:
             assert set(m) >= {"user_uuid", "message", "timestamp", "seq"}
+        # Each sender by its public id, never by the user_uuid it sent with.
+        assert [m["user_uuid"] for m in got] == [public_id(g, users[i % 3]) for i in range(20)]
         s.close()
     # Followers print nothing: the stdout lines are the reference's only.
     assert g.count(r"FOLLOW|follow") == 0

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import binary, join, request_json, send
+from conftest import binary, join, public_id, request_json, send
 from terminal import Terminal
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux not installed")
@@ -32,9 +32,10 @@ def term():
 
 @pytest.fixture
 def chat(chat, term):
-    """The shared registry and group, another member ("other") to send from,
-    and the command line that starts our shell in a terminal."""
-    join(chat.grp, "other")
+    """The shared registry and group, another member ("other", shown by that
+    display name) to send from, and the command line that starts our shell in a
+    terminal."""
+    join(chat.grp, "other", name="other")
     env = {
         "XDG_CONFIG_HOME": str(chat.tmp_path / "config"),
         "XDG_STATE_HOME": str(chat.tmp_path / "state"),
@@ -122,7 +123,7 @@ def test_send_message_lines_are_read_through_the_editor(chat, term):
     lines = term.wait_screen("s2", lambda ls: ls.count("SUCCESS") == 2, what="the send's SUCCESS")
     r = request_json(g, {"action": "getMessage", "user_uuid": "other", "timestamp": None})
     assert [m["message"] for m in r["messages"]] == ["first line"]
-    assert r["messages"][0]["user_uuid"] == USER
+    assert r["messages"][0]["user_uuid"] == public_id(g, USER)
     term.wait_screen("s2", lambda ls: last_line(ls) == ">", what="the command prompt again")
     term.keys("s2", "C-d")  # end of input ends the shell
     term.wait_gone("s2")
@@ -142,7 +143,8 @@ def test_pasted_lines_are_all_read_in_order(chat, term):
     assert [m["message"] for m in r["messages"]] == ["pasted one\npasted two"]
     assert lines.count("SUCCESS") == 2, lines  # the join and the send
     after_get = lines[next(i for i, x in enumerate(lines) if x.startswith("> get_messages")):]
-    assert f"{USER} : pasted one" in after_get, lines  # printed by get_messages
+    # printed by get_messages; no name set: the sender shows as its public id
+    assert f"{public_id(g, USER)} : pasted one" in after_get, lines
     term.type("s4", "exit\r")
     term.wait_gone("s4")
 

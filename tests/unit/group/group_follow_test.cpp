@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/public_id.hpp"
 #include "group/group.hpp"
 #include "group/subscriptions.hpp"
 #include "store/memory_store.hpp"
@@ -31,8 +32,10 @@ TEST_F(GroupFollowTest, MemberFollowGetsLastSeqAndAnEventAndPrintsNothing) {
   call({{"action", "joinGroup"}, {"user_uuid", "u"}});
   call({{"action", "sendMessage"}, {"user_uuid", "u"}, {"message", "one"}});
   json r = call({{"action", "follow"}, {"user_uuid", "u"}, {"since_seq", 0}});
-  EXPECT_EQ(r,
-            json({{"response", "SUCCESS"}, {"last_seq", 1}, {"history_id", store.history_id()}}));
+  EXPECT_EQ(r, json({{"response", "SUCCESS"},
+                     {"last_seq", 1},
+                     {"history_id", store.history_id()},
+                     {"public_id", public_id(store.group_secret(), "u")}}));
   EXPECT_TRUE(out.reached_store);
   EXPECT_TRUE(out.stdout_line.empty());
   ASSERT_EQ(out.events.size(), 1u);
@@ -56,7 +59,7 @@ TEST_F(GroupFollowTest, UnfollowAlwaysSucceedsWithAnEvent) {
 
 TEST_F(GroupFollowTest, UnknownActionNamesTheFollowActions) {
   json r = call({{"action", "subscribe"}, {"user_uuid", "u"}});
-  EXPECT_NE(r["error"].get<std::string>().find("follow or unfollow"), std::string::npos);
+  EXPECT_NE(r["error"].get<std::string>().find("follow, unfollow or whoami"), std::string::npos);
   EXPECT_FALSE(out.reached_store);
 }
 

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <vector>
 
 #include "group/group.hpp"
@@ -77,6 +78,31 @@ TEST_F(GroupOnSqliteTest, FollowAndGetRepliesCarryTheHistoryId) {
   g.handle_body(R"({"action":"getMessage","user_uuid":"u"})", 1'000'000, out);
   EXPECT_NE(out.reply.find("\"history_id\":\"" + s->history_id() + "\""), std::string::npos)
       << out.reply;
+}
+
+TEST_F(GroupOnSqliteTest, PublicIdsAreTheSameAfterAReopen) {
+  using nlohmann::json;
+  std::string joined, page;
+  {
+    auto s = open();
+    Group g(*s);
+    GroupOutcome out;
+    g.handle_body(R"({"action":"joinGroup","user_uuid":"u"})", 1'000'000, out);
+    joined = json::parse(out.reply)["public_id"];
+    g.handle_body(R"({"action":"sendMessage","user_uuid":"u","message":"m"})", 2'000'000, out);
+    g.handle_body(R"({"action":"getMessage","user_uuid":"u"})", 3'000'000, out);
+    page = out.reply;
+  }
+  EXPECT_EQ(joined.size(), 32u);
+  EXPECT_EQ(page.find("\"u\""), std::string::npos) << page;
+  auto s = open();
+  Group g(*s);
+  GroupOutcome out;
+  g.handle_body(R"({"action":"getMessage","user_uuid":"u"})", 3'000'000, out);
+  EXPECT_EQ(out.reply, page);
+  EXPECT_EQ(json::parse(out.reply)["messages"][0]["user_uuid"], joined);
+  g.handle_body(R"({"action":"whoami","user_uuid":"u"})", 3'000'000, out);
+  EXPECT_EQ(json::parse(out.reply)["public_id"], joined);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/public_id.hpp"
 #include "core/timefmt.hpp"
 #include "store/memory_store.hpp"
 
@@ -44,14 +45,15 @@ class GroupTest : public ::testing::Test {
     r.update(extra);
     return call(r);
   }
+  std::string pid(const std::string& u) { return public_id(store.group_secret(), u); }
 };
 
-TEST_F(GroupTest, JoinRepliesSuccessAndPrintsTheReferenceLine) {
-  EXPECT_EQ(join("u1"), json({{"response", "SUCCESS"}}));
-  EXPECT_EQ(out.stdout_line, "JOIN REQUEST FROM u1");
+TEST_F(GroupTest, JoinRepliesSuccessWithThePublicIdAndPrintsTheReferenceLine) {
+  EXPECT_EQ(join("u1"), json({{"response", "SUCCESS"}, {"public_id", pid("u1")}}));
+  EXPECT_EQ(out.stdout_line, "JOIN REQUEST FROM u1");  // the operator's: the real identity
   ASSERT_EQ(out.events.size(), 1u);
   EXPECT_EQ(out.events[0].kind, GroupEvent::Kind::member_joined);
-  EXPECT_EQ(join("u1"), json({{"response", "SUCCESS"}}));  // idempotent
+  EXPECT_EQ(join("u1"), json({{"response", "SUCCESS"}, {"public_id", pid("u1")}}));  // idempotent
   EXPECT_EQ(*store.member_count(), 1u);
 }
 
@@ -146,7 +148,7 @@ TEST_F(GroupTest, GetReturnsAllOldestFirstWithReferenceFields) {
   auto r = get("u1", {{"timestamp", nullptr}});
   EXPECT_EQ(r["response"], "SUCCESS");
   ASSERT_EQ(r["messages"].size(), 2u);
-  EXPECT_EQ(r["messages"][0], json({{"user_uuid", "u1"},
+  EXPECT_EQ(r["messages"][0], json({{"user_uuid", pid("u1")},
                                     {"message", "a"},
                                     {"timestamp", format_local_iso(kNoon)},
                                     {"seq", 1}}));
@@ -154,6 +156,62 @@ TEST_F(GroupTest, GetReturnsAllOldestFirstWithReferenceFields) {
   EXPECT_EQ(r["more"], false);
   EXPECT_EQ(r["last_seq"], 2);
   EXPECT_EQ(get("u1")["messages"].size(), 2u);  // absent = null
+}
+
+TEST_F(GroupTest, MembersSeeEachOtherByPublicIdNeverByTheStoredIdentity) {
+  join("alice-uuid");
+  join("bob-uuid");
+  send("alice-uuid", "from alice", kNoon, "a-1");
+  ASSERT_EQ(out.events.size(), 1u);
+  // The push names the sender by public id; the store keeps the identity.
+  EXPECT_EQ(out.events[0].public_id, pid("alice-uuid"));
+  EXPECT_EQ(out.events[0].message.user_uuid, "alice-uuid");
+  std::string pushed;
+  encode_push(pushed, out.events[0].message, out.events[0].public_id);
+  EXPECT_EQ(pushed.find("alice-uuid"), std::string::npos) << pushed;
+  EXPECT_EQ(json::parse(pushed)["user_uuid"], pid("alice-uuid"));
+  send("bob-uuid", "from bob", kNoon, "b-1");
+  EXPECT_EQ(out.stdout_line, "MESSAGE SEND FROM bob-uuid");  // the operator's line keeps it
+
+  for (const char* reader : {"alice-uuid", "bob-uuid"}) {
+    get(reader);
+    EXPECT_EQ(out.reply.find("alice-uuid"), std::string::npos) << out.reply;
+    EXPECT_EQ(out.reply.find("bob-uuid"), std::string::npos) << out.reply;
+    json r = json::parse(out.reply);
+    ASSERT_EQ(r["messages"].size(), 2u);
+    EXPECT_EQ(r["messages"][0]["user_uuid"], pid("alice-uuid"));
+    EXPECT_EQ(r["messages"][1]["user_uuid"], pid("bob-uuid"));
+  }
+  EXPECT_NE(pid("alice-uuid"), pid("bob-uuid"));
+  // A retried send is still found by the real identity.
+  EXPECT_EQ(send("alice-uuid", "from alice", kNoon, "a-1")["seq"], 1);
+}
+
+TEST_F(GroupTest, PublicIdsStayRightPastTheCacheOfRecentSenders) {
+  // More senders than the cache holds, then the first ones again.
+  const size_t n = PublicIdCache::kEntries + 10;
+  for (size_t i = 0; i < n; ++i) {
+    const std::string u = "user-" + std::to_string(i);
+    join(u);
+    send(u, "m");
+  }
+  auto r = get("user-0", {{"limit", 10000}});
+  ASSERT_EQ(r["messages"].size(), n);
+  for (size_t i = 0; i < n; ++i)
+    EXPECT_EQ(r["messages"][i]["user_uuid"], pid("user-" + std::to_string(i))) << i;
+}
+
+TEST_F(GroupTest, WhoamiAnswersThePublicIdAndMembershipAndPrintsNothing) {
+  EXPECT_EQ(call({{"action", "whoami"}, {"user_uuid", "u1"}}),
+            json({{"response", "SUCCESS"}, {"public_id", pid("u1")}, {"member", false}}));
+  EXPECT_TRUE(out.stdout_line.empty());
+  EXPECT_TRUE(out.events.empty());
+  join("u1");
+  EXPECT_EQ(call({{"action", "whoami"}, {"user_uuid", "u1"}}),
+            json({{"response", "SUCCESS"}, {"public_id", pid("u1")}, {"member", true}}));
+  EXPECT_TRUE(out.stdout_line.empty());
+  EXPECT_EQ(*store.member_count(), 1u);  // it changes nothing
+  EXPECT_EQ(call_raw(R"({"action":"whoami"})")["error"], "missing field 'user_uuid'");
 }
 
 TEST_F(GroupTest, GetByTimestampInEachForm) {
@@ -235,6 +293,7 @@ TEST_F(GroupTest, UnknownActionAndBadInputGetErrorsWithoutPrinting) {
   auto r = call({{"action", "dance"}, {"user_uuid", "u1"}});
   EXPECT_EQ(r["response"], "FAILED");
   EXPECT_EQ(r["error"].get<std::string>().rfind("unknown action 'dance'", 0), 0u);
+  EXPECT_NE(r["error"].get<std::string>().find("whoami"), std::string::npos) << r["error"];
   EXPECT_TRUE(out.stdout_line.empty());
   EXPECT_EQ(call_raw("not json")["error"].get<std::string>().rfind("malformed JSON", 0), 0u);
   EXPECT_TRUE(out.stdout_line.empty());

@@ -143,11 +143,14 @@ TEST(GroupProtocol, EncodesReplies) {
   page.messages.push_back({1, "u", "", "hello", 1'700'000'000'000'000, ""});
   page.messages.push_back({2, "v", "Bob", "yo", 1'700'000'000'000'001, "c"});
   page.more = true;
-  encode_messages(out, page, 9, "0123456789abcdef0123456789abcdef");
+  const std::vector<std::string> ids = {"pu", "pv"};
+  encode_messages(out, page, ids, 9, "0123456789abcdef0123456789abcdef");
   j = nlohmann::json::parse(out);
   EXPECT_EQ(j["response"], "SUCCESS");
   ASSERT_EQ(j["messages"].size(), 2u);
-  EXPECT_EQ(j["messages"][0]["user_uuid"], "u");
+  // The sender's public id in the reference's field, never the stored identity.
+  EXPECT_EQ(j["messages"][0]["user_uuid"], "pu");
+  EXPECT_EQ(j["messages"][1]["user_uuid"], "pv");
   EXPECT_EQ(j["messages"][0]["message"], "hello");
   EXPECT_FALSE(j["messages"][0].contains("name"));
   EXPECT_EQ(j["messages"][1]["name"], "Bob");
@@ -156,10 +159,34 @@ TEST(GroupProtocol, EncodesReplies) {
   EXPECT_EQ(j["last_seq"], 9);
   EXPECT_EQ(j["history_id"], "0123456789abcdef0123456789abcdef");
 
-  encode_follow_success(out, 4, "00ff");
+  encode_follow_success(out, 4, "00ff", "p1");
   j = nlohmann::json::parse(out);
   EXPECT_EQ(j["last_seq"], 4);
   EXPECT_EQ(j["history_id"], "00ff");
+  EXPECT_EQ(j["public_id"], "p1");
+
+  encode_join_success(out, "p\"2");
+  j = nlohmann::json::parse(out);
+  EXPECT_EQ(j, (nlohmann::json{{"response", "SUCCESS"}, {"public_id", "p\"2"}}));
+
+  encode_whoami(out, "p3", true);
+  EXPECT_EQ(out, R"({"response":"SUCCESS","public_id":"p3","member":true})");
+  encode_whoami(out, "p3", false);
+  EXPECT_EQ(out, R"({"response":"SUCCESS","public_id":"p3","member":false})");
+}
+
+TEST(GroupProtocol, AMessageWithoutAPublicIdIsWrittenWithAnEmptySenderNotTheStoredOne) {
+  MessagePage page;
+  page.messages.push_back({1, "secret-uuid", "", "hello", 1'700'000'000'000'000, ""});
+  std::string out;
+  encode_messages(out, page, {}, 1, "00");
+  EXPECT_EQ(out.find("secret-uuid"), std::string::npos) << out;
+  EXPECT_EQ(nlohmann::json::parse(out)["messages"][0]["user_uuid"], "");
+}
+
+TEST(GroupProtocol, WhoamiRequestIsTheActionAndTheIdentity) {
+  EXPECT_EQ(nlohmann::json::parse(make_whoami_request("u-1")),
+            (nlohmann::json{{"action", "whoami"}, {"user_uuid", "u-1"}}));
 }
 
 }  // namespace
@@ -189,11 +216,11 @@ TEST(PushEncodingTest, PushIsTheMessageObjectWithAnEventTag) {
   m.name = "Ann";
   m.time_us = 1'800'000'000'000'000;
   std::string out;
-  encode_push(out, m);
+  encode_push(out, m, "pub");
   json j = json::parse(out);
   EXPECT_EQ(j["event"], "message");
   EXPECT_EQ(j["seq"], 7);
-  EXPECT_EQ(j["user_uuid"], "u");
+  EXPECT_EQ(j["user_uuid"], "pub");
   EXPECT_EQ(j["message"], "hi \"there\"");
   EXPECT_EQ(j["name"], "Ann");
   EXPECT_TRUE(j["timestamp"].is_string());

@@ -91,26 +91,43 @@ TEST(GroupReplyDecoding, AHistoryIdIsAShortStringOrAbsent) {
   EXPECT_TRUE(decode_history_id(longest));
 }
 
+TEST(GroupReplyDecoding, APublicIdIsAShortStringOrAbsent) {
+  EXPECT_EQ(decode_public_id(json{{"public_id", "3fa9c2d1"}}), "3fa9c2d1");
+  // A reference group sends none; anything odd counts as none.
+  EXPECT_FALSE(decode_public_id(json{{"response", "SUCCESS"}}));
+  EXPECT_FALSE(decode_public_id(json{{"public_id", 5}}));
+  EXPECT_FALSE(decode_public_id(json{{"public_id", ""}}));
+  EXPECT_FALSE(decode_public_id(json{{"public_id", std::string(kMaxPublicIdBytes + 1, 'a')}}));
+  EXPECT_TRUE(decode_public_id(json{{"public_id", std::string(kMaxPublicIdBytes, 'a')}}));
+  EXPECT_FALSE(decode_public_id(json::array()));
+}
+
 TEST(GroupReplyDecoding, WhatOurServerWritesOurClientReads) {
   StoredMessage stored{5, "u-1", "Ann", "line \"one\"\nline two", 1'800'000'000'000'000, "c"};
   MessagePage page;
   page.messages.push_back(stored);
   std::string wire;
-  encode_messages(wire, page, 5, "abc123");
+  const std::vector<std::string> ids = {"p-1"};
+  encode_messages(wire, page, ids, 5, "abc123");
   auto reply = decode_group_reply(wire);
   ASSERT_TRUE(reply);
   EXPECT_EQ(decode_history_id(reply->body), "abc123");
   auto read = decode_messages(reply->body);
   ASSERT_TRUE(read);
   ASSERT_EQ(read->messages.size(), 1u);
-  EXPECT_EQ(read->messages[0].user_uuid, "u-1");
+  EXPECT_EQ(read->messages[0].user_uuid, "p-1");
   EXPECT_EQ(read->messages[0].name, "Ann");
   EXPECT_EQ(read->messages[0].message, stored.text);
   EXPECT_EQ(read->messages[0].seq, 5);
-  encode_push(wire, stored);
+  encode_push(wire, stored, "p-1");
   auto pushed = decode_push(json::parse(wire));
   ASSERT_TRUE(pushed);
   EXPECT_EQ(pushed->message, stored.text);
+  EXPECT_EQ(pushed->user_uuid, "p-1");
+  encode_follow_success(wire, 5, "abc123", "p-1");
+  EXPECT_EQ(decode_public_id(decode_group_reply(wire)->body), "p-1");
+  encode_join_success(wire, "p-1");
+  EXPECT_EQ(decode_public_id(decode_group_reply(wire)->body), "p-1");
   encode_send_success(wire, 5, stored.time_us);
   auto sent = decode_sent_message(decode_group_reply(wire)->body);
   ASSERT_TRUE(sent);
