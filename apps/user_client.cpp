@@ -75,9 +75,13 @@ int main(int argc, char** argv) {
   follow_cmd->add_option("--since-seq", since_seq, "first print the stored messages after this seq")
       ->check(CLI::NonNegativeNumber);
   follow_cmd->add_flag("--json", json_out, "one JSON object per message");
+  auto* whoami_cmd =
+      app.add_subcommand("whoami", "print your public id in a group (what other members see)");
+  whoami_cmd->add_option("group", group, "group address IP:PORT")->required();
   auto* shell_cmd = app.add_subcommand("shell", "interactive shell (the default)");
   // Global flags may also follow the subcommand name.
-  for (auto* sub : {groups_cmd, join_cmd, leave_cmd, send_cmd, get_cmd, follow_cmd, shell_cmd})
+  for (auto* sub :
+       {groups_cmd, join_cmd, leave_cmd, send_cmd, get_cmd, follow_cmd, whoami_cmd, shell_cmd})
     sub->fallthrough();
 
   try {
@@ -136,6 +140,7 @@ int main(int argc, char** argv) {
     if (*join_cmd || *leave_cmd)
       return gc::run_membership(g, static_cast<bool>(*join_cmd), remember, std::cout, std::cerr);
     if (*send_cmd) return gc::run_send(g, words, std::cin, std::cout, std::cerr);
+    if (*whoami_cmd) return gc::run_whoami(g, std::cout, std::cerr);
     gc::MessageQuery q;
     q.timestamp = since_wire;
     if (since_seq >= 0) q.since_seq = since_seq;

@@ -99,7 +99,23 @@ CallResult<GroupReply> GroupClient::call(const std::string& body, std::string* r
 CallResult<Done> GroupClient::join() {
   auto r = call(make_join_request(user_uuid_, name_));
   if (!r.ok()) return CallResult<Done>::failure(r.status(), r.error());
+  public_id_ = decode_public_id(r->body);
   return Done{};
+}
+
+CallResult<WhoAmI> GroupClient::whoami() {
+  std::string raw;
+  auto r = call(make_whoami_request(user_uuid_), &raw);
+  if (!r.ok()) return CallResult<WhoAmI>::failure(r.status(), r.error());
+  WhoAmI me;
+  auto id = decode_public_id(r->body);
+  if (!id) return bad_reply<WhoAmI>(address_, raw, "the reply has no \"public_id\" string");
+  me.public_id = std::move(*id);
+  auto member = r->body.find("member");
+  if (member == r->body.end() || !member->is_boolean())
+    return bad_reply<WhoAmI>(address_, raw, "\"member\" of the reply is not true or false");
+  me.member = member->get<bool>();
+  return me;
 }
 
 CallResult<Done> GroupClient::leave() {

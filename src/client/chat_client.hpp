@@ -78,6 +78,13 @@ class CallResult {
 
 struct Done {};  // success without a payload
 
+// What a group answers to whoami (ours): the caller's public id there, and
+// whether it is a member.
+struct WhoAmI {
+  std::string public_id;
+  bool member = false;
+};
+
 class RegistryClient {
  public:
   RegistryClient(Transport& transport, std::string address, std::string user_uuid);
@@ -96,8 +103,11 @@ class GroupClient {
   // name: display name sent with join and send (ours; empty = not sent).
   GroupClient(Transport& transport, std::string address, std::string user_uuid,
               std::string name = {});
+  // A join's reply from our group names the member's public id (public_id()).
   CallResult<Done> join();
   CallResult<Done> leave();
+  // Our groups only; a reference group refuses the action.
+  CallResult<WhoAmI> whoami();
   // Each call makes a fresh client_msg_id, so the transport's retries of this
   // one request cannot store the message twice.
   CallResult<SentMessage> send(const std::string& text);
@@ -114,6 +124,8 @@ class GroupClient {
   CallResult<Done> get_pages(const MessageQuery& query, const PageSink& on_page,
                              int max_pages = 10000);
   const std::string& address() const { return address_; }
+  // The public id the last successful join answered (absent from a reference group).
+  const std::optional<std::string>& public_id() const { return public_id_; }
 
  private:
   // One round trip; a FAILED reply is CallStatus::refused. raw, when given,
@@ -124,6 +136,7 @@ class GroupClient {
   std::string address_;
   std::string user_uuid_;
   std::string name_;
+  std::optional<std::string> public_id_;
 };
 
 // "refused" text for a person: the server's error, or a note that it gave none.

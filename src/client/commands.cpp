@@ -60,9 +60,13 @@ int run_send(GroupClient& group, const std::vector<std::string>& words, std::ist
 
 int run_get(GroupClient& group, const MessageQuery& query, bool json, std::ostream& out,
             std::ostream& err) {
+  // A page is noted whole before it is printed: both senders of a shared name show marked.
+  NameFingerprints names;
   auto print = [&](const FetchedPage& page) {
+    for (const auto& m : page.messages) names.observe(group.address(), m);
     for (const auto& m : page.messages)
-      out << (json ? format_message_json(m) : format_message(m)) << "\n";
+      out << (json ? format_message_json(m) : format_message(m, names.shared(group.address(), m)))
+          << "\n";
     out.flush();
     return static_cast<bool>(out);
   };
@@ -77,6 +81,14 @@ int run_get(GroupClient& group, const MessageQuery& query, bool json, std::ostre
   // Each page is printed as it arrives; a later page's failure follows what was printed.
   auto r = group.get_pages(query, [&](FetchedPage& page) { return print(page); });
   if (!r.ok()) return report_call_failure(r.status(), group.address(), r.error(), err);
+  return kExitOk;
+}
+
+int run_whoami(GroupClient& group, std::ostream& out, std::ostream& err) {
+  auto r = group.whoami();
+  if (!r.ok()) return report_call_failure(r.status(), group.address(), r.error(), err);
+  out << visible_text(r->public_id) << "\n";
+  if (!r->member) err << "note: not a member of " << group.address() << "\n";
   return kExitOk;
 }
 
@@ -128,12 +140,18 @@ int run_follow(zmq::context_t& ctx, const FollowCommandOptions& options, int sto
                std::ostream& out, std::ostream& err) {
   Follower follower(ctx, options.address, options.user_uuid, options.since_seq, options.timing);
   FollowNotices notices(options.address);
+  NameFingerprints names;
   FollowOutput step;
   follower.start(mono_ms(), step);
   while (true) {
     if (!step.notice.empty()) err << "note: " << step.notice << "\n" << std::flush;
+    // What arrived together is noted together, as a page of get is.
+    for (const auto& m : step.to_show) names.observe(options.address, m);
     for (const auto& m : step.to_show) {
-      out << (options.json ? format_message_json(m) : format_message(m)) << '\n' << std::flush;
+      out << (options.json ? format_message_json(m)
+                           : format_message(m, names.shared(options.address, m)))
+          << '\n'
+          << std::flush;
       if (!out) return kExitOk;  // the reader went away, as with `follow | head`
     }
     if (!step.refused.empty()) {

@@ -44,6 +44,10 @@ int run_send(GroupClient& group, const std::vector<std::string>& words, std::ist
 int run_get(GroupClient& group, const MessageQuery& query, bool json, std::ostream& out,
             std::ostream& err);
 
+// `whoami`: this user's public id in the group (what the other members see as
+// its user_uuid), one line; a note on err when it is not a member.
+int run_whoami(GroupClient& group, std::ostream& out, std::ostream& err);
+
 // The file where this user's joined groups are remembered, so that a shell on
 // a terminal follows them again; nullopt when they are not remembered (the
 // identity itself lives only in memory for this run).

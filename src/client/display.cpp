@@ -7,9 +7,44 @@
 
 namespace gc {
 
-std::string format_message(const ChatMessage& m) {
+std::string NameFingerprints::key(const std::string& group, const std::string& name) {
+  std::string k = group;
+  k.push_back('\0');  // an address holds no NUL: "a" + "\0b" and "a\0" + "b" differ
+  k += name;
+  return k;
+}
+
+void NameFingerprints::observe(const std::string& group, const ChatMessage& m) {
+  if (m.name.empty()) return;
+  auto it = names_.find(key(group, m.name));
+  if (it == names_.end()) {
+    if (names_.size() >= kMaxNames) {
+      full_ = true;
+      return;
+    }
+    names_.emplace(key(group, m.name), Seen{m.user_uuid, false});
+    return;
+  }
+  if (it->second.first_sender != m.user_uuid) it->second.shared = true;
+}
+
+bool NameFingerprints::shared(const std::string& group, const ChatMessage& m) const {
+  if (m.name.empty()) return false;
+  auto it = names_.find(key(group, m.name));
+  if (it == names_.end()) return full_;
+  return it->second.shared;
+}
+
+std::string format_message(const ChatMessage& m, bool fingerprint) {
   std::string out;
   append_visible_field(out, m.name.empty() ? m.user_uuid : m.name);
+  if (fingerprint && !m.name.empty()) {
+    // Cut by bytes: a sender that is not one of our groups' hex ids is shown inert all the same.
+    out += " [";
+    append_visible(out,
+                   std::string_view(m.user_uuid).substr(0, NameFingerprints::kFingerprintChars));
+    out += ']';
+  }
   out += " : ";
   append_visible_message(out, m.message);
   out += " (";
@@ -38,8 +73,9 @@ std::string format_message_json(const ChatMessage& m) {
   return out;
 }
 
-std::string format_pushed_message(const std::string& address, const ChatMessage& m) {
-  return "[" + visible_text(address) + "] " + format_message(m);
+std::string format_pushed_message(const std::string& address, const ChatMessage& m,
+                                  bool fingerprint) {
+  return "[" + visible_text(address) + "] " + format_message(m, fingerprint);
 }
 
 }  // namespace gc

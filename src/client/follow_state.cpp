@@ -120,6 +120,7 @@ void FollowState::on_reply(json frame, int64_t now_ms, FollowOutput& out) {
     return problem("skipped a reply: " + reply_last.error(), out);
   }
   if (*reply_last && (**reply_last < 0 || **reply_last > kMaxSeq)) reply_last->reset();
+  if (auto id = decode_public_id(fields)) public_id_ = std::move(*id);
   if (auto id = decode_history_id(fields)) {
     if (!history_id_.empty() && *id != history_id_) {
       history_id_ = std::move(*id);

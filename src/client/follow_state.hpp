@@ -71,6 +71,10 @@ class FollowState {
 
   // The seq of the last message shown (or the starting point), -1 if unknown yet.
   int64_t last_seq() const { return last_; }
+  // This user's public id in the group, as its follow reply named it (what
+  // its own messages carry as user_uuid); empty until then, and from a
+  // reference group.
+  const std::string& public_id() const { return public_id_; }
 
  private:
   void send_follow(int64_t now_ms, FollowOutput& out);
@@ -92,6 +96,7 @@ class FollowState {
   int outstanding_ = 0;            // requests sent and not answered yet
   int64_t next_renew_ms_ = 0;
   std::string history_id_;  // the history followed; empty until a reply names one
+  std::string public_id_;   // ours in the group; empty until a reply names it
   int problems_ = 0;        // unusable frames so far
 };
 

@@ -169,7 +169,9 @@ void Shell::get_messages(const std::string& text, const std::string& since) {
   GroupClient group(transport_, address, config_.user_uuid, config_.name);
   // Each page is printed as it arrives.
   auto r = group.get_pages(q, [&](FetchedPage& page) {
-    for (const auto& m : page.messages) out_ << format_message(m) << "\n";
+    for (const auto& m : page.messages) names_.observe(address, m);
+    for (const auto& m : page.messages)
+      out_ << format_message(m, names_.shared(address, m)) << "\n";
     out_.flush();
     return static_cast<bool>(out_);
   });

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "client/chat_client.hpp"
+#include "client/display.hpp"
 #include "core/result.hpp"
 
 namespace gc {
@@ -46,6 +47,10 @@ class Shell {
   using MembershipObserver = std::function<void(const std::string& address, bool joined)>;
   void on_membership(MembershipObserver observer) { observer_ = std::move(observer); }
 
+  // The display names seen this run (get_messages, and the live lines of a
+  // terminal shell): a shared name is shown with its senders' fingerprints.
+  NameFingerprints& names() { return names_; }
+
  private:
   bool execute(const std::string& line);
   // join_group (join) or leave_group (!join).
@@ -70,6 +75,7 @@ class Shell {
     bool first = true;
   };
   std::optional<PendingSend> pending_send_;
+  NameFingerprints names_;
 };
 
 }  // namespace gc

@@ -33,7 +33,10 @@ void TerminalShell::unfollow(const std::string& address) {
 
 void TerminalShell::show(const std::string& address, Followed& f, FollowOutput& step) {
   if (!step.notice.empty()) editor_->print_above("note: " + address + ": " + step.notice);
-  for (const auto& m : step.to_show) editor_->print_above(format_pushed_message(address, m));
+  for (const auto& m : step.to_show) shell_.names().observe(address, m);
+  for (const auto& m : step.to_show) {
+    editor_->print_above(format_pushed_message(address, m, shell_.names().shared(address, m)));
+  }
   for (const auto& problem : step.problems)
     editor_->print_above("warning: " + visible_text(address) + ": " + visible_text(problem));
   if (auto notice = f.notices.update(f.follower->reconnects(), step.answered))

@@ -60,6 +60,20 @@ TEST(FollowStateTest, WithoutSinceSeqStartsFromTheServersLastSeq) {
   EXPECT_EQ(seqs(out), (std::vector<int64_t>{42, 43}));
 }
 
+TEST(FollowStateTest, TheFollowReplyNamesOurPublicIdAndAReferenceOneNothing) {
+  FollowState f("u", std::nullopt);
+  FollowOutput out;
+  f.start(0, out);
+  f.on_frame(follow_ok(3), 1, out);
+  EXPECT_EQ(f.public_id(), "");  // a reference group names none
+  f.on_frame(json{{"response", "SUCCESS"}, {"last_seq", 3}, {"public_id", "3fa9c2d1e0b7"}}.dump(),
+             2, out);
+  EXPECT_EQ(f.public_id(), "3fa9c2d1e0b7");
+  f.on_frame(json{{"response", "SUCCESS"}, {"last_seq", 3}, {"public_id", 7}}.dump(), 3, out);
+  EXPECT_EQ(f.public_id(), "3fa9c2d1e0b7");  // not a string: ignored
+  EXPECT_TRUE(out.problems.empty());
+}
+
 TEST(FollowStateTest, SinceSeqFetchesTheBacklogInPagesThenShowsPushes) {
   FollowTiming timing;
   timing.fetch_limit = 2;

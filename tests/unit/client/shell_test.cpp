@@ -104,6 +104,25 @@ TEST(ShellTest, GroupListPrintsOneEntryPerLineFromTheRegistry) {
   EXPECT_EQ(t.sent[0].body, json({{"action", "get_group_list"}, {"user_uuid", "u-1"}}));
 }
 
+TEST(ShellTest, ASharedNameIsShownWithEachSendersFingerprint) {
+  ScriptedTransport t;
+  // The first page holds both users of "alice": both lines are marked.
+  t.reply(R"({"response":"SUCCESS","messages":[
+      {"user_uuid":"11111111aaaa","name":"alice","message":"one","timestamp":"T1","seq":1},
+      {"user_uuid":"22222222bbbb","name":"bob","message":"two","timestamp":"T2","seq":2},
+      {"user_uuid":"33333333cccc","name":"alice","message":"three","timestamp":"T3","seq":3}],
+      "more":false,"last_seq":3})");
+  t.reply(R"({"response":"SUCCESS","messages":[
+      {"user_uuid":"22222222bbbb","name":"bob","message":"again","timestamp":"T4","seq":4}],
+      "more":false,"last_seq":4})");
+  auto r = run_shell(t, "get_messages 127.0.0.1:6000\nget_messages 127.0.0.1:6000 10:00:00\n");
+  EXPECT_EQ(r.out,
+            "alice [11111111] : one (T1)\n"
+            "bob : two (T2)\n"
+            "alice [33333333] : three (T3)\n"
+            "bob : again (T4)\n");
+}
+
 TEST(ShellTest, MessagesPrintAsTheReferenceWithNameInsteadOfUuid) {
   ScriptedTransport t;
   t.reply(R"({"response":"SUCCESS","messages":[
@@ -360,6 +379,36 @@ TEST(SinceForWireTest, AcceptsTheParseSinceFormsAndRejectsOthers) {
   EXPECT_EQ(hms->substr(10), "T08:30:00");
   EXPECT_FALSE(since_for_wire("8:30", now));
   EXPECT_FALSE(since_for_wire("2026-13-01T00:00:00", now));
+}
+
+TEST(GroupClientTest, JoinKeepsThePublicIdOurGroupAnswers) {
+  ScriptedTransport t;
+  t.reply(R"({"response":"SUCCESS","public_id":"3fa9c2d1e0b7"})");
+  t.reply(R"({"response":"SUCCESS"})");  // a reference group
+  GroupClient g(t, "127.0.0.1:6000", "u-1");
+  ASSERT_TRUE(g.join().ok());
+  EXPECT_EQ(g.public_id(), "3fa9c2d1e0b7");
+  ASSERT_TRUE(g.join().ok());
+  EXPECT_FALSE(g.public_id());
+}
+
+TEST(GroupClientTest, WhoamiReadsThePublicIdAndMembership) {
+  ScriptedTransport t;
+  t.reply(R"({"response":"SUCCESS","public_id":"3fa9c2d1e0b7","member":false})");
+  t.reply(R"({"response":"SUCCESS","member":true})");
+  t.reply(R"({"response":"SUCCESS","public_id":"ab","member":"yes"})");
+  GroupClient g(t, "127.0.0.1:6000", "u-1");
+  auto me = g.whoami();
+  ASSERT_TRUE(me.ok()) << me.error();
+  EXPECT_EQ(me->public_id, "3fa9c2d1e0b7");
+  EXPECT_FALSE(me->member);
+  EXPECT_EQ(t.sent[0].body, json({{"action", "whoami"}, {"user_uuid", "u-1"}}));
+  auto no_id = g.whoami();
+  EXPECT_EQ(no_id.status(), CallStatus::bad_reply);
+  EXPECT_NE(no_id.error().find("no \"public_id\""), std::string::npos) << no_id.error();
+  auto bad_member = g.whoami();
+  EXPECT_EQ(bad_member.status(), CallStatus::bad_reply);
+  EXPECT_NE(bad_member.error().find("\"member\""), std::string::npos) << bad_member.error();
 }
 
 }  // namespace
