@@ -1,7 +1,7 @@
 // The client's side: one fuzz input is one frame from a server, given to every
 // decoder a client or a group applies to what a server sends it, as the
 // callers use them: group replies (and, on a SUCCESS, the sent message, the
-// message page and last_seq), pushes, the registry's register and heartbeat
+// message page, last_seq and public_id), pushes, the registry's register and heartbeat
 // replies and the group list. None may crash, throw or hang, whatever the frame.
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -22,6 +22,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (reply->success) {
       decode_sent_message(reply->body);
       decode_last_seq(reply->body);
+      if (auto id = decode_public_id(reply->body))
+        FUZZ_CHECK(!id->empty() && id->size() <= kMaxPublicIdBytes, "public_id size");
       auto page = decode_messages(reply->body);
       if (page) {
         FUZZ_CHECK(page->messages.size() == reply->body["messages"].size(), "page size");
