@@ -29,58 +29,56 @@ void RequestClient::reconnect() {
   close();
   socket_ = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::req);
   socket_->set(zmq::sockopt::linger, 0);
-  if (options_.max_reply_bytes >= 0) {
+  if (options_.max_reply_bytes >= 0)
     socket_->set(zmq::sockopt::maxmsgsize, options_.max_reply_bytes);
-    // A reply over the limit shows only as a dropped connection: watch for it.
-    const std::string name = fmt::format("inproc://gc-request-monitor-{}-{}",
-                                         static_cast<const void*>(this), ++sockets_made_);
-    if (zmq_socket_monitor(socket_->handle(), name.c_str(), ZMQ_EVENT_DISCONNECTED) == 0) {
-      monitor_ = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::pair);
-      monitor_->set(zmq::sockopt::linger, 0);
-      monitor_->connect(name);
-    }
-  }
+  if (options_.curve)
+    make_curve_client(*socket_, options_.curve->mine, options_.curve->server_public_key);
+  // A reply over the limit shows only as a dropped connection, a failed
+  // handshake only as an event: watch for both.
+  monitor_ = std::make_unique<LinkMonitor>(ctx_, *socket_, "request");
   socket_->connect(zmq_endpoint_);
-}
-
-bool RequestClient::drain_monitor() {
-  if (!monitor_) return false;
-  bool dropped = false;
-  zmq::message_t frame;
-  // Each event is two frames: 6 bytes (uint16 event, uint32 value), then the endpoint.
-  for (int i = 0; i < 1000 && monitor_->recv(frame, zmq::recv_flags::dontwait); ++i) {
-    if (frame.size() >= 2) {
-      uint16_t event = 0;
-      std::memcpy(&event, frame.data(), sizeof event);
-      if (event == ZMQ_EVENT_DISCONNECTED) dropped = true;
-    }
-    while (frame.more() && monitor_->recv(frame, zmq::recv_flags::dontwait)) {
-    }
-  }
-  return dropped;
 }
 
 Result<std::string> RequestClient::request(std::string_view body) {
   const int tries = options_.tries < 1 ? 1 : options_.tries;
   int dropped_tries = 0;  // tries whose connection closed while the reply was awaited
+  bool nothing_listened = true;
+  last_link_ = {};
   for (int attempt = 1; attempt <= tries; ++attempt) {
     try {
       if (!socket_) reconnect();
-      (void)drain_monitor();  // a drop before this request is not this request's
+      // What happened before this request is not this request's.
+      monitor_->drain();
+      const int disconnections_before = monitor_->events().disconnections;
       socket_->send(zmq::buffer(body.data(), body.size()), zmq::send_flags::none);
+      zmq::socket_t* monitor = monitor_->socket();
       zmq::pollitem_t items[] = {{socket_->handle(), 0, ZMQ_POLLIN, 0},
-                                 {monitor_ ? monitor_->handle() : nullptr, 0, ZMQ_POLLIN, 0}};
+                                 {monitor ? monitor->handle() : nullptr, 0, ZMQ_POLLIN, 0}};
       const int64_t deadline = mono_ms() + options_.timeout_ms;
       bool dropped = false;
       for (;;) {
         const int64_t left = deadline - mono_ms();
         if (left < 0) break;
-        poll_items(items, monitor_ ? 2 : 1, static_cast<long>(left));
+        poll_items(items, monitor ? 2 : 1, static_cast<long>(left));
         if (items[0].revents & ZMQ_POLLIN) break;
-        if (monitor_ && (items[1].revents & ZMQ_POLLIN) && drain_monitor()) {
-          dropped = true;
-          break;
+        if (monitor && (items[1].revents & ZMQ_POLLIN) && monitor_->drain()) {
+          if (is_handshake_problem(monitor_->events().problem)) break;
+          if (options_.max_reply_bytes >= 0 &&
+              monitor_->events().disconnections > disconnections_before) {
+            dropped = true;
+            break;
+          }
         }
+      }
+      monitor_->drain();
+      last_link_ = monitor_->events();
+      if (last_link_.connected) nothing_listened = false;
+      if (!(items[0].revents & ZMQ_POLLIN) && is_handshake_problem(last_link_.problem)) {
+        close();
+        return Result<std::string>::error(
+            fmt::format("the connection to {} failed in its handshake; is {} running there, "
+                        "with the security expected?",
+                        endpoint_, options_.peer_kind));
       }
       if (dropped) ++dropped_tries;
       if (!dropped && (items[0].revents & ZMQ_POLLIN)) {
@@ -110,6 +108,11 @@ Result<std::string> RequestClient::request(std::string_view body) {
         "stopped",
         endpoint_, dropped_tries, tries, tries == 1 ? "try" : "tries", options_.max_reply_bytes,
         options_.peer_kind));
+  if (nothing_listened && last_link_.connect_failed)
+    return Result<std::string>::error(fmt::format(
+        "no reply from {} after {} {} ({} ms each): nothing accepted a connection there; is {} "
+        "running there?",
+        endpoint_, tries, tries == 1 ? "try" : "tries", options_.timeout_ms, options_.peer_kind));
   return Result<std::string>::error(
       fmt::format("no reply from {} after {} {} ({} ms each); is {} running there?", endpoint_,
                   tries, tries == 1 ? "try" : "tries", options_.timeout_ms, options_.peer_kind));

@@ -1,0 +1,87 @@
+#include "net/link_monitor.hpp"
+
+#include <fmt/format.h>
+
+#include <atomic>
+#include <cstring>
+
+namespace gc {
+
+namespace {
+
+constexpr int kWatched = ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_RETRIED | ZMQ_EVENT_DISCONNECTED |
+                         ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                         ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
+
+std::atomic<uint64_t> monitors_made{0};
+
+}  // namespace
+
+LinkMonitor::LinkMonitor(zmq::context_t& ctx, zmq::socket_t& watched, const std::string& tag) {
+  const std::string name = fmt::format("inproc://gc-link-monitor-{}-{}", tag, ++monitors_made);
+  if (zmq_socket_monitor(watched.handle(), name.c_str(), kWatched) != 0) return;
+  monitor_ = std::make_unique<zmq::socket_t>(ctx, zmq::socket_type::pair);
+  monitor_->set(zmq::sockopt::linger, 0);
+  monitor_->connect(name);
+}
+
+LinkMonitor::~LinkMonitor() = default;
+
+bool LinkMonitor::drain() {
+  if (!monitor_) return false;
+  bool any = false;
+  zmq::message_t frame;
+  // Each event is two frames: 6 bytes (uint16 event, uint32 value), then the endpoint.
+  for (int i = 0; i < 1000 && monitor_->recv(frame, zmq::recv_flags::dontwait); ++i) {
+    any = true;
+    if (frame.size() >= 6) {
+      uint16_t event = 0;
+      uint32_t value = 0;
+      std::memcpy(&event, frame.data(), sizeof event);
+      std::memcpy(&value, static_cast<const char*>(frame.data()) + 2, sizeof value);
+      switch (event) {
+        case ZMQ_EVENT_CONNECTED:
+          events_.connected = true;
+          break;
+        case ZMQ_EVENT_CONNECT_RETRIED:
+          // Also after a failed handshake; it says nothing listens only
+          // while no connection was ever made.
+          if (!events_.connected) {
+            events_.connect_failed = true;
+            events_.problem = LinkProblem::nothing_listens;
+          }
+          break;
+        case ZMQ_EVENT_DISCONNECTED:
+          ++events_.disconnections;
+          break;
+        case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
+          events_.handshake_ok = true;
+          events_.problem = LinkProblem::none;
+          break;
+        case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+          // A later attempt may fail without the detail an earlier one gave
+          // (the server closes it): keep the detail.
+          if (!is_handshake_problem(events_.problem))
+            events_.problem = LinkProblem::handshake_failed;
+          break;
+        case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+          if (value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH)
+            events_.problem = LinkProblem::mechanism_mismatch;
+          else if (!is_handshake_problem(events_.problem))
+            events_.problem = LinkProblem::handshake_failed;
+          break;
+        case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+          events_.problem = LinkProblem::key_refused;
+          events_.zap_status = static_cast<int>(value);
+          break;
+        default:
+          break;
+      }
+    }
+    while (frame.more() && monitor_->recv(frame, zmq::recv_flags::dontwait)) {
+    }
+  }
+  return any;
+}
+
+}  // namespace gc
