@@ -1,11 +1,14 @@
 // user_client: the groupchat user program. One-shot subcommands for scripts,
 // and the reference's interactive shell (the default).
-// Exit codes: 0 success, 1 refused by the server, 2 bad usage, 3 no reply.
+// Exit codes: 0 success, 1 refused by the server, 2 bad usage, 3 no reply,
+// 4 the connection's security failed.
 #include <CLI/CLI.hpp>
+#include <cstdlib>
 #include <iostream>
 
 #include "client/chat_client.hpp"
 #include "client/commands.hpp"
+#include "client/security.hpp"
 #include "client/user_files.hpp"
 #include "core/clock.hpp"
 #include "core/endpoint.hpp"
@@ -42,6 +45,15 @@ int main(int argc, char** argv) {
   app.add_option("--tries", tries, "tries per request before giving up")
       ->check(CLI::Range(1, 100))
       ->capture_default_str();
+  std::string server_key, group_key;
+  auto* server_key_opt = app.add_option(
+      "--server-key", server_key,
+      "the registry's CURVE public key (env GROUPCHAT_SERVER_KEY): reach it over CURVE; "
+      "remembered per registry in known_registries");
+  auto* group_key_opt =
+      app.add_option("--group-key", group_key,
+                     "the group's CURVE public key, for a group reached without a "
+                     "curve registry (join, leave, send, get, follow, whoami)");
   app.require_subcommand(0, 1);
 
   std::string group;
@@ -75,9 +87,10 @@ int main(int argc, char** argv) {
   follow_cmd->add_option("--since-seq", since_seq, "first print the stored messages after this seq")
       ->check(CLI::NonNegativeNumber);
   follow_cmd->add_flag("--json", json_out, "one JSON object per message");
-  auto* whoami_cmd =
-      app.add_subcommand("whoami", "print your public id in a group (what other members see)");
-  whoami_cmd->add_option("group", group, "group address IP:PORT")->required();
+  auto* whoami_cmd = app.add_subcommand(
+      "whoami", "print your public key; with a group, also your public id there");
+  whoami_cmd->add_option("group", group, "group address IP:PORT");
+  whoami_cmd->add_flag("--json", json_out, "print one JSON object");
   auto* shell_cmd = app.add_subcommand("shell", "interactive shell (the default)");
   // Global flags may also follow the subcommand name.
   for (auto* sub :
@@ -112,11 +125,95 @@ int main(int argc, char** argv) {
   gc::IdentityOptions id_opts;
   if (user_id_opt->count() > 0) id_opts.user_id = user_id;
   if (name_opt->count() > 0) id_opts.name = name;
+
+  // Curve mode: the registry's key (given, or remembered), a group's key.
+  const std::string registry_address = gc::canonical_address(*registry);
+  std::optional<std::string> given_key;
+  std::string given_what = "--server-key";
+  if (server_key_opt->count() > 0) {
+    given_key = server_key;
+  } else if (const char* env = std::getenv("GROUPCHAT_SERVER_KEY"); env && env[0] != '\0') {
+    given_key = env;
+    given_what = "GROUPCHAT_SERVER_KEY";
+  }
+  const auto known_file = gc::known_registries_file(id_opts);
+  auto trust = gc::resolve_registry_trust(known_file, registry_address, given_key, given_what);
+  if (!trust) return usage_error(trust.error());
+  std::optional<std::string> group_key_checked;
+  if (group_key_opt->count() > 0) {
+    if (!group_ep)
+      return usage_error(
+          "--group-key needs a group address (join, leave, send, get, follow or whoami GROUP)");
+    auto k = gc::parse_public_key(group_key, "--group-key");
+    if (!k) return usage_error(k.error());
+    group_key_checked = *k;
+  }
+
   gc::Identity me = gc::load_identity(id_opts);
   for (const auto& w : me.warnings) std::cerr << "warning: " << w << "\n";
 
+  // The user's key pair: only when a connection needs CURVE (or whoami asks).
+  std::optional<gc::CurveKeyPair> my_keys;
+  if (trust->key || group_key_checked || *whoami_cmd) {
+    const auto key_file = gc::user_key_file(id_opts);
+    if (!key_file)
+      return usage_error(
+          "there is no place for your key pair: set HOME (or an absolute XDG_CONFIG_HOME)");
+    bool created = false;
+    auto keys = gc::load_or_create_key_file(*key_file, &created);
+    if (!keys) return usage_error(keys.error());
+    if (created)
+      std::cerr << "note: made your key pair in " << key_file->string() << " (public key "
+                << keys->public_key << ")\n";
+    my_keys = *keys;
+  }
+
   const auto groups_file = gc::joined_groups_file_for(me, id_opts);
   const auto remember = gc::remember_memberships(groups_file, me.user_uuid, std::cerr);
+
+  gc::ZmqTransport transport(timeout_ms, tries);
+  {
+    gc::TransportSecurity sec;
+    sec.registry = registry_address;
+    sec.registry_key = trust->key;
+    sec.registry_key_source = trust->remembered ? "known_registries" : given_what;
+    if (known_file) sec.known_registries = *known_file;
+    if (group_key_checked) sec.group_keys[gc::canonical_address(*group_ep)] = *group_key_checked;
+    if (my_keys) sec.my_keys = [my_keys] { return gc::Result<gc::CurveKeyPair>(*my_keys); };
+    if (trust->remember) {
+      sec.on_registry_proved = [file = *known_file, registry_address, key = *trust->key] {
+        if (auto e = gc::remember_registry_key(file, registry_address, key))
+          std::cerr << "warning: " << *e << "; the registry's key is not remembered\n";
+        else
+          std::cerr << "note: remembered the registry at " << registry_address << " with the key "
+                    << key << " in " << file.string() << "\n";
+      };
+    }
+    transport.secure(std::move(sec));
+  }
+  // How a followed group is reached: as the transport reaches it.
+  gc::FollowLinkSource link_for = [&transport](const std::string& address) {
+    using R = gc::Result<gc::FollowLink>;
+    auto route = transport.route(address);
+    if (!route) return R::error(route.error());
+    gc::FollowLink link;
+    link.curve = route->curve;
+    link.describe = [&transport, address, r = *route](const gc::LinkEvents& events) {
+      return transport.describe(address, r, events);
+    };
+    return R(std::move(link));
+  };
+
+  if (*whoami_cmd) {
+    gc::WhoAmIOptions wo;
+    wo.public_key = my_keys->public_key;
+    wo.json = json_out;
+    if (group_ep) {
+      gc::GroupClient g(transport, group_ep->ip_port(), me.user_uuid, me.name);
+      return gc::run_whoami(wo, &g, std::cout, std::cerr);
+    }
+    return gc::run_whoami(wo, nullptr, std::cout, std::cerr);
+  }
 
   if (*follow_cmd) {
     gc::FollowCommandOptions fo;
@@ -125,22 +222,26 @@ int main(int argc, char** argv) {
     if (since_seq >= 0) fo.since_seq = since_seq;
     fo.json = json_out;
     if (app.get_option("--timeout-ms")->count() > 0) fo.timing.reply_timeout_ms = timeout_ms;
+    auto link = link_for(fo.address);
+    if (!link) {
+      std::cerr << "error: " << link.error() << "\n";
+      return transport.last_failure_was_security() ? gc::kExitInsecure : gc::kExitUnreachable;
+    }
+    fo.link = std::move(*link);
     int stop_fd = gc::watch_stop_signals();
     zmq::context_t ctx;
     return gc::run_follow(ctx, fo, stop_fd, std::cout, std::cerr);
   }
 
-  gc::ZmqTransport transport(timeout_ms, tries);
   if (*groups_cmd) {
     gc::RegistryClient reg(transport, registry->ip_port(), me.user_uuid);
-    return gc::run_groups(reg, std::cout, std::cerr);
+    return gc::run_groups(reg, transport.registry_is_curve(), std::cout, std::cerr);
   }
   if (group_ep) {
     gc::GroupClient g(transport, group_ep->ip_port(), me.user_uuid, me.name);
     if (*join_cmd || *leave_cmd)
       return gc::run_membership(g, static_cast<bool>(*join_cmd), remember, std::cout, std::cerr);
     if (*send_cmd) return gc::run_send(g, words, std::cin, std::cout, std::cerr);
-    if (*whoami_cmd) return gc::run_whoami(g, std::cout, std::cerr);
     gc::MessageQuery q;
     q.timestamp = since_wire;
     if (since_seq >= 0) q.since_seq = since_seq;
@@ -150,5 +251,5 @@ int main(int argc, char** argv) {
 
   // The shell: the default without a subcommand.
   return gc::run_shell(transport, {registry->ip_port(), me.user_uuid, me.name}, groups_file,
-                       remember, std::cin, std::cout, std::cerr);
+                       remember, std::cin, std::cout, std::cerr, link_for);
 }

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "client/security.hpp"
 #include "client/user_files.hpp"
 #include "core/timefmt.hpp"
 #include "core/visible_text.hpp"
@@ -12,18 +13,107 @@ namespace gc {
 
 ZmqTransport::ZmqTransport(int timeout_ms, int tries) : timeout_ms_(timeout_ms), tries_(tries) {}
 
+void ZmqTransport::secure(TransportSecurity security) {
+  security_ = std::move(security);
+  clients_.clear();
+  known_.clear();
+  if (security_.registry_key)
+    known_[security_.registry] = {*security_.registry_key, security_.registry_key_source};
+  for (const auto& [address, key] : security_.group_keys) known_[address] = {key, "--group-key"};
+}
+
+Result<CurveKeyPair> ZmqTransport::my_keys() {
+  if (mine_) return *mine_;
+  if (!security_.my_keys)
+    return Result<CurveKeyPair>::error("no key pair of yours is at hand for a CURVE connection");
+  auto keys = security_.my_keys();
+  if (keys) mine_ = *keys;
+  return keys;
+}
+
+Result<ServerRoute> ZmqTransport::route(const std::string& address) {
+  using R = Result<ServerRoute>;
+  const std::string canonical = canonical_address(address);
+  auto it = known_.find(canonical);
+  if (it == known_.end() && security_.registry_key && canonical != security_.registry) {
+    // A curve registry lists how each group is reached: ask once for an
+    // address not known yet (a group may have registered since the last time).
+    RegistryClient registry(*this, security_.registry, {});
+    auto list = registry.list_groups();
+    if (!list.ok()) {
+      std::string why = list.error();
+      if (list.status() == CallStatus::refused) why = describe_refusal(security_.registry, why);
+      return R::error(
+          fmt::format("cannot learn from the registry how to reach {}: {}", address, why));
+    }
+    for (const auto& g : list.value())
+      known_[canonical_address(g.address)] = {g.curve ? g.public_key : std::string(),
+                                              "the registry's list"};
+    it = known_.find(canonical);
+  }
+  ServerRoute route;
+  if (it == known_.end() || it->second.key.empty()) {
+    if (it != known_.end()) route.key_source = it->second.source;
+    return route;
+  }
+  auto mine = my_keys();
+  if (!mine) return R::error(mine.error());
+  route.curve = CurveClientKeys{*mine, it->second.key};
+  route.key_source = it->second.source;
+  return route;
+}
+
+std::string ZmqTransport::describe(const std::string& address, const ServerRoute& route,
+                                   const LinkEvents& link) const {
+  LinkContext c;
+  c.address = canonical_address(address);
+  c.registry = c.address == security_.registry;
+  if (route.curve) {
+    c.server_key = route.curve->server_public_key;
+    c.my_key = route.curve->mine.public_key;
+  } else if (mine_) {
+    c.my_key = mine_->public_key;
+  }
+  c.key_source = route.key_source;
+  c.known_registries = security_.known_registries;
+  return describe_link_problem(link, c);
+}
+
 Result<std::string> ZmqTransport::request(const std::string& address, std::string_view body,
                                           std::string_view peer_kind) {
-  auto& client = clients_[address];
-  if (!client) {
+  last_failure_was_security_ = false;
+  auto found = clients_.find(address);
+  if (found == clients_.end()) {
+    auto r = route(address);
+    if (!r) return Result<std::string>::error(r.error());
     RequestOptions opts;
     opts.timeout_ms = timeout_ms_;
     opts.tries = tries_;
     opts.peer_kind = std::string(peer_kind);
     opts.max_reply_bytes = kMaxClientReplyBytes;
-    client = std::make_unique<RequestClient>(ctx_, address, opts);
+    opts.curve = r->curve;
+    found =
+        clients_.emplace(address, Client{std::make_unique<RequestClient>(ctx_, address, opts), *r})
+            .first;
   }
-  return client->request(body);
+  Client& c = found->second;
+  auto reply = c.client->request(body);
+  if (!reply) {
+    const LinkEvents& link = c.client->last_link();
+    if (!is_handshake_problem(link.problem)) return reply;
+    last_failure_was_security_ = true;
+    std::string text = describe(address, c.route, link);
+    // A key learnt from the registry may be stale (the group has a new
+    // one): the next request asks the registry again.
+    if (c.route.key_source == "the registry's list") known_.erase(canonical_address(address));
+    clients_.erase(found);
+    return Result<std::string>::error(std::move(text));
+  }
+  if (!registry_proved_ && c.route.curve && canonical_address(address) == security_.registry) {
+    registry_proved_ = true;
+    if (security_.on_registry_proved) security_.on_registry_proved();
+  }
+  return reply;
 }
 
 namespace {
@@ -65,7 +155,10 @@ RegistryClient::RegistryClient(Transport& transport, std::string address, std::s
 CallResult<std::vector<std::string>> RegistryClient::get_group_list() {
   using R = CallResult<std::vector<std::string>>;
   auto reply = transport_.request(address_, make_group_list_request(user_uuid_), "message_server");
-  if (!reply) return R::failure(CallStatus::unreachable, reply.error());
+  if (!reply)
+    return R::failure(
+        transport_.last_failure_was_security() ? CallStatus::insecure : CallStatus::unreachable,
+        reply.error());
   GroupListReply list = decode_group_list(*reply);
   switch (list.kind) {
     case GroupListReply::Kind::list:
@@ -78,6 +171,25 @@ CallResult<std::vector<std::string>> RegistryClient::get_group_list() {
   return bad_reply<std::vector<std::string>>(address_, *reply, list.error);
 }
 
+CallResult<std::vector<GroupEntry>> RegistryClient::list_groups() {
+  using R = CallResult<std::vector<GroupEntry>>;
+  auto reply = transport_.request(address_, make_list_groups_request(), "message_server");
+  if (!reply)
+    return R::failure(
+        transport_.last_failure_was_security() ? CallStatus::insecure : CallStatus::unreachable,
+        reply.error());
+  GroupEntriesReply list = decode_group_entries(*reply);
+  switch (list.kind) {
+    case GroupEntriesReply::Kind::list:
+      return std::move(list.groups);
+    case GroupEntriesReply::Kind::refused:
+      return R::failure(CallStatus::refused, list.error);
+    case GroupEntriesReply::Kind::unreadable:
+      break;
+  }
+  return bad_reply<std::vector<GroupEntry>>(address_, *reply, list.error);
+}
+
 GroupClient::GroupClient(Transport& transport, std::string address, std::string user_uuid,
                          std::string name)
     : transport_(transport),
@@ -88,7 +200,10 @@ GroupClient::GroupClient(Transport& transport, std::string address, std::string 
 CallResult<GroupReply> GroupClient::call(const std::string& body, std::string* raw) {
   using R = CallResult<GroupReply>;
   auto text = transport_.request(address_, body, "group_server");
-  if (!text) return R::failure(CallStatus::unreachable, text.error());
+  if (!text)
+    return R::failure(
+        transport_.last_failure_was_security() ? CallStatus::insecure : CallStatus::unreachable,
+        text.error());
   auto reply = decode_group_reply(*text);
   if (!reply) return bad_reply<GroupReply>(address_, *text, reply.error());
   if (!reply->success) return R::failure(CallStatus::refused, reply->error);

@@ -4,6 +4,7 @@
 // decoding itself is protocol/'s): the reference registry answers a JSON
 // list, the reference group {"response": ...} with no error text and no seq.
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -15,8 +16,10 @@
 #include <zmq.hpp>
 
 #include "core/result.hpp"
+#include "net/curve.hpp"
 #include "net/request_client.hpp"
 #include "protocol/group_protocol.hpp"
+#include "protocol/registry_protocol.hpp"
 
 namespace gc {
 
@@ -28,26 +31,80 @@ class Transport {
   virtual ~Transport() = default;
   virtual Result<std::string> request(const std::string& address, std::string_view body,
                                       std::string_view peer_kind) = 0;
+  // True when the last failed request failed on the connection's security
+  // (a handshake: a key not proved or refused, curve against open).
+  virtual bool last_failure_was_security() const { return false; }
+  // True when the registry is reached over CURVE (and answers list_groups).
+  virtual bool registry_is_curve() const { return false; }
+};
+
+// How the transport reaches servers in the curve mode (docs/CLIENT.md).
+struct TransportSecurity {
+  std::string registry;                           // IP:PORT, canonical
+  std::optional<std::string> registry_key;        // a curve registry's key; nullopt: open
+  std::string registry_key_source;                // "--server-key", "known_registries", ...
+  std::filesystem::path known_registries;         // for advice on a changed key
+  std::map<std::string, std::string> group_keys;  // --group-key, by canonical address
+  // The user's key pair, loaded or made on first need.
+  std::function<Result<CurveKeyPair>()> my_keys;
+  // Called once, after the curve registry first answered (its key is proved).
+  std::function<void()> on_registry_proved;
+};
+
+// How one server is reached.
+struct ServerRoute {
+  std::optional<CurveClientKeys> curve;  // nullopt: open
+  std::string key_source;                // where the server's key came from
 };
 
 // The real transport: one Lazy Pirate RequestClient per address, kept for reuse.
 class ZmqTransport : public Transport {
  public:
   ZmqTransport(int timeout_ms, int tries);
+  // Without it every server is reached open.
+  void secure(TransportSecurity security);
   Result<std::string> request(const std::string& address, std::string_view body,
                               std::string_view peer_kind) override;
+  bool last_failure_was_security() const override { return last_failure_was_security_; }
+  bool registry_is_curve() const override { return security_.registry_key.has_value(); }
+
+  // How address is reached: the registry with its key; a group with
+  // --group-key, or with what a curve registry's list_groups says (asked
+  // once for an address not known yet), else open. An error: it cannot be
+  // told (the registry did not answer) or the user's key cannot be had.
+  Result<ServerRoute> route(const std::string& address);
+  // The words for a failed handshake with address over route.
+  std::string describe(const std::string& address, const ServerRoute& route,
+                       const LinkEvents& link) const;
 
  private:
+  Result<CurveKeyPair> my_keys();
+  // The server key and its source for a canonical address, as known so far.
+  struct KnownKey {
+    std::string key;  // empty: open
+    std::string source;
+  };
+
   zmq::context_t ctx_;
   int timeout_ms_;
   int tries_;
-  std::map<std::string, std::unique_ptr<RequestClient>> clients_;
+  struct Client {
+    std::unique_ptr<RequestClient> client;
+    ServerRoute route;
+  };
+  std::map<std::string, Client> clients_;  // by address as given
+  TransportSecurity security_;
+  std::optional<CurveKeyPair> mine_;
+  std::map<std::string, KnownKey> known_;  // by canonical address
+  bool registry_proved_ = false;
+  bool last_failure_was_security_ = false;
 };
 
 enum class CallStatus {
   ok,           // the server did it
   refused,      // the server answered FAILED (error() holds its reason, possibly empty)
   unreachable,  // no reply after all tries
+  insecure,     // the connection's security failed (a key not proved or refused)
   bad_reply,    // a reply we cannot understand
 };
 
@@ -90,6 +147,8 @@ class RegistryClient {
   RegistryClient(Transport& transport, std::string address, std::string user_uuid);
   // Live groups as "NAME - IP:PORT" strings, in registration order.
   CallResult<std::vector<std::string>> get_group_list();
+  // list_groups (ours; a curve registry): each group with its security and key.
+  CallResult<std::vector<GroupEntry>> list_groups();
   const std::string& address() const { return address_; }
 
  private:

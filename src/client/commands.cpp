@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <nlohmann/json.hpp>
 
 #include "client/display.hpp"
 #include "client/follow_notices.hpp"
@@ -23,10 +24,18 @@ int report_call_failure(CallStatus status, const std::string& address, const std
     return kExitRefused;
   }
   err << "error: " << visible_text(error) << "\n";
+  if (status == CallStatus::insecure) return kExitInsecure;
   return kExitUnreachable;  // no reply, or a reply that is not from a groupchat server
 }
 
-int run_groups(RegistryClient& registry, std::ostream& out, std::ostream& err) {
+int run_groups(RegistryClient& registry, bool curve, std::ostream& out, std::ostream& err) {
+  if (curve) {
+    auto r = registry.list_groups();
+    if (!r.ok()) return report_call_failure(r.status(), registry.address(), r.error(), err);
+    for (const auto& g : r.value())
+      out << visible_text(g.name + " - " + g.address) << (g.curve ? " (curve)" : "") << "\n";
+    return kExitOk;
+  }
   auto r = registry.get_group_list();
   if (!r.ok()) return report_call_failure(r.status(), registry.address(), r.error(), err);
   for (const auto& g : r.value()) out << visible_text(g) << "\n";
@@ -84,11 +93,29 @@ int run_get(GroupClient& group, const MessageQuery& query, bool json, std::ostre
   return kExitOk;
 }
 
-int run_whoami(GroupClient& group, std::ostream& out, std::ostream& err) {
-  auto r = group.whoami();
-  if (!r.ok()) return report_call_failure(r.status(), group.address(), r.error(), err);
-  out << visible_text(r->public_id) << "\n";
-  if (!r->member) err << "note: not a member of " << group.address() << "\n";
+int run_whoami(const WhoAmIOptions& options, GroupClient* group, std::ostream& out,
+               std::ostream& err) {
+  if (!group) {
+    if (options.json)
+      out << nlohmann::json{{"public_key", options.public_key}}.dump() << "\n";
+    else
+      out << options.public_key << "\n";
+    return kExitOk;
+  }
+  auto r = group->whoami();
+  if (!r.ok()) return report_call_failure(r.status(), group->address(), r.error(), err);
+  if (options.json) {
+    // dump() escapes what a terminal would act on; the id is the group's text.
+    nlohmann::json j{{"public_key", options.public_key},
+                     {"group", group->address()},
+                     {"public_id", r->public_id},
+                     {"member", r->member}};
+    out << j.dump(-1, ' ', true, nlohmann::json::error_handler_t::replace) << "\n";
+  } else {
+    out << "public key: " << options.public_key << "\n"
+        << "public id at " << group->address() << ": " << visible_text(r->public_id) << "\n";
+  }
+  if (!r->member) err << "note: not a member of " << group->address() << "\n";
   return kExitOk;
 }
 
@@ -111,7 +138,7 @@ MembershipObserver remember_memberships(std::optional<std::filesystem::path> fil
 int run_shell(Transport& transport, ShellConfig config,
               const std::optional<std::filesystem::path>& groups_file,
               const MembershipObserver& on_membership, std::istream& in, std::ostream& out,
-              std::ostream& err) {
+              std::ostream& err, FollowLinkSource link_for) {
   const bool on_terminal = ::isatty(STDIN_FILENO) == 1 && ::isatty(STDOUT_FILENO) == 1;
   config.prompt = ::isatty(STDIN_FILENO) == 1;
   const std::string user_uuid = config.user_uuid;
@@ -130,6 +157,7 @@ int run_shell(Transport& transport, ShellConfig config,
   if (groups_file) options.followed = load_joined_groups(*groups_file, user_uuid);
   options.stop_fd = watch_stop_signals();
   options.on_membership = on_membership;
+  options.link_for = std::move(link_for);
   zmq::context_t ctx;
   TerminalShell terminal(ctx, shell, user_uuid, std::move(options));
   terminal.run();
@@ -138,7 +166,8 @@ int run_shell(Transport& transport, ShellConfig config,
 
 int run_follow(zmq::context_t& ctx, const FollowCommandOptions& options, int stop_fd,
                std::ostream& out, std::ostream& err) {
-  Follower follower(ctx, options.address, options.user_uuid, options.since_seq, options.timing);
+  Follower follower(ctx, options.address, options.user_uuid, options.since_seq, options.timing,
+                    options.link);
   FollowNotices notices(options.address);
   NameFingerprints names;
   FollowOutput step;
@@ -174,6 +203,10 @@ int run_follow(zmq::context_t& ctx, const FollowCommandOptions& options, int sto
     if (items[0].revents & ZMQ_POLLIN) follower.on_readable(now, step);
     // Also after input: a steady stream of pushes must not starve the renewal.
     if (step.refused.empty() && now >= follower.next_deadline_ms()) follower.on_tick(now, step);
+    if (!follower.link_failure().empty()) {
+      err << "error: " << visible_text(follower.link_failure()) << "\n" << std::flush;
+      return kExitInsecure;
+    }
   }
 }
 

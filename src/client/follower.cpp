@@ -6,10 +6,14 @@
 namespace gc {
 
 Follower::Follower(zmq::context_t& ctx, std::string address, std::string user_uuid,
-                   std::optional<int64_t> since_seq, FollowTiming timing)
-    : ctx_(ctx), address_(std::move(address)), state_(std::move(user_uuid), since_seq, timing) {}
+                   std::optional<int64_t> since_seq, FollowTiming timing, FollowLink link)
+    : ctx_(ctx),
+      address_(std::move(address)),
+      link_(std::move(link)),
+      state_(std::move(user_uuid), since_seq, timing) {}
 
 void Follower::connect() {
+  monitor_.reset();
   socket_ = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::dealer);
   socket_->set(zmq::sockopt::linger, 0);
   // A follower that falls behind loses pushes at this bound, never memory;
@@ -20,6 +24,8 @@ void Follower::connect() {
   // A larger frame drops the connection; the follower reconnects when the
   // group goes silent (no reply for reply_timeout_ms).
   socket_->set(zmq::sockopt::maxmsgsize, kMaxClientReplyBytes);
+  if (link_.curve) make_curve_client(*socket_, link_.curve->mine, link_.curve->server_public_key);
+  monitor_ = std::make_unique<LinkMonitor>(ctx_, *socket_, "follower");
   socket_->connect(zmq_address(address_));
 }
 
@@ -63,6 +69,17 @@ void Follower::on_readable(int64_t now_ms, FollowOutput& out) {
 }
 
 void Follower::on_tick(int64_t now_ms, FollowOutput& out) {
+  if (!link_failure_.empty()) return;
+  // A silent group whose handshake failed will not answer a new connection either.
+  if (monitor_) {
+    monitor_->drain();
+    const LinkEvents& link = monitor_->events();
+    if (is_handshake_problem(link.problem)) {
+      link_failure_ = link_.describe ? link_.describe(link)
+                                     : "the connection to " + address_ + " failed in its handshake";
+      return;
+    }
+  }
   size_t first = out.requests.size();
   state_.on_tick(now_ms, out);
   handle(now_ms, out, first);

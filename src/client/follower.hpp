@@ -3,19 +3,29 @@
 // driven by FollowState. The owner polls socket() for input and calls
 // on_readable(); it calls on_tick() when next_deadline_ms() has passed.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <zmq.hpp>
 
 #include "client/follow_state.hpp"
+#include "net/curve.hpp"
+#include "net/link_monitor.hpp"
 
 namespace gc {
+
+// How a follower reaches its group: over CURVE with these keys, or open; and
+// the words for a handshake that failed.
+struct FollowLink {
+  std::optional<CurveClientKeys> curve;
+  std::function<std::string(const LinkEvents&)> describe;
+};
 
 class Follower {
  public:
   Follower(zmq::context_t& ctx, std::string address, std::string user_uuid,
-           std::optional<int64_t> since_seq, FollowTiming timing = {});
+           std::optional<int64_t> since_seq, FollowTiming timing = {}, FollowLink link = {});
 
   // Connects and sends the first follow.
   void start(int64_t now_ms, FollowOutput& out);
@@ -27,6 +37,11 @@ class Follower {
 
   // Times the connection was started afresh after the server went silent.
   int reconnects() const { return reconnects_; }
+  // Set when the group went silent because the connection's handshake failed
+  // (a key not proved or refused, curve against open): following cannot go
+  // on, and this says why. Checked when the group has been silent for the
+  // reply timeout.
+  const std::string& link_failure() const { return link_failure_; }
 
  private:
   void connect();
@@ -35,9 +50,12 @@ class Follower {
 
   zmq::context_t& ctx_;
   std::string address_;
+  FollowLink link_;
+  std::unique_ptr<LinkMonitor> monitor_;  // declared after socket_: closed first
   std::unique_ptr<zmq::socket_t> socket_;
   FollowState state_;
   int reconnects_ = 0;
+  std::string link_failure_;
 };
 
 }  // namespace gc

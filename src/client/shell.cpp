@@ -149,6 +149,14 @@ void Shell::change_membership(const std::string& text, bool join) {
 
 void Shell::get_group_list() {
   RegistryClient registry(transport_, config_.registry, config_.user_uuid);
+  if (transport_.registry_is_curve()) {
+    // A curve registry lists each group with its security; curve groups are marked.
+    auto r = registry.list_groups();
+    if (!r.ok()) return report_failure(r.status(), r.error(), "FAILED");
+    for (const auto& g : r.value())
+      out_ << visible_text(g.name + " - " + g.address) << (g.curve ? " (curve)" : "") << "\n";
+    return;
+  }
   auto r = registry.get_group_list();
   if (!r.ok()) return report_failure(r.status(), r.error(), "FAILED");
   for (const auto& g : r.value()) out_ << visible_text(g) << "\n";

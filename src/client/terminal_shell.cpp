@@ -20,7 +20,18 @@ TerminalShell::TerminalShell(zmq::context_t& ctx, Shell& shell, std::string user
 
 void TerminalShell::follow(const std::string& address) {
   if (followed_.count(address) > 0) return;
-  Followed f{std::make_unique<Follower>(ctx_, address, user_uuid_, std::nullopt, options_.timing),
+  FollowLink link;
+  if (options_.link_for) {
+    auto l = options_.link_for(address);
+    if (!l) {
+      editor_->print_above("warning: cannot follow " + visible_text(address) + ": " +
+                           visible_text(l.error()));
+      return;
+    }
+    link = std::move(*l);
+  }
+  Followed f{std::make_unique<Follower>(ctx_, address, user_uuid_, std::nullopt, options_.timing,
+                                        std::move(link)),
              FollowNotices(address)};
   FollowOutput step;
   f.follower->start(mono_ms(), step);
@@ -84,6 +95,14 @@ void TerminalShell::run() {
       if (step.refused.empty() && now >= f.follower->next_deadline_ms())
         f.follower->on_tick(now, step);
       show(it->first, f, step);
+      if (!f.follower->link_failure().empty()) {
+        // The group cannot be reached as it is: stop following it for this
+        // run; it stays remembered (the user is still a member).
+        editor_->print_above("warning: stopped following " + visible_text(it->first) + ": " +
+                             visible_text(f.follower->link_failure()));
+        followed_.erase(it);
+        continue;
+      }
       if (!step.refused.empty()) {
         // Not a member any more (left from elsewhere): stop following, forget it.
         std::string address = it->first;

@@ -24,6 +24,8 @@ struct TerminalOptions {
   FollowTiming timing;
   // Called after a confirmed join or leave, e.g. to remember the group.
   Shell::MembershipObserver on_membership;
+  // How a group is reached (its CURVE keys); null: every group open.
+  std::function<Result<FollowLink>(const std::string& address)> link_for;
 };
 
 class TerminalShell {

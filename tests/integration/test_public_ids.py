@@ -111,9 +111,10 @@ def test_whoami_names_the_id_without_membership_and_prints_nothing(chat):
     assert member == {**stranger, "member": True}
     # Our client's one-shot whoami prints the same id.
     r = chat.client(["--server", chat.reg.address, "--user-id", ALICE, "whoami", g])
-    assert (r.returncode, r.stdout) == (0, stranger["public_id"] + "\n"), r.stderr
-    r = chat.client(["--server", chat.reg.address, "--user-id", BOB, "whoami", g])
-    assert r.returncode == 0 and PUBLIC_ID.fullmatch(r.stdout.strip()), r
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[1] == f"public id at {g}: {stranger['public_id']}", r.stdout
+    r = chat.client(["--server", chat.reg.address, "--user-id", BOB, "whoami", "--json", g])
+    assert r.returncode == 0 and PUBLIC_ID.fullmatch(json.loads(r.stdout)["public_id"]), r
     assert f"not a member of {g}" in r.stderr
     # The stdout lines are the reference's: the join's and nothing for the whoamis.
     chat.grp.wait_for(rf"^JOIN REQUEST FROM {ALICE}$")
