@@ -178,6 +178,33 @@ Result<RegistryTrust> resolve_registry_trust(const std::optional<fs::path>& file
   return trust;
 }
 
+namespace {
+
+// A curve server that did not complete the handshake for the key expected.
+std::string proof_failed(const std::string& who, const LinkContext& c) {
+  if (c.registry)
+    return fmt::format(
+        "{} did not prove it holds the key {} (the CURVE handshake failed): it is not the "
+        "registry you know, or its key changed; if its operator confirms a new key, {}",
+        who, c.server_key,
+        c.key_source == "known_registries"
+            ? fmt::format("remove the line for {} from {} and give the new key with "
+                          "--server-key",
+                          c.address, c.known_registries.string())
+            : fmt::format("give that key with --server-key (the key here came from {})",
+                          c.key_source));
+  return fmt::format(
+      "{} did not prove it holds the key {} (the CURVE handshake failed): it is not the group "
+      "{}, or its key changed; {}",
+      who, c.server_key,
+      c.key_source == "--group-key" ? "whose key you gave" : "the registry lists",
+      c.key_source == "--group-key"
+          ? "check --group-key (the group's operator prints it with group_server --public-key)"
+          : "try again (the registry lists a group's current key)");
+}
+
+}  // namespace
+
 std::string describe_link_problem(const LinkEvents& link, const LinkContext& c) {
   const std::string who = fmt::format("the {} at {}", c.registry ? "registry" : "group", c.address);
   const bool curve = !c.server_key.empty();
@@ -191,11 +218,14 @@ std::string describe_link_problem(const LinkEvents& link, const LinkContext& c) 
           "{} refused your key {} (CURVE, status {}): ask its operator to add it "
           "(it is printed by user_client whoami)",
           who, c.my_key, link.zap_status);
+    case LinkProblem::handshake_failed:
+      if (curve) return proof_failed(who, c);
+      [[fallthrough]];  // open, we are not asked to prove anything: most likely a curve server
     case LinkProblem::mechanism_mismatch:
       if (!curve) {
         if (c.registry)
           return fmt::format(
-              "{} did not accept an unencrypted connection: it is a curve registry; give its "
+              "{} did not accept an unencrypted connection: it may be a curve registry; give its "
               "key with --server-key or GROUPCHAT_SERVER_KEY (its operator prints it with "
               "message_server --public-key)",
               who);
@@ -217,30 +247,6 @@ std::string describe_link_problem(const LinkEvents& link, const LinkContext& c) 
           c.key_source == "--group-key" ? "reach it without --group-key"
                                         : "it is not the group the registry lists, or it now "
                                           "runs open");
-    case LinkProblem::handshake_failed:
-      if (!curve)
-        return fmt::format("the connection to {} failed in its handshake: is a {} running there?",
-                           c.address, c.registry ? "message_server" : "group_server");
-      if (c.registry)
-        return fmt::format(
-            "{} did not prove it holds the key {} (the CURVE handshake failed): it is not the "
-            "registry you know, or its key changed; if its operator confirms a new key, {}",
-            who, c.server_key,
-            c.key_source == "known_registries"
-                ? fmt::format("remove the line for {} from {} and give the new key with "
-                              "--server-key",
-                              c.address, c.known_registries.string())
-                : fmt::format("give that key with {} (the key here came from {})", "--server-key",
-                              c.key_source));
-      return fmt::format(
-          "{} did not prove it holds the key {} (the CURVE handshake failed): it is not the "
-          "group {}, or its key changed; {}",
-          who, c.server_key,
-          c.key_source == "--group-key" ? "whose key you gave" : "the registry lists",
-          c.key_source == "--group-key"
-              ? "check --group-key (the group's operator prints it with group_server "
-                "--public-key)"
-              : "try again (the registry lists a group's current key)");
     case LinkProblem::nothing_listens:
     case LinkProblem::none:
       break;
