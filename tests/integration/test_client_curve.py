@@ -368,11 +368,33 @@ def test_the_shell_on_a_terminal_over_curve(curve):
         term.keys("c1", "Enter")
         term.wait_screen("c1", lambda ls: any(x.startswith("other : ping0 (") for x in ls),
                          what="get_messages")
-        term.type("c1", f"leave_group {g}")
-        term.keys("c1", "Enter")
-        term.wait_screen("c1", lambda ls: ls.count("SUCCESS") >= 2, what="the leave")
         term.type("c1", "exit")
         term.keys("c1", "Enter")
         term.wait_gone("c1")
+
+        # A shell without the registry's key follows the remembered group
+        # open: the group refuses that, and the shell says so and goes on.
+        dead = f"127.0.0.1:{free_port()}"
+        plain_env = {k: v for k, v in env.items() if k != "GROUPCHAT_SERVER_KEY"}
+        term.start("c2", " ".join(["env", *[f"{k}={shlex.quote(v)}" for k, v in plain_env.items()],
+                                   shlex.quote(binary("user_client")), "--server", dead,
+                                   "--timeout-ms", "1000"]))
+        warning = (f"warning: stopped following {g}: the group at {g} did not accept an "
+                   "unencrypted connection")
+        term.wait_screen("c2", lambda ls: any(x.startswith(warning) for x in ls),
+                         what="the warning", timeout=15)
+        term.type("c2", "exit")
+        term.keys("c2", "Enter")
+        term.wait_gone("c2")
+
+        # With the key (remembered now) the group is left from a shell.
+        term.start("c3", command)
+        term.wait_screen("c3", prompt, what="the prompt")
+        term.type("c3", f"leave_group {g}")
+        term.keys("c3", "Enter")
+        term.wait_screen("c3", lambda ls: "SUCCESS" in ls, what="the leave")
+        term.type("c3", "exit")
+        term.keys("c3", "Enter")
+        term.wait_gone("c3")
     finally:
         term.kill_server()
