@@ -6,12 +6,14 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 #include <zmq.hpp>
 
 #include "child_process.hpp"
 #include "load.hpp"
+#include "net/curve.hpp"
 #include "report.hpp"
 
 namespace bench {
@@ -49,8 +51,16 @@ struct BenchRun {
   Figures figures;
   TempDir data;
 
-  // The registry every group server registers with; started on first use.
+  // The registry every open group server registers with; started on first use.
   uint16_t registry_port();
+  // The group_server arguments that make a group of `mode` register with a
+  // registry of this run (--server, and for a curve group --server-key). An
+  // open group uses the registry above. A curve group uses one in curve mode,
+  // started on first use (message_server --security curve, its key read
+  // first with --public-key from the same data directory), or the one above
+  // over NULL when the binaries do not offer a curve registry yet (the run
+  // says so on stderr).
+  std::vector<std::string> registry_args(gc::SecurityMode mode);
   // CPU time the registry has used so far, in ms; -1 when it is not running.
   int64_t registry_cpu_ms();
   // The same to the microsecond (scheduler count); -1 when it is not running.
@@ -59,13 +69,31 @@ struct BenchRun {
   // `extra`: more group_server arguments for this scenario (after --group-arg's).
   std::unique_ptr<ChildProcess> start_group(const std::string& name, std::string& endpoint,
                                             const std::vector<std::string>& extra = {});
+  // The same in curve mode (--security curve): the group's public key, which
+  // `group_server NAME IP:PORT --data-dir DIR --public-key` prints (run first,
+  // with the same address and data directory), goes in `public_key`.
+  std::unique_ptr<ChildProcess> start_curve_group(const std::string& name, std::string& endpoint,
+                                                  std::string& public_key,
+                                                  const std::vector<std::string>& extra = {});
+  // Whether group_server offers --security (its --help lists it): an older
+  // build does not, and the curve rows then say "not available".
+  bool group_serves_curve();
 
   // The large store the reads scenario filled, kept for the idle scenario.
   std::unique_ptr<ChildProcess> read_group;
 
  private:
+  std::unique_ptr<ChildProcess> launch_group(const std::string& name, uint16_t port,
+                                             std::vector<std::string> argv,
+                                             const std::vector<std::string>& extra);
+
   std::unique_ptr<ChildProcess> registry_;
   uint16_t registry_port_ = 0;
+  std::unique_ptr<ChildProcess> curve_registry_;
+  uint16_t curve_registry_port_ = 0;
+  std::string curve_registry_key_;
+  std::optional<bool> curve_registry_offered_;
+  std::optional<bool> group_curve_offered_;
 };
 
 // One line on stderr, so that a long run shows where it is.

@@ -139,6 +139,15 @@ void ChildProcess::wait_for_line(const std::string& needle, std::chrono::millise
                            "\"; its last lines:\n" + last_lines());
 }
 
+std::string ChildProcess::wait_for_exit(std::chrono::milliseconds timeout) {
+  {
+    std::unique_lock lock(mutex_);
+    changed_.wait_for(lock, timeout, [this] { return eof_; });
+  }
+  // Closed output means it has ended (or is ending): a short grace reaps it.
+  return stop(std::chrono::milliseconds(1000));
+}
+
 std::string ChildProcess::stop(std::chrono::milliseconds grace) {
   if (pid_ > 0) {
     int status = 0;
@@ -168,6 +177,20 @@ std::string ChildProcess::last_lines() const {
   size_t skip = lines_.size() > 50 ? lines_.size() - 50 : 0;
   for (size_t i = skip; i < lines_.size(); ++i) out << "  | " << lines_[i] << "\n";
   return out.str();
+}
+
+std::vector<std::string> ChildProcess::lines() const {
+  std::lock_guard lock(mutex_);
+  return {lines_.begin(), lines_.end()};
+}
+
+Completed run_to_end(std::vector<std::string> argv, std::chrono::milliseconds timeout) {
+  ChildProcess child;
+  child.start(std::move(argv), ChildProcess::Capture::kStdoutAndStderr);
+  Completed done;
+  done.status = child.wait_for_exit(timeout);
+  done.lines = child.lines();
+  return done;
 }
 
 uint16_t free_loopback_port() {

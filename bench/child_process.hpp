@@ -38,6 +38,11 @@ class ChildProcess {
   // passes first.
   void wait_for_line(const std::string& needle, std::chrono::milliseconds timeout);
 
+  // Waits until the child closes its output (it has ended), at most
+  // `timeout`, then reaps it (SIGTERM, SIGKILL as stop() does if it has not).
+  // Returns the exit status text.
+  std::string wait_for_exit(std::chrono::milliseconds timeout);
+
   // SIGTERM, then SIGKILL if it has not exited within `grace`. Idempotent.
   // Returns the exit status text ("exit 0", "killed by signal 9", ...).
   std::string stop(std::chrono::milliseconds grace = std::chrono::milliseconds(3000));
@@ -46,6 +51,8 @@ class ChildProcess {
   bool running() const { return pid_ > 0; }
   // The last lines the child printed (at most 50), for error messages.
   std::string last_lines() const;
+  // Every captured line still kept (the last 200).
+  std::vector<std::string> lines() const;
 
  private:
   void drain(int fd);
@@ -59,6 +66,15 @@ class ChildProcess {
   bool eof_ = false;
   std::string exit_text_;
 };
+
+// What a short-lived program printed (stdout and stderr) and how it ended.
+struct Completed {
+  std::string status;  // "exit 0", "killed by signal 9", ...
+  std::vector<std::string> lines;
+  bool ok() const { return status == "exit 0"; }
+};
+// Runs argv to its end, killing it past `timeout`.
+Completed run_to_end(std::vector<std::string> argv, std::chrono::milliseconds timeout);
 
 // A TCP port on 127.0.0.1 that nothing listens on right now (bind to port 0 and
 // ask the kernel which one it gave).
