@@ -17,6 +17,8 @@
 #include <vector>
 #include <zmq.hpp>
 
+#include "net/curve.hpp"
+
 namespace bench {
 
 struct Bounds {
@@ -88,17 +90,32 @@ void time_round_trips(RoundTripResult& r, size_t warmup, Bounds bounds, RoundTri
 
 // --- ZeroMQ ---
 
-// Sequential request/reply on one REQ socket; `warmup` first round trips are not recorded.
+// How a driver's sockets connect. Without a server key, over ZMTP's NULL
+// mechanism (a group in open mode); with one, each socket as a CURVE client
+// with a key pair of its own (socket i with keys[i]) that completes its
+// handshake only with the holder of that server key. In curve mode the key
+// is the member: socket i must have joined with keys[i].
+struct ClientKeys {
+  std::string server_public_key;
+  std::vector<gc::CurveKeyPair> keys;
+  bool curve() const { return !server_public_key.empty(); }
+  // Makes `socket` client i (before it connects); nothing in open mode.
+  void apply(zmq::socket_t& socket, size_t i) const;
+};
+
+// Sequential request/reply on one REQ socket (client 0 of `keys`); `warmup`
+// first round trips are not recorded.
 RoundTripResult zmq_round_trips(zmq::context_t& ctx, const std::string& endpoint,
-                                const std::string& request, size_t warmup, Bounds bounds);
+                                const std::string& request, size_t warmup, Bounds bounds,
+                                const ClientKeys& keys = {});
 
 // DEALER clients (one per entry of `requests`, each sending its own request
 // body again and again), each with up to `window` requests outstanding. Frames
 // are [empty, body] as a REQ peer sends them. With `track_seq` the "seq" field
-// of each reply is read.
+// of each reply is read. Client i is client i of `keys`.
 PipelineResult zmq_pipelined(zmq::context_t& ctx, const std::string& endpoint,
                              const std::vector<std::string>& requests, size_t window, Bounds bounds,
-                             bool track_seq);
+                             bool track_seq, const ClientKeys& keys = {});
 
 // A bare libzmq server that answers every request with a fixed reply: the
 // baseline for what the transport alone costs. Runs on its own thread with its
@@ -132,6 +149,7 @@ struct PushLatencyResult {
   std::vector<double> latencies_us;
   std::vector<double> last_us;  // per send: to the receipt by the last follower
   size_t sends = 0;             // sends measured (after warm-up)
+  double seconds = 0;           // from the first measured send to the last one's last push
   size_t missed = 0;            // pushes that did not arrive within kPushWait
   size_t early = 0;             // pushes read before the sender's reply
   bool cut_by_time = false;
@@ -145,11 +163,13 @@ inline constexpr std::chrono::milliseconds kPushWait{3000};
 // Followers (DEALER sockets, one per entry of `follower_users`, each a member
 // of the group) follow the group and renew every `renew_ms`; a REQ sender
 // (a member) sends `send_request` one at a time and each send waits for its
-// reply and for the push to reach every follower.
+// reply and for the push to reach every follower. The sender is client 0
+// of `keys`, follower i client i + 1.
 PushLatencyResult zmq_push_latency(zmq::context_t& ctx, const std::string& endpoint,
                                    const std::string& send_request,
                                    const std::vector<std::string>& follower_users, size_t warmup,
-                                   Bounds bounds, std::chrono::milliseconds renew_every);
+                                   Bounds bounds, std::chrono::milliseconds renew_every,
+                                   const ClientKeys& keys = {});
 
 // --- RESP (Redis) ---
 

@@ -41,6 +41,56 @@ void join(BenchRun& run, const std::string& endpoint, const std::string& user) {
     throw std::runtime_error("joinGroup refused: " + *reply);
 }
 
+ClientKeys make_client_keys(const std::string& server_public_key, size_t count) {
+  ClientKeys keys;
+  keys.server_public_key = server_public_key;
+  keys.keys.reserve(count);
+  for (size_t i = 0; i < count; ++i) {
+    auto pair = gc::generate_key_pair();
+    if (!pair) throw std::runtime_error("cannot make a CURVE key pair: " + pair.error());
+    keys.keys.push_back(std::move(*pair));
+  }
+  return keys;
+}
+
+void join(BenchRun& run, const std::string& endpoint, const std::string& user,
+          const ClientKeys& keys, size_t i) {
+  if (!keys.curve()) return join(run, endpoint, user);
+  zmq::socket_t req(run.ctx, zmq::socket_type::req);
+  req.set(zmq::sockopt::linger, 0);
+  keys.apply(req, i);
+  req.connect(endpoint);
+  req.send(zmq::buffer(gc::make_join_request(user, "")), zmq::send_flags::none);
+  zmq::pollitem_t items[] = {{req.handle(), 0, ZMQ_POLLIN, 0}};
+  zmq::poll(items, 1, kReplyTimeout);
+  zmq::message_t reply;
+  if (!(items[0].revents & ZMQ_POLLIN) || !req.recv(reply, zmq::recv_flags::none))
+    throw std::runtime_error(fmt::format(
+        "joinGroup over CURVE: no reply from {} within {} ms (no handshake with the group's key?)",
+        endpoint, kReplyTimeout.count()));
+  if (reply.to_string_view().find(kSuccessMark) == std::string_view::npos)
+    throw std::runtime_error("joinGroup refused: " + reply.to_string());
+}
+
+CurveGroup start_curve_group(BenchRun& run, const std::string& name, size_t clients,
+                             const std::vector<std::string>& extra) {
+  CurveGroup group;
+  if (!run.group_serves_curve()) {
+    group.unavailable = "group_server does not offer --security curve";
+    progress("  curve rows not available: " + group.unavailable);
+    return group;
+  }
+  std::string public_key;
+  group.process = run.start_curve_group(name, group.endpoint, public_key, extra);
+  group.keys = make_client_keys(public_key, clients);
+  return group;
+}
+
+void record_unavailable(BenchRun& run, const std::vector<std::string>& keys,
+                        const std::string& why) {
+  for (const auto& key : keys) run.figures.missing(key, "not available (" + why + ")");
+}
+
 void record_latency(BenchRun& run, const std::string& key, const RoundTripResult& r) {
   if (!r.error.empty() || r.failed > 0 || r.latencies_us.empty()) {
     std::string why = !r.error.empty() ? "error: " + r.error

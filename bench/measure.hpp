@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,29 @@ std::vector<std::string> send_requests(const Sizes& z);
 std::string client_user(size_t i);
 // Makes `user` a member of the group at `endpoint`; throws if it is refused.
 void join(BenchRun& run, const std::string& endpoint, const std::string& user);
+// Fresh key pairs for `count` CURVE clients of the group whose public key is
+// `server_public_key`.
+ClientKeys make_client_keys(const std::string& server_public_key, size_t count);
+// The same for client i of `keys` (in curve mode its key is what joins;
+// `user` is only the user_uuid the request carries).
+void join(BenchRun& run, const std::string& endpoint, const std::string& user,
+          const ClientKeys& keys, size_t i);
+
+// A group served in curve mode (beside a scenario's open one), with a key
+// pair for each of its clients; without a process (and `unavailable` saying
+// why) when group_server does not offer --security.
+struct CurveGroup {
+  std::unique_ptr<ChildProcess> process;
+  std::string endpoint;
+  ClientKeys keys;
+  std::string unavailable;
+  explicit operator bool() const { return process != nullptr; }
+};
+CurveGroup start_curve_group(BenchRun& run, const std::string& name, size_t clients,
+                             const std::vector<std::string>& extra = {});
+// Records each of `keys` as missing: "not available (why)".
+void record_unavailable(BenchRun& run, const std::vector<std::string>& keys,
+                        const std::string& why);
 
 // Records p50/p99 under `key` (key.p50_us, key.p99_us); throws if the run failed.
 void record_latency(BenchRun& run, const std::string& key, const RoundTripResult& r);

@@ -91,17 +91,20 @@ class ReadyWaiter {
 PushLatencyResult zmq_push_latency(zmq::context_t& ctx, const std::string& endpoint,
                                    const std::string& send_request,
                                    const std::vector<std::string>& follower_users, size_t warmup,
-                                   Bounds bounds, std::chrono::milliseconds renew_every) {
+                                   Bounds bounds, std::chrono::milliseconds renew_every,
+                                   const ClientKeys& keys) {
   PushLatencyResult r;
   const size_t n = follower_users.size();
   zmq::socket_t sender(ctx, zmq::socket_type::req);
   sender.set(zmq::sockopt::linger, 0);
+  keys.apply(sender, 0);
   sender.connect(endpoint);
   std::vector<zmq::socket_t> followers;
   followers.reserve(n);
   for (size_t i = 0; i < n; ++i) {
     followers.emplace_back(ctx, zmq::socket_type::dealer);
     followers.back().set(zmq::sockopt::linger, 0);
+    keys.apply(followers.back(), i + 1);
     followers.back().connect(endpoint);
   }
   // Index 0 is the sender, i + 1 follower i.
@@ -181,6 +184,7 @@ PushLatencyResult zmq_push_latency(zmq::context_t& ctx, const std::string& endpo
   if (!r.error.empty()) return r;
 
   const auto deadline = Clock::now() + bounds.max_time;
+  Clock::time_point measured_from;
   std::vector<double> this_send;
   for (size_t k = 0; k < warmup + bounds.max_count; ++k) {
     if (k >= warmup && (Clock::now() >= deadline || g_stop_requested)) {
@@ -195,6 +199,7 @@ PushLatencyResult zmq_push_latency(zmq::context_t& ctx, const std::string& endpo
     }
     have_reply = false;
     const auto sent_at = Clock::now();
+    if (k == warmup) measured_from = sent_at;
     sender.send(zmq::buffer(send_request), zmq::send_flags::none);
     if (waiter.readable(0)) read_sender();
     while (!have_reply && r.error.empty()) {
@@ -224,6 +229,7 @@ PushLatencyResult zmq_push_latency(zmq::context_t& ctx, const std::string& endpo
     if (!r.error.empty()) return r;
     if (k < warmup) continue;
     ++r.sends;
+    r.seconds = micros_between(measured_from, Clock::now()) / 1e6;
     this_send.clear();
     for (size_t i = 0; i < n; ++i) {
       if (push_seq[i] < seq) {

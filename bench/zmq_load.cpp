@@ -39,11 +39,21 @@ uint64_t seq_of(std::string_view reply) {
 
 }  // namespace
 
+void ClientKeys::apply(zmq::socket_t& socket, size_t i) const {
+  if (!curve()) return;
+  if (i >= keys.size())
+    throw std::logic_error("CURVE client " + std::to_string(i) + " has no key pair (" +
+                           std::to_string(keys.size()) + " made)");
+  gc::make_curve_client(socket, keys[i], server_public_key);
+}
+
 RoundTripResult zmq_round_trips(zmq::context_t& ctx, const std::string& endpoint,
-                                const std::string& request, size_t warmup, Bounds bounds) {
+                                const std::string& request, size_t warmup, Bounds bounds,
+                                const ClientKeys& keys) {
   RoundTripResult r;
   zmq::socket_t req(ctx, zmq::socket_type::req);
   req.set(zmq::sockopt::linger, 0);
+  keys.apply(req, 0);
   req.connect(endpoint);
   time_round_trips(
       r, warmup, bounds,
@@ -66,12 +76,13 @@ RoundTripResult zmq_round_trips(zmq::context_t& ctx, const std::string& endpoint
 
 PipelineResult zmq_pipelined(zmq::context_t& ctx, const std::string& endpoint,
                              const std::vector<std::string>& requests, size_t window, Bounds bounds,
-                             bool track_seq) {
+                             bool track_seq, const ClientKeys& keys) {
   PipelineResult r;
   std::vector<zmq::socket_t> sockets;
   for (size_t i = 0; i < requests.size(); ++i) {
     sockets.emplace_back(ctx, zmq::socket_type::dealer);
     sockets.back().set(zmq::sockopt::linger, 0);
+    keys.apply(sockets.back(), i);
     sockets.back().connect(endpoint);
   }
   std::vector<zmq::pollitem_t> items;
