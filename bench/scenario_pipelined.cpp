@@ -1,5 +1,9 @@
 // The throughput of durable sends from pipelined clients, beside a bare ROUTER
-// that answers at once: how many messages a second the server commits and answers.
+// that answers at once: how many messages a second the server commits and
+// answers. The same against a group in curve mode, each client a CURVE
+// client with its own key: what encryption costs at full load.
+#include <optional>
+
 #include "measure.hpp"
 #include "scenarios.hpp"
 
@@ -12,8 +16,13 @@ void pipelined_send(BenchRun& run) {
   std::string endpoint;
   auto group = run.start_group("bench-pipelined", endpoint);
   for (size_t i = 0; i < z.clients; ++i) join(run, endpoint, client_user(i));
-  PipelineResult bare, groupchat;
+  CurveGroup curve = start_curve_group(run, "bench-pipelined-curve", z.clients);
+  if (curve)
+    for (size_t i = 0; i < z.clients; ++i) join(run, curve.endpoint, client_user(i), curve.keys, i);
+  PipelineResult bare, groupchat, groupchat_curve;
   CpuMeter cpu(group->pid());
+  std::optional<CpuMeter> cpu_curve;
+  if (curve) cpu_curve.emplace(curve.process->pid());
   for (size_t round = 0; round < kRounds && !g_stop_requested; ++round) {
     merge(bare, zmq_pipelined(run.ctx, echo.endpoint(), requests, z.window, per_round(z.pipelined),
                               false));
@@ -22,11 +31,23 @@ void pipelined_send(BenchRun& run) {
       merge(groupchat,
             zmq_pipelined(run.ctx, endpoint, requests, z.window, per_round(z.pipelined), true));
     }
-    if (!bare.error.empty() || !groupchat.error.empty()) break;
+    if (curve) {
+      auto scope = cpu_curve->measure();
+      merge(groupchat_curve, zmq_pipelined(run.ctx, curve.endpoint, requests, z.window,
+                                           per_round(z.pipelined), true, curve.keys));
+    }
+    if (!bare.error.empty() || !groupchat.error.empty() || !groupchat_curve.error.empty()) break;
   }
   record_rate(run, "pipelined.bare", bare);
   record_rate(run, "pipelined.groupchat", groupchat);
   cpu.record(run, "pipelined.groupchat.cpu_us", groupchat.completed);
+  if (curve) {
+    record_rate(run, "pipelined.groupchat_curve", groupchat_curve);
+    cpu_curve->record(run, "pipelined.groupchat_curve.cpu_us", groupchat_curve.completed);
+    curve.process->stop();
+  } else {
+    record_unavailable(run, {"pipelined.groupchat_curve.per_s"}, curve.unavailable);
+  }
   group->stop();
 }
 
