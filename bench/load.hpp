@@ -119,11 +119,13 @@ PipelineResult zmq_pipelined(zmq::context_t& ctx, const std::string& endpoint,
 
 // A bare libzmq server that answers every request with a fixed reply: the
 // baseline for what the transport alone costs. Runs on its own thread with its
-// own context; bound to 127.0.0.1 on a port the kernel picks.
+// own context; bound to 127.0.0.1 on a port the kernel picks. With `curve`,
+// it is a CURVE server with that key pair (no ZAP handler: any client key),
+// the baseline for what CURVE costs the transport.
 class EchoServer {
  public:
   enum class Kind { kRep, kRouter };
-  EchoServer(Kind kind, std::string reply);
+  EchoServer(Kind kind, std::string reply, const gc::CurveKeyPair* curve = nullptr);
   ~EchoServer();
   EchoServer(const EchoServer&) = delete;
   EchoServer& operator=(const EchoServer&) = delete;

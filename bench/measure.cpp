@@ -41,15 +41,21 @@ void join(BenchRun& run, const std::string& endpoint, const std::string& user) {
     throw std::runtime_error("joinGroup refused: " + *reply);
 }
 
+namespace {
+
+gc::CurveKeyPair fresh_key_pair() {
+  auto pair = gc::generate_key_pair();
+  if (!pair) throw std::runtime_error("cannot make a CURVE key pair: " + pair.error());
+  return std::move(*pair);
+}
+
+}  // namespace
+
 ClientKeys make_client_keys(const std::string& server_public_key, size_t count) {
   ClientKeys keys;
   keys.server_public_key = server_public_key;
   keys.keys.reserve(count);
-  for (size_t i = 0; i < count; ++i) {
-    auto pair = gc::generate_key_pair();
-    if (!pair) throw std::runtime_error("cannot make a CURVE key pair: " + pair.error());
-    keys.keys.push_back(std::move(*pair));
-  }
+  for (size_t i = 0; i < count; ++i) keys.keys.push_back(fresh_key_pair());
   return keys;
 }
 
@@ -85,6 +91,11 @@ CurveGroup start_curve_group(BenchRun& run, const std::string& name, size_t clie
   group.keys = make_client_keys(public_key, clients);
   return group;
 }
+
+CurveEcho::CurveEcho(EchoServer::Kind kind, size_t clients)
+    : server_keys(fresh_key_pair()),
+      server(std::make_unique<EchoServer>(kind, kCannedSendReply, &server_keys)),
+      keys(make_client_keys(server_keys.public_key, clients)) {}
 
 void record_unavailable(BenchRun& run, const std::vector<std::string>& keys,
                         const std::string& why) {

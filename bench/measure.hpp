@@ -53,6 +53,15 @@ struct CurveGroup {
 };
 CurveGroup start_curve_group(BenchRun& run, const std::string& name, size_t clients,
                              const std::vector<std::string>& extra = {});
+// A bare echo server (EchoServer) in CURVE, with a key pair for each of its
+// clients: the transport's own cost of CURVE, beside the bare NULL one.
+struct CurveEcho {
+  CurveEcho(EchoServer::Kind kind, size_t clients);
+  gc::CurveKeyPair server_keys;
+  std::unique_ptr<EchoServer> server;
+  ClientKeys keys;
+};
+
 // Records each of `keys` as missing: "not available (why)".
 void record_unavailable(BenchRun& run, const std::vector<std::string>& keys,
                         const std::string& why);

@@ -1,7 +1,8 @@
 // The latency of one sendMessage at a time, beside a bare REQ/REP server
 // answering the same frames: what groupchat adds to the transport. The same
 // against a group in curve mode, with a CURVE client: what encryption and
-// authentication add to groupchat.
+// authentication add to groupchat; and the bare server in CURVE, what they
+// add to the transport alone.
 #include <algorithm>
 #include <optional>
 
@@ -28,6 +29,12 @@ void sequential_send(BenchRun& run) {
         auto scope = cpu.measure();
         return zmq_round_trips(run.ctx, endpoint, request, warmup, b);
       }};
+  // What CURVE costs the transport alone: the bare server again, in CURVE.
+  CurveEcho echo_curve(EchoServer::Kind::kRep, 1);
+  sides.push_back([&](Bounds b) {
+    return zmq_round_trips(run.ctx, echo_curve.server->endpoint(), request, warmup, b,
+                           echo_curve.keys);
+  });
   if (curve) {
     cpu_curve.emplace(curve.process->pid());
     sides.push_back([&](Bounds b) {
@@ -39,10 +46,11 @@ void sequential_send(BenchRun& run) {
   record_latency(run, "sequential.bare", results[0]);
   record_latency(run, "sequential.groupchat", results[1]);
   cpu.record(run, "sequential.groupchat.cpu_us", results[1].latencies_us.size() + kRounds * warmup);
+  record_latency(run, "sequential.bare_curve", results[2]);
   if (curve) {
-    record_latency(run, "sequential.groupchat_curve", results[2]);
+    record_latency(run, "sequential.groupchat_curve", results[3]);
     cpu_curve->record(run, "sequential.groupchat_curve.cpu_us",
-                      results[2].latencies_us.size() + kRounds * warmup);
+                      results[3].latencies_us.size() + kRounds * warmup);
     curve.process->stop();
   } else {
     record_unavailable(run,

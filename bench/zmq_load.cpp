@@ -135,11 +135,12 @@ PipelineResult zmq_pipelined(zmq::context_t& ctx, const std::string& endpoint,
   return r;
 }
 
-EchoServer::EchoServer(Kind kind, std::string reply)
+EchoServer::EchoServer(Kind kind, std::string reply, const gc::CurveKeyPair* curve)
     : kind_(kind), reply_(std::move(reply)), ctx_(1) {
   socket_ = std::make_unique<zmq::socket_t>(
       ctx_, kind == Kind::kRep ? zmq::socket_type::rep : zmq::socket_type::router);
   socket_->set(zmq::sockopt::linger, 0);
+  if (curve) gc::make_curve_server(*socket_, *curve);
   socket_->bind("tcp://127.0.0.1:*");
   endpoint_ = socket_->get(zmq::sockopt::last_endpoint);
   thread_ = std::thread([this] { serve(); });
