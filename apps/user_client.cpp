@@ -234,7 +234,9 @@ int main(int argc, char** argv) {
   }
 
   if (*groups_cmd) {
-    gc::RegistryClient reg(transport, registry->ip_port(), me.user_uuid);
+    // The registry is not a member: it gets a fresh random id for its log,
+    // never the identity that acts in open groups.
+    gc::RegistryClient reg(transport, registry->ip_port(), gc::generate_uuid_v4());
     return gc::run_groups(reg, transport.registry_is_curve(), std::cout, std::cerr);
   }
   if (group_ep) {

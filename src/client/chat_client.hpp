@@ -144,6 +144,9 @@ struct WhoAmI {
 
 class RegistryClient {
  public:
+  // user_uuid: what get_group_list names the caller by in the registry's log.
+  // Not the user's identity (a credential in open groups): our client sends a
+  // fresh random one.
   RegistryClient(Transport& transport, std::string address, std::string user_uuid);
   // Live groups as "NAME - IP:PORT" strings, in registration order.
   CallResult<std::vector<std::string>> get_group_list();

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "client/display.hpp"
+#include "client/user_files.hpp"
 #include "core/clock.hpp"
 #include "core/endpoint.hpp"
 #include "core/visible_text.hpp"
@@ -148,7 +149,9 @@ void Shell::change_membership(const std::string& text, bool join) {
 }
 
 void Shell::get_group_list() {
-  RegistryClient registry(transport_, config_.registry, config_.user_uuid);
+  // The registry is not a member: it gets a fresh random id for its log,
+  // never the identity that acts in open groups.
+  RegistryClient registry(transport_, config_.registry, generate_uuid_v4());
   if (transport_.registry_is_curve()) {
     // A curve registry lists each group with its security; curve groups are marked.
     auto r = registry.list_groups();

@@ -157,3 +157,13 @@ def test_a_shared_display_name_shows_each_senders_fingerprint(chat):
     assert [(o["name"], o["user_uuid"]) for o in objects] == [
         ("alice", real), ("carol", public_id(g, carol)), ("alice", fake)]
     assert all(set(o) == {"message", "name", "seq", "timestamp", "user_uuid"} for o in objects)
+
+
+def test_the_registry_never_gets_the_users_identity(cluster):
+    reg = cluster.registry()
+    secret = "my-secret-identity-0001"
+    r = cluster.client(["--server", reg.address, "--user-id", secret, "groups"])
+    assert r.returncode == 0, r.stderr
+    line = reg.wait_for(r"^GROUP LIST REQUEST FROM ")
+    assert secret not in line
+    assert re.fullmatch(r"GROUP LIST REQUEST FROM [0-9a-f-]{36}", line), line
