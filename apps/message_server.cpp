@@ -4,12 +4,54 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdlib>
+#include <filesystem>
 
 #include "connection_flags.hpp"
 #include "core/endpoint.hpp"
 #include "core/stop_signal.hpp"
 #include "core/version.hpp"
+#include "net/curve.hpp"
+#include "registry/key_names.hpp"
 #include "registry/registry_server.hpp"
+#include "store/data_dir.hpp"
+
+namespace {
+
+// message_server --release NAME: frees a name's binding in the group-keys file.
+int release_name(const std::filesystem::path& file, const std::string& name) {
+  auto lines = gc::load_key_names(file, true);
+  if (!lines) {
+    std::fprintf(stderr, "message_server: %s\n", lines.error().c_str());
+    return 1;
+  }
+  const size_t before = lines->size();
+  std::erase_if(*lines, [&](const auto& line) { return line.second == name; });
+  if (lines->size() == before) {
+    std::printf("the name '%s' is not bound to a key in %s: nothing to release\n", name.c_str(),
+                file.string().c_str());
+    return 0;
+  }
+  // Keep the file's own comments: only the lines are rewritten.
+  if (auto s = gc::save_key_names(
+          file,
+          "# groupchat registry: each group name is bound to the key that first registered it\n"
+          "# (KEY NAME, one a line). Only that key may register, heartbeat or unregister the\n"
+          "# name. Delete a line (or run message_server --release NAME) and send the running\n"
+          "# registry SIGHUP to free a name.\n",
+          *lines);
+      !s) {
+    std::fprintf(stderr, "message_server: %s\n", s.message().c_str());
+    return 1;
+  }
+  std::printf(
+      "released the name '%s' in %s: the next key to register it is bound to it. A running "
+      "registry reads the file again on SIGHUP (kill -HUP its pid); until then it keeps the "
+      "old binding, and a live group keeps its name.\n",
+      name.c_str(), file.string().c_str());
+  return 0;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   // stdout carries only the reference's print lines; diagnostics go to stderr.
@@ -55,8 +97,40 @@ int main(int argc, char** argv) {
                  "than a sixteenth of it queued (at least 1 MiB) is disconnected")
       ->capture_default_str()
       ->check(CLI::Range(size_t{8}, size_t{1} << 20));
+  std::string security = "open", data_dir = gc::default_data_dir().string(), key_file, groups_file,
+              release;
+  bool print_public_key = false;
+  app.add_option("--security", security,
+                 "open: anyone may connect, unencrypted, as the reference (its groups and clients "
+                 "work); curve: CURVE only, every connection encrypted and authenticated, each "
+                 "group name bound to the key that first registered it (docs/PROTOCOL.md)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"open", "curve"}));
+  app.add_option("--data-dir", data_dir,
+                 "where the registry keeps its files: the sub-directory registry_PORT (its key "
+                 "pair, the names bound to keys) (default $GROUPCHAT_DATA_DIR, "
+                 "$XDG_DATA_HOME/groupchat or ~/.local/share/groupchat)");
+  app.add_option("--key-file", key_file,
+                 "the registry's key pair, created (mode 0600) on first use (default: the file "
+                 "'key' in the registry's directory)");
+  app.add_flag("--public-key", print_public_key,
+               "print the registry's public key (Z85) from its key file, creating the file if "
+               "needed, and exit; groups and users need it (--server-key, "
+               "GROUPCHAT_SERVER_KEY)");
+  app.add_option("--groups-file", groups_file,
+                 "curve mode: only the keys listed in this file (lines 'KEY NAME') may register, "
+                 "each only the names listed with it; re-read on SIGHUP");
+  app.add_option("--max-bound-names", options.registry.max_bound_names,
+                 "curve mode: most names bound to keys (the group-keys file); a registration of "
+                 "a new name past it is refused")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{10000000}));
+  app.add_option("--release", release,
+                 "free the name NAME from the key it is bound to (in the registry's group-keys "
+                 "file), print what was done and exit; a running registry needs SIGHUP to see it");
   gc::add_connection_flags(app, options.connections);
   CLI11_PARSE(app, argc, argv);
+  options.security = *gc::parse_security(security);
   options.memory_budget_bytes = budget_mib << 20;
   const size_t descriptors = gc::raise_descriptor_limit();
   options.connections.max_total =
@@ -75,9 +149,38 @@ int main(int argc, char** argv) {
     return 2;
   }
   options.bind = endpoint->zmq();
+  const std::filesystem::path registry_dir =
+      std::filesystem::path(data_dir) / ("registry_" + std::to_string(endpoint->port));
+  options.bindings_file = registry_dir / "group-keys";
+  if (!release.empty()) return release_name(options.bindings_file, release);
+  if (print_public_key || options.security == gc::SecurityMode::curve) {
+    const std::filesystem::path file =
+        key_file.empty() ? registry_dir / "key" : std::filesystem::path(key_file);
+    bool created = false;
+    auto keys = gc::load_or_create_key_file(file, &created);
+    if (!keys) {
+      std::fprintf(stderr, "message_server: %s\n", keys.error().c_str());
+      return 1;
+    }
+    if (print_public_key) {
+      std::printf("%s\n", keys->public_key.c_str());
+      return 0;
+    }
+    if (created) spdlog::info("made a new key pair in {}", file.string());
+    spdlog::info("curve mode; public key {}", keys->public_key);
+    options.keys = *keys;
+  }
+  if (!groups_file.empty()) {
+    if (options.security != gc::SecurityMode::curve) {
+      std::fprintf(stderr, "message_server: --groups-file lists keys: it needs --security curve\n");
+      return 2;
+    }
+    options.groups_file = groups_file;
+  }
 
   const int stop_fd = gc::watch_stop_signals();
-  if (stop_fd < 0) {
+  const int reload_fd = gc::watch_reload_signal();
+  if (stop_fd < 0 || reload_fd < 0) {
     std::fprintf(stderr, "message_server: cannot set up signal handling\n");
     return 1;
   }
@@ -89,11 +192,15 @@ int main(int argc, char** argv) {
       watch > context.get(zmq::ctxopt::max_sockets))
     context.set(zmq::ctxopt::max_sockets, watch);
   gc::RegistryServer server(context, options);
+  if (auto status = server.load_files(); !status) {
+    std::fprintf(stderr, "message_server: %s\n", status.message().c_str());
+    return 1;
+  }
   if (auto status = server.bind(); !status) {
     std::fprintf(stderr, "message_server: %s\n", status.message().c_str());
     return 1;
   }
   spdlog::info("serving on {}", options.bind);
-  server.run(stop_fd);
+  server.run(stop_fd, reload_fd);
   return 0;
 }

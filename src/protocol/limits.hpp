@@ -25,6 +25,8 @@ inline constexpr size_t kMaxIpPortBytes = 255;
 // The registry's caps on groups (message_server --max-groups, --max-groups-per-source).
 inline constexpr size_t kDefaultMaxGroups = 1024;
 inline constexpr size_t kDefaultMaxGroupsPerSource = 32;
+// Curve mode: names the registry keeps bound to keys (its group-keys file).
+inline constexpr size_t kDefaultMaxBoundNames = 65536;
 
 // getMessage paging: a page without "limit" holds at most the default.
 inline constexpr int64_t kDefaultGetLimit = 1000;

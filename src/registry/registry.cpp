@@ -69,7 +69,7 @@ const Registry::Command Registry::kCommands[] = {
 };
 
 RegistryOutput Registry::handle(std::string_view body, int64_t now_ms,
-                                std::string_view peer_address) {
+                                std::string_view peer_address, std::string_view key) {
   RegistryOutput out;
   auto request = decode_registry_request(body);
   if (!request) {
@@ -77,7 +77,7 @@ RegistryOutput Registry::handle(std::string_view body, int64_t now_ms,
     out.reply = registry_failed(request.error());
     return out;
   }
-  Request req{*request, {}, 0, 0, parse_ipv4_peer(peer_address)};
+  Request req{*request, {}, 0, 0, parse_ipv4_peer(peer_address), key};
   if (request->action != RegistryAction::get_group_list &&
       request->action != RegistryAction::list_groups) {
     auto address = canonical_address(request->ip_port);
@@ -116,8 +116,35 @@ void Registry::remove(std::string_view address, RegistryOutput& out) {
   auto it = std::find_if(groups_.begin(), groups_.end(),
                          [&](const Group& g) { return g.address == address; });
   if (it == groups_.end()) return;
-  if (!it->heartbeat) out.watch.push_back({WatchChange::stop, it->address});
+  stop_watch(*it, out);
   groups_.erase(it);
+}
+
+void Registry::start_watch(Group& group, RegistryOutput& out) {
+  out.watch.push_back({WatchChange::start, group.address, group.curve ? group.key : ""});
+  group.watching = true;
+}
+
+void Registry::stop_watch(Group& group, RegistryOutput& out) {
+  if (group.watching) out.watch.push_back({WatchChange::stop, group.address, ""});
+  group.watching = false;
+}
+
+std::string Registry::check_key(const Request& req, std::string_view name) const {
+  if (!config_.curve) return {};
+  if (req.key.empty()) return "the request came without an authenticated key";
+  if (auto it = bindings_.find(std::string(name)); it != bindings_.end() && it->second != req.key)
+    return fmt::format(
+        "group name '{}' is bound to another key: only the key that first registered it may "
+        "register, heartbeat or unregister it (the registry's operator can release the name: "
+        "message_server --release NAME)",
+        name);
+  if (allowed_ && !allowed_->count({std::string(req.key), std::string(name)}))
+    return fmt::format(
+        "the key {} may not register '{}': the registry's groups file does not list that key "
+        "with that name",
+        req.key, name);
+  return {};
 }
 
 int64_t Registry::drop_bound_ms() const {
@@ -125,6 +152,17 @@ int64_t Registry::drop_bound_ms() const {
 }
 
 std::string Registry::check_registration(const Request& req) const {
+  if (req.decoded.curve && !config_.curve)
+    return "a curve group must register with a registry in curve mode (this registry is open: "
+           "run message_server --security curve, and give the group the registry's public key "
+           "with --server-key)";
+  if (config_.curve) {
+    const std::string& name = req.decoded.group_name;
+    if (name.front() == ' ' || name.back() == ' ')
+      return "field 'group_name': in curve mode a name may not begin or end with a blank (names "
+             "are kept in the registry's files, one per line)";
+    if (auto why = check_key(req, name); !why.empty()) return why;
+  }
   if (host_.is_registry(req.ip, req.port))
     return fmt::format(
         "field 'ip_port': {} is the registry's own address; register the group's address",
@@ -142,6 +180,7 @@ void Registry::on_register(const Request& req, int64_t now_ms, RegistryOutput& o
   const std::string& name = req.decoded.group_name;
   const std::string& address = req.address;
   const bool heartbeat = req.decoded.heartbeat;
+  const bool curve = req.decoded.curve;
   auto refuse = [&](const std::string& error) {
     out.reply = registry_failed(error);
     out.notes.push_back(fmt::format("refused register of '{}' at {} from {}: {}", name, address,
@@ -166,6 +205,11 @@ void Registry::on_register(const Request& req, int64_t now_ms, RegistryOutput& o
           "group '{}' at {} is live and was registered from another address; only that address "
           "may register it again while it is alive",
           name, address));
+    if (config_.curve && group->key != req.key)
+      return refuse(fmt::format(
+          "group '{}' at {} is live and was registered with another key; only that key may "
+          "register it again while it is alive",
+          name, address));
   }
   if (const Group* holder = find_name(name); holder && holder != group)
     return refuse(fmt::format(
@@ -184,41 +228,73 @@ void Registry::on_register(const Request& req, int64_t now_ms, RegistryOutput& o
           config_.max_groups_per_source, ipv4_text(peer)));
   }
 
+  if (config_.curve && !bindings_.count(name) && bindings_.size() >= config_.max_bound_names)
+    return refuse(fmt::format(
+        "the registry has bound {} names to keys, its limit (--max-bound-names); its operator "
+        "can release unused names (message_server --release NAME)",
+        bindings_.size()));
+  if (config_.curve && !bindings_.count(name)) {
+    bindings_.emplace(name, std::string(req.key));
+    out.bindings_changed = true;
+    out.notes.push_back(fmt::format("bound the name '{}' to the key {}", name, req.key));
+  }
+
   std::string kind = heartbeat ? "heartbeat" : "watched endpoint";
   if (group == nullptr || taken_over) {
     if (group == nullptr) {
-      groups_.push_back(Group{address, name, false, Watch::pending, std::nullopt, peer});
-      group = &groups_.back();
+      group = &groups_.emplace_back();
     } else {
       // Its old process is gone; the watch's connection belonged to it.
-      out.watch.push_back({WatchChange::stop, address});
-      *group = Group{address, name, false, Watch::pending, std::nullopt, peer};
+      stop_watch(*group, out);
+      *group = Group{};
     }
+    group->address = address;
+    group->name = name;
+    group->registrant = peer;
     group->heartbeat = heartbeat;
+    group->key = std::string(req.key);
+    group->curve = curve;
+    group->proven = !curve;
+    if (curve) group->proof_deadline_ms = now_ms + config_.watch_connect_ms;
     if (heartbeat) {
       group->deadline_ms = now_ms + config_.expiry_ms;
+      if (curve) start_watch(*group, out);  // the proof; stopped once it succeeds
     } else {
       group->deadline_ms = now_ms + config_.watch_connect_ms;
-      out.watch.push_back({WatchChange::start, address});
-    }
-  } else if (group->heartbeat) {
-    // Registered again by its own registrant (e.g. a restart at the same address).
-    if (heartbeat) {
-      group->deadline_ms = now_ms + config_.expiry_ms;
-    } else {
-      group->heartbeat = false;
-      group->watch = Watch::pending;
-      group->deadline_ms = now_ms + config_.watch_connect_ms;
-      out.watch.push_back({WatchChange::start, address});
+      start_watch(*group, out);
     }
   } else {
-    // A watched group stays watched: its connection, not a request, proves it alive.
-    kind = "watched endpoint, kept";
-    if (group->watch == Watch::pending) {
-      // Not reachable yet: a fresh connection for the process registering now.
-      out.watch.push_back({WatchChange::stop, address});
-      out.watch.push_back({WatchChange::start, address});
-      group->deadline_ms = now_ms + config_.watch_connect_ms;
+    // Registered again by its own registrant (and key): e.g. a restart at the same address.
+    if (group->curve != curve) {
+      // It serves in another mode now: a curve group proves its key before it is listed.
+      group->curve = curve;
+      group->proven = !curve;
+      group->proof_deadline_ms.reset();
+      if (curve) group->proof_deadline_ms = now_ms + config_.watch_connect_ms;
+      if (group->watching || curve) {
+        stop_watch(*group, out);
+        if (curve || !group->heartbeat) start_watch(*group, out);
+      }
+    }
+    if (group->heartbeat) {
+      if (heartbeat) {
+        group->deadline_ms = now_ms + config_.expiry_ms;
+      } else {
+        group->heartbeat = false;
+        group->watch = Watch::pending;
+        group->deadline_ms = now_ms + config_.watch_connect_ms;
+        stop_watch(*group, out);
+        start_watch(*group, out);
+      }
+    } else {
+      // A watched group stays watched: its connection, not a request, proves it alive.
+      kind = "watched endpoint, kept";
+      if (group->watch == Watch::pending) {
+        // Not reachable yet: a fresh connection for the process registering now.
+        stop_watch(*group, out);
+        start_watch(*group, out);
+        group->deadline_ms = now_ms + config_.watch_connect_ms;
+      }
     }
   }
 
@@ -226,8 +302,12 @@ void Registry::on_register(const Request& req, int64_t now_ms, RegistryOutput& o
   out.stdout_lines.push_back("SUCCESS");
   out.reply = heartbeat ? registry_register_success(config_.heartbeat_ms, config_.expiry_ms)
                         : std::string(kReferenceRegisterSuccess);
-  out.notes.push_back(
-      fmt::format("registered '{}' at {} from {} ({})", name, address, ipv4_text(peer), kind));
+  out.notes.push_back(fmt::format("registered '{}' at {} from {} ({}{}{})", name, address,
+                                  ipv4_text(peer), kind, req.key.empty() ? "" : ", key ", req.key));
+  if (curve && !group->proven)
+    out.notes.push_back(
+        fmt::format("'{}' at {} is listed once a CURVE handshake with it proves the key {}", name,
+                    address, group->key));
 }
 
 void Registry::on_heartbeat(const Request& req, int64_t now_ms, RegistryOutput& out) {
@@ -239,6 +319,14 @@ void Registry::on_heartbeat(const Request& req, int64_t now_ms, RegistryOutput& 
         fmt::format("not registered: no live group '{}' at {}; register again", name, address));
     out.notes.push_back(
         fmt::format("heartbeat from unknown '{}' at {}; asked to register", name, address));
+    return;
+  }
+  if (config_.curve && group->key != req.key) {
+    std::string error = fmt::format(
+        "heartbeat for '{}' at {} refused: it is not sent with the key that registered the group",
+        name, address);
+    out.reply = registry_failed(error);
+    out.notes.push_back(error);
     return;
   }
   if (!req.peer || *req.peer != group->registrant) {
@@ -262,6 +350,15 @@ void Registry::on_unregister(const Request& req, int64_t, RegistryOutput& out) {
   // Only the holder of the name may remove it; a stale process's unregister
   // must not remove the group that took over its address.
   if (const Group* group = find_address(address); group && group->name == name) {
+    if (config_.curve && group->key != req.key) {
+      std::string error = fmt::format(
+          "unregister of '{}' at {} refused: it is not sent with the key that registered the "
+          "group",
+          name, address);
+      out.reply = registry_failed(error);
+      out.notes.push_back(error);
+      return;
+    }
     if (!req.peer || *req.peer != group->registrant) {
       std::string error = fmt::format(
           "unregister of '{}' at {} refused: it comes from {}, not from the address that "
@@ -291,7 +388,8 @@ void Registry::on_list_groups(const Request&, int64_t, RegistryOutput& out) {
 std::vector<GroupEntry> Registry::group_entries() const {
   std::vector<GroupEntry> out;
   out.reserve(groups_.size());
-  for (const Group& g : groups_) out.push_back(GroupEntry{g.name, g.address, false, {}});
+  for (const Group& g : groups_)
+    if (g.proven) out.push_back(GroupEntry{g.name, g.address, g.curve, g.curve ? g.key : ""});
   return out;
 }
 
@@ -299,7 +397,13 @@ RegistryOutput Registry::tick(int64_t now_ms) {
   RegistryOutput out;
   std::vector<std::string> expired;
   for (const Group& g : groups_) {
-    if (g.deadline_ms && *g.deadline_ms <= now_ms) {
+    if (!g.proven && g.proof_deadline_ms && *g.proof_deadline_ms <= now_ms) {
+      expired.push_back(g.address);
+      out.notes.push_back(fmt::format(
+          "dropped '{}' at {}: no CURVE handshake with the key {} there within {} ms (nothing "
+          "serves there, or not with that key); it was never listed",
+          g.name, g.address, g.key, config_.watch_connect_ms));
+    } else if (g.deadline_ms && *g.deadline_ms <= now_ms) {
       expired.push_back(g.address);
       if (g.heartbeat)
         out.notes.push_back(fmt::format("dropped '{}' at {}: no heartbeat for {} ms", g.name,
@@ -317,7 +421,16 @@ RegistryOutput Registry::on_watch_event(std::string_view address, WatchEvent eve
                                         int64_t now_ms) {
   RegistryOutput out;
   Group* group = find_address(address);
-  if (group == nullptr || group->heartbeat) return out;  // a late event for a watch already stopped
+  if (group == nullptr || !group->watching) return out;  // a late event for a watch already stopped
+  if (!group->proven && event == WatchEvent::connected) {
+    group->proven = true;
+    group->proof_deadline_ms.reset();
+    out.notes.push_back(fmt::format("'{}' at {} proved its key {}: listed", group->name,
+                                    group->address, group->key));
+    // A heartbeating group's liveness is its heartbeats: the proof's connection may close.
+    if (group->heartbeat) stop_watch(*group, out);
+  }
+  if (group->heartbeat) return out;
   if (event == WatchEvent::connected) {
     if (group->watch != Watch::connected)
       out.notes.push_back(
@@ -337,15 +450,59 @@ RegistryOutput Registry::on_watch_event(std::string_view address, WatchEvent eve
 
 std::optional<int64_t> Registry::next_deadline() const {
   std::optional<int64_t> next;
-  for (const Group& g : groups_)
-    if (g.deadline_ms && (!next || *g.deadline_ms < *next)) next = g.deadline_ms;
+  auto consider = [&](const std::optional<int64_t>& at) {
+    if (at && (!next || *at < *next)) next = at;
+  };
+  for (const Group& g : groups_) {
+    consider(g.deadline_ms);
+    if (!g.proven) consider(g.proof_deadline_ms);
+  }
   return next;
+}
+
+RegistryOutput Registry::set_bindings(NameBindings bindings) {
+  RegistryOutput out;
+  bindings_ = std::move(bindings);
+  enforce_keys(out);
+  return out;
+}
+
+RegistryOutput Registry::set_allowed(std::optional<AllowedNames> allowed) {
+  RegistryOutput out;
+  allowed_ = std::move(allowed);
+  enforce_keys(out);
+  return out;
+}
+
+void Registry::enforce_keys(RegistryOutput& out) {
+  if (!config_.curve) return;
+  std::vector<std::string> gone;
+  for (const Group& g : groups_) {
+    auto bound = bindings_.find(g.name);
+    std::string why;
+    if (bound != bindings_.end() && bound->second != g.key)
+      why = "its name is now bound to another key";
+    else if (allowed_ && !allowed_->count({g.key, g.name}))
+      why = "the groups file no longer lists its key with its name";
+    if (!why.empty()) {
+      gone.push_back(g.address);
+      out.notes.push_back(fmt::format("dropped '{}' at {}: {}", g.name, g.address, why));
+    } else if (bound == bindings_.end()) {
+      // A live group keeps its name: release a name once its group is gone.
+      bindings_.emplace(g.name, g.key);
+      out.bindings_changed = true;
+      out.notes.push_back(fmt::format("'{}' at {} is live: its name stays bound to the key {}",
+                                      g.name, g.address, g.key));
+    }
+  }
+  for (const auto& address : gone) remove(address, out);
 }
 
 std::vector<std::string> Registry::group_list() const {
   std::vector<std::string> list;
   list.reserve(groups_.size());
-  for (const Group& g : groups_) list.push_back(g.name + " - " + g.address);
+  for (const Group& g : groups_)
+    if (g.proven) list.push_back(g.name + " - " + g.address);
   return list;
 }
 

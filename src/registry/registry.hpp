@@ -23,9 +23,21 @@
 // group that has a live connection into one that expires without them).
 // Only an entry whose watched connection was lost (its process is gone) is
 // taken over by another registration at its address.
+//
+// Keys (curve mode, RegistryConfig::curve). Every request comes with the key
+// its connection was authenticated with (the ZAP handler's User-Id). A group
+// name is bound to the first key that registered it (bindings(): the server
+// keeps them on disk); only that key may register, heartbeat or unregister
+// it. With an allow list (set_allowed), only the listed (key, name) pairs may
+// register. A group registered as "curve" is listed only once the registry
+// has completed a CURVE handshake with its address, the registered key as
+// the server key (a watch with server_key set; the proof): whoever registers
+// a curve group must be serving it.
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -47,7 +59,16 @@ struct RegistryConfig {
   size_t max_groups_per_source = kDefaultMaxGroupsPerSource;  // registered from one peer address
   // Accept a registration whose address is not of the host it comes from.
   bool allow_any_registrant = false;
+  size_t max_bound_names = kDefaultMaxBoundNames;  // curve mode: names bound to keys
+  // Curve mode: requests carry their key; names are bound to keys; curve
+  // groups are proven before they are listed.
+  bool curve = false;
 };
+
+// name -> the key (Z85) it is bound to.
+using NameBindings = std::map<std::string, std::string>;
+// (key, name) pairs an allow list admits.
+using AllowedNames = std::set<std::pair<std::string, std::string>>;
 
 // What the registry knows of its own host: where it listens, so that no
 // spelling of that address can be registered (the registry would watch
@@ -69,6 +90,9 @@ enum class WatchChange { start, stop };
 struct WatchCommand {
   WatchChange change;
   std::string address;  // IP:PORT in its canonical form (a dotted quad, a decimal port)
+  // start: empty for a plain connection; else connect as a CURVE client that
+  // completes its handshake only with the holder of this key (Z85).
+  std::string server_key;
   bool operator==(const WatchCommand&) const = default;
 };
 
@@ -80,6 +104,7 @@ struct RegistryOutput {
   std::vector<std::string> stdout_lines;  // the reference's print lines, in order
   std::vector<WatchCommand> watch;        // carried out in order
   std::vector<std::string> notes;         // diagnostics for the log (stderr)
+  bool bindings_changed = false;          // bindings() has a new entry: save it
 };
 
 class Registry {
@@ -87,8 +112,20 @@ class Registry {
   explicit Registry(RegistryConfig config = {});
 
   // One request frame body (UTF-8 JSON) from the peer at peer_address (as
-  // libzmq gives it: "10.0.0.7"; empty when not known). Always yields a reply.
-  RegistryOutput handle(std::string_view body, int64_t now_ms, std::string_view peer_address);
+  // libzmq gives it: "10.0.0.7"; empty when not known). key: the Z85 key the
+  // request's connection was authenticated with (curve mode; empty in open
+  // mode). Always yields a reply.
+  RegistryOutput handle(std::string_view body, int64_t now_ms, std::string_view peer_address,
+                        std::string_view key = {});
+
+  // Curve mode: the names bound to keys (as read from disk), and the allow
+  // list (nullopt: any key may register names not bound to another). A live
+  // group whose name is now bound to another key, or that the allow list no
+  // longer admits, is dropped; a live group whose name is not bound is bound
+  // again to its key (bindings_changed).
+  RegistryOutput set_bindings(NameBindings bindings);
+  RegistryOutput set_allowed(std::optional<AllowedNames> allowed);
+  const NameBindings& bindings() const { return bindings_; }
 
   // Where the registry listens and the host's addresses (see RegistryHost).
   void set_host(RegistryHost host) { host_ = std::move(host); }
@@ -119,6 +156,11 @@ class Registry {
     Watch watch = Watch::pending;  // watched groups only
     std::optional<int64_t> deadline_ms;
     uint32_t registrant = 0;  // the peer address its registration came from
+    std::string key;          // curve mode: the key it registered with
+    bool curve = false;       // registered as "security": "curve"
+    bool proven = true;       // false: a curve group whose handshake has not succeeded yet
+    std::optional<int64_t> proof_deadline_ms;  // unproven: dropped at this time
+    bool watching = false;                     // a watch was started for it and not stopped
   };
   // The request's fields that the handlers use, checked and canonical.
   struct Request {
@@ -127,6 +169,7 @@ class Registry {
     uint32_t ip = 0;
     uint16_t port = 0;
     std::optional<uint32_t> peer;  // the sender's IPv4 address, when known
+    std::string_view key;          // the authenticated key (curve mode)
   };
   // The action table: which handler serves each (decoded, checked) request.
   using Handler = void (Registry::*)(const Request&, int64_t, RegistryOutput&);
@@ -150,10 +193,18 @@ class Registry {
   Group* find_address(std::string_view address);
   const Group* find_name(std::string_view name) const;
   void remove(std::string_view address, RegistryOutput& out);
+  void start_watch(Group& group, RegistryOutput& out);
+  void stop_watch(Group& group, RegistryOutput& out);
+  // Curve mode: why req's key may not act on the group named `name`; empty when it may.
+  std::string check_key(const Request& req, std::string_view name) const;
+  // Drops live groups the bindings or the allow list no longer admit.
+  void enforce_keys(RegistryOutput& out);
 
   RegistryConfig config_;
   RegistryHost host_;
   std::vector<Group> groups_;  // registration order; small, so linear search is fine
+  NameBindings bindings_;
+  std::optional<AllowedNames> allowed_;
 };
 
 }  // namespace gc

@@ -4,11 +4,13 @@
 #include <ifaddrs.h>
 #include <netinet/in.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <stdexcept>
 #include <utility>
 #include <vector>
 
@@ -17,6 +19,7 @@
 #include "core/visible_text.hpp"
 #include "net/poll.hpp"
 #include "net/router.hpp"
+#include "registry/key_names.hpp"
 
 namespace gc {
 
@@ -46,17 +49,37 @@ namespace {
 constexpr int64_t kHostRefreshMs = 5000;
 constexpr int kSocketsPerWatch = 3;
 constexpr int kSpareSockets = 16;
+constexpr int kZapSockets = 1;
+
+RegistryConfig config_of(const RegistryServerOptions& options) {
+  RegistryConfig config = options.registry;
+  config.curve = options.security == SecurityMode::curve;
+  return config;
+}
+
+constexpr const char* kBindingsHeader =
+    "# groupchat registry: each group name is bound to the key that first registered it\n"
+    "# (KEY NAME, one a line). Only that key may register, heartbeat or unregister the\n"
+    "# name. Delete a line (or run message_server --release NAME) and send the running\n"
+    "# registry SIGHUP to free a name.\n";
 }  // namespace
 
 int registry_max_zmq_sockets(const RegistryServerOptions& options) {
   const size_t groups = std::min<size_t>(options.registry.max_groups, 100000);
-  return static_cast<int>(groups) * kSocketsPerWatch + 1 + kSpareSockets;
+  return static_cast<int>(groups) * kSocketsPerWatch + 1 + kZapSockets + kSpareSockets;
 }
 
 RegistryServer::RegistryServer(zmq::context_t& context, RegistryServerOptions options)
     : context_(context),
       options_(std::move(options)),
-      registry_(options_.registry),
+      registry_(config_of(options_)),
+      zap_(options_.security == SecurityMode::curve
+               ? std::make_unique<ZapHandler>(
+                     context_,
+                     // Any key may connect: users list with their own keys, and
+                     // what a key may do is decided per request.
+                     [](std::string_view, std::string_view) { return std::nullopt; })
+               : nullptr),
       router_(context_, zmq::socket_type::router),
       queued_(std::make_shared<QueuedTotal>()),
       policy_(MemoryLimits::for_budget(options_.memory_budget_bytes, options_.max_request_bytes)) {
@@ -66,6 +89,10 @@ RegistryServer::RegistryServer(zmq::context_t& context, RegistryServerOptions op
   // Every queued byte is accounted: no count limit.
   router_.set(zmq::sockopt::sndhwm, 0);
   router_.set(zmq::sockopt::handshake_ivl, kHandshakeTimeoutMs);
+  if (zap_) {
+    if (!options_.keys) throw std::invalid_argument("a curve registry needs its key pair");
+    make_curve_server(router_, *options_.keys);
+  }
   guard_ = std::make_unique<ConnectionGuard>(context_, router_, options_.connections, "registry");
   // What libzmq may hold of a message not yet ended, per connection and in all.
   guard_->limit_backlog(BacklogLimits::for_budget(
@@ -74,6 +101,49 @@ RegistryServer::RegistryServer(zmq::context_t& context, RegistryServerOptions op
 }
 
 RegistryServer::~RegistryServer() = default;
+
+Status RegistryServer::load_files() {
+  if (options_.security != SecurityMode::curve) return Status::ok();
+  auto bound = load_key_names(options_.bindings_file, true);
+  if (!bound) return Status::error(bound.error());
+  NameBindings bindings;
+  for (auto& [key, name] : *bound) {
+    if (auto [it, added] = bindings.emplace(name, key); !added && it->second != key)
+      return Status::error(fmt::format("{}: the name '{}' is bound to two keys; keep one line",
+                                       options_.bindings_file.string(), visible_text(name)));
+  }
+  std::optional<AllowedNames> allowed;
+  if (!options_.groups_file.empty()) {
+    auto listed = load_key_names(options_.groups_file, false);
+    if (!listed) return Status::error(listed.error());
+    allowed.emplace(listed->begin(), listed->end());
+  }
+  const size_t bindings_count = bindings.size();
+  apply(registry_.set_bindings(std::move(bindings)));
+  apply(registry_.set_allowed(std::move(allowed)));
+  spdlog::info(
+      "{} group names bound to keys ({}){}", bindings_count, options_.bindings_file.string(),
+      options_.groups_file.empty() ? std::string()
+                                   : fmt::format("; only the keys and names of {} may register",
+                                                 options_.groups_file.string()));
+  return Status::ok();
+}
+
+void RegistryServer::reload_files() {
+  if (options_.security != SecurityMode::curve) {
+    spdlog::info("SIGHUP: nothing to re-read in open mode");
+    return;
+  }
+  if (auto s = load_files(); !s)
+    spdlog::error("SIGHUP: {}; keeping the names and keys as they were", s.message());
+}
+
+void RegistryServer::save_bindings() {
+  KeyNameLines lines;
+  for (const auto& [name, key] : registry_.bindings()) lines.emplace_back(key, name);
+  if (auto s = save_key_names(options_.bindings_file, kBindingsHeader, lines); !s)
+    spdlog::error("{}; the names bound since the start are kept in memory only", s.message());
+}
 
 Status RegistryServer::bind() {
   try {
@@ -116,7 +186,7 @@ void RegistryServer::update_host(int64_t now_ms) {
   registry_.set_host(host_);
 }
 
-void RegistryServer::run(int stop_fd) {
+void RegistryServer::run(int stop_fd, int reload_fd) {
   while (true) {
     int64_t now = mono_ms();
     drain_watch_events(now);
@@ -133,9 +203,20 @@ void RegistryServer::run(int stop_fd) {
     if (int64_t check = guard_->next_check_ms(); check >= 0) wake.at(check);
     zmq::pollitem_t items[] = {{router_.handle(), 0, ZMQ_POLLIN, 0},
                                {nullptr, stop_fd, ZMQ_POLLIN, 0},
-                               {guard_->handle(), 0, ZMQ_POLLIN, 0}};
-    if (!poll_items(items, 3, wake.timeout_ms())) continue;
+                               {guard_->handle(), 0, ZMQ_POLLIN, 0},
+                               {nullptr, reload_fd, ZMQ_POLLIN, 0},
+                               {zap_ ? zap_->socket().handle() : nullptr, -1, ZMQ_POLLIN, 0}};
+    const int count = zap_ ? 5 : (reload_fd >= 0 ? 4 : 3);
+    if (!poll_items(items, count, wake.timeout_ms())) continue;
     if (items[1].revents & ZMQ_POLLIN) break;
+    if (zap_ && (items[4].revents & ZMQ_POLLIN)) zap_->on_readable();
+    if (reload_fd >= 0 && (items[3].revents & ZMQ_POLLIN)) {
+      char buf[64];
+      while (::read(reload_fd, buf, sizeof buf) > 0) {
+      }
+      spdlog::info("SIGHUP: re-reading the names and keys");
+      reload_files();
+    }
     // Connection events first: a request is then credited to the connection it came on.
     if ((items[2].revents & ZMQ_POLLIN) || (items[0].revents & ZMQ_POLLIN)) guard_->drain();
     guard_->on_timer(mono_ms());
@@ -157,7 +238,7 @@ void RegistryServer::serve_requests() {
   RoutedRequest request;
   if (mono_ms() - host_updated_ms_ >= kHostRefreshMs) update_host(mono_ms());
   for (size_t i = 0; i < kMaxBatchRequests; ++i) {
-    if (!receive_routed(router_, request, options_.max_request_bytes)) return;
+    if (!receive_routed(router_, request, options_.max_request_bytes, zap_ != nullptr)) return;
     guard_->on_delivered(request.source_fd, request.wire_bytes);
     auto [it, added] = peers_.try_emplace(std::string(request.peer()));
     Peer& peer = it->second;
@@ -183,7 +264,7 @@ void RegistryServer::serve_requests() {
       out.reply = registry_failed(request.framing_error);
     } else {
       try {
-        out = registry_.handle(request.body, mono_ms(), request.peer_address);
+        out = registry_.handle(request.body, mono_ms(), request.peer_address, request.user_id);
       } catch (const std::exception& e) {
         spdlog::error("internal error on a request: {}", e.what());
         out = RegistryOutput{};
@@ -219,12 +300,13 @@ void RegistryServer::apply(const RegistryOutput& out) {
       watchers_.erase(cmd.address);
     } else {
       watchers_.erase(cmd.address);
-      start_watch(cmd.address);
+      start_watch(cmd.address, cmd.server_key);
     }
   }
+  if (out.bindings_changed) save_bindings();
 }
 
-void RegistryServer::start_watch(const std::string& address) {
+void RegistryServer::start_watch(const std::string& address, const std::string& server_key) {
   auto watcher = std::make_unique<Watcher>();
   try {
     watcher->socket = zmq::socket_t(context_, zmq::socket_type::dealer);
@@ -232,6 +314,10 @@ void RegistryServer::start_watch(const std::string& address) {
     watcher->socket.set(zmq::sockopt::heartbeat_ivl, options_.watch_heartbeat_ivl_ms);
     watcher->socket.set(zmq::sockopt::heartbeat_timeout, options_.watch_heartbeat_timeout_ms);
     watcher->socket.set(zmq::sockopt::connect_timeout, options_.watch_heartbeat_timeout_ms);
+    // A curve group's watch is the proof: the handshake succeeds only with
+    // the holder of the key it registered with.
+    if (!server_key.empty() && options_.keys)
+      make_curve_client(watcher->socket, *options_.keys, server_key);
     watcher->monitor = std::make_unique<EndpointWatch>();
     watcher->monitor->init(watcher->socket,
                            fmt::format("inproc://registry-watch-{}", ++watch_counter_),

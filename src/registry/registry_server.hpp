@@ -4,6 +4,7 @@
 // machine in between. One thread, one zmq poll; nothing here decides
 // protocol questions.
 #include <cstddef>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <string>
@@ -12,6 +13,7 @@
 
 #include "core/result.hpp"
 #include "net/connections.hpp"
+#include "net/curve.hpp"
 #include "net/peer_memory.hpp"
 #include "protocol/limits.hpp"
 #include "registry/registry.hpp"
@@ -39,12 +41,20 @@ struct RegistryServerOptions {
   // client never has more than one reply on its way) is disconnected.
   size_t memory_budget_bytes = kDefaultMemoryBudgetBytes;
   ConnectionLimits connections;
+  // curve: the ROUTER is a CURVE server proving `keys`, any client key may
+  // connect (the ZAP handler names it), and the Registry runs in curve mode.
+  SecurityMode security = SecurityMode::open;
+  std::optional<CurveKeyPair> keys;  // required in curve mode
+  // Curve mode: where the names' bindings to keys are kept (group-keys), and
+  // the operator's groups file (empty: none, any key may register).
+  std::filesystem::path bindings_file;
+  std::filesystem::path groups_file;
 };
 
 // The libzmq sockets the registry may need at most (ZMQ_MAX_SOCKETS for its
 // context, set before the first socket): the ROUTER, three per watched group
 // (its DEALER, the monitor socket libzmq makes for it and ours that reads
-// it), and a margin. Each of them also holds one file descriptor (its
+// it), the ZAP handler's, and a margin. Each of them also holds one file descriptor (its
 // mailbox), and each watch one more for its TCP connection.
 int registry_max_zmq_sockets(const RegistryServerOptions& options);
 
@@ -55,12 +65,16 @@ class RegistryServer {
   RegistryServer(const RegistryServer&) = delete;
   RegistryServer& operator=(const RegistryServer&) = delete;
 
+  // Curve mode: reads the bindings and the groups file (before bind). The
+  // error says which file and line is wrong.
+  Status load_files();
   // Binds the ROUTER socket. The error says what failed and what to do.
   Status bind();
   // Serves until stop_fd (a self-pipe written by the signal handler) becomes
-  // readable. The loop sleeps until real work is due: zero wake-ups while
-  // idle with no watched group.
-  void run(int stop_fd);
+  // readable; re-reads the files when reload_fd (-1: none) becomes readable.
+  // The loop sleeps until real work is due: zero wake-ups while idle with no
+  // watched group.
+  void run(int stop_fd, int reload_fd = -1);
 
  private:
   class EndpointWatch;
@@ -69,7 +83,9 @@ class RegistryServer {
   void serve_requests();
   void drain_watch_events(int64_t now_ms);
   void apply(const RegistryOutput& out);
-  void start_watch(const std::string& address);
+  void start_watch(const std::string& address, const std::string& server_key);
+  void save_bindings();
+  void reload_files();
   // Tells the Registry where it listens and the host's addresses (getifaddrs),
   // at bind and then at most every kHostRefreshMs, as interfaces may change.
   void update_host(int64_t now_ms);
@@ -83,6 +99,7 @@ class RegistryServer {
   zmq::context_t& context_;
   RegistryServerOptions options_;
   Registry registry_;
+  std::unique_ptr<ZapHandler> zap_;  // curve mode; made before the ROUTER binds
   zmq::socket_t router_;
   std::map<std::string, std::unique_ptr<Watcher>> watchers_;  // by address
   unsigned long watch_counter_ = 0;                           // names the inproc monitor endpoints

@@ -67,7 +67,7 @@ TEST(Registry, ReferenceRegisterRepliesBareSuccessPrintsTwoLinesAndStartsWatch) 
   EXPECT_EQ(out.reply, "SUCCESS");
   EXPECT_EQ(out.stdout_lines,
             (std::vector<std::string>{"JOIN REQUEST FROM 127.0.0.1:5560", "SUCCESS"}));
-  EXPECT_EQ(out.watch, (std::vector<WatchCommand>{{WatchChange::start, "127.0.0.1:5560"}}));
+  EXPECT_EQ(out.watch, (std::vector<WatchCommand>{{WatchChange::start, "127.0.0.1:5560", ""}}));
   EXPECT_EQ(r.size(), 1u);
 }
 
@@ -130,8 +130,8 @@ TEST(Registry, AWatchedAddressWhoseConnectionWasLostIsTakenOverInPlace) {
   auto out = r.handle(reg("new", "127.0.0.1:1"), 10, "127.0.0.1");
   EXPECT_EQ(out.reply, "SUCCESS");
   // The old holder's watch is restarted for the new process.
-  EXPECT_EQ(out.watch, (std::vector<WatchCommand>{{WatchChange::stop, "127.0.0.1:1"},
-                                                  {WatchChange::start, "127.0.0.1:1"}}));
+  EXPECT_EQ(out.watch, (std::vector<WatchCommand>{{WatchChange::stop, "127.0.0.1:1", ""},
+                                                  {WatchChange::start, "127.0.0.1:1", ""}}));
   EXPECT_EQ(listed(r, 10), (std::vector<std::string>{"new - 127.0.0.1:1", "other - 127.0.0.1:2"}));
   EXPECT_EQ(r.next_deadline(), 5000);  // a fresh connect window
 }
@@ -206,7 +206,7 @@ TEST(Registry, UnregisterRemovesAtOncePrintsLeaveAndIsIdempotent) {
   auto out = r.handle(unreg("chat", "127.0.0.1:1"), 5, kPeer);
   EXPECT_EQ(json::parse(out.reply)["response"], "SUCCESS");
   EXPECT_EQ(out.stdout_lines, (std::vector<std::string>{"LEAVE REQUEST FROM 127.0.0.1:1"}));
-  EXPECT_EQ(out.watch, (std::vector<WatchCommand>{{WatchChange::stop, "127.0.0.1:1"}}));
+  EXPECT_EQ(out.watch, (std::vector<WatchCommand>{{WatchChange::stop, "127.0.0.1:1", ""}}));
   EXPECT_EQ(r.size(), 0u);
   auto again = r.handle(unreg("chat", "127.0.0.1:1"), 6, kPeer);
   EXPECT_EQ(json::parse(again.reply)["response"], "SUCCESS");
@@ -226,7 +226,7 @@ TEST(Registry, WatchedGroupThatNeverConnectsIsDroppedAfterTheConnectWindow) {
   EXPECT_EQ(r.next_deadline(), 5000);
   EXPECT_EQ(r.tick(4999).watch.size(), 0u);
   auto out = r.tick(5000);
-  EXPECT_EQ(out.watch, (std::vector<WatchCommand>{{WatchChange::stop, "127.0.0.1:1"}}));
+  EXPECT_EQ(out.watch, (std::vector<WatchCommand>{{WatchChange::stop, "127.0.0.1:1", ""}}));
   EXPECT_EQ(listed(r, 5000), std::vector<std::string>{});
 }
 
@@ -250,7 +250,7 @@ TEST(Registry, LostWatchedGroupIsDroppedUnlessItReconnectsInTime) {
   r.on_watch_event("127.0.0.1:2", WatchEvent::connected, 10'200);  // came back
   EXPECT_EQ(r.next_deadline(), 11'000);
   auto out = r.tick(11'000);
-  EXPECT_EQ(out.watch, (std::vector<WatchCommand>{{WatchChange::stop, "127.0.0.1:1"}}));
+  EXPECT_EQ(out.watch, (std::vector<WatchCommand>{{WatchChange::stop, "127.0.0.1:1", ""}}));
   EXPECT_EQ(listed(r, 11'000), (std::vector<std::string>{"b - 127.0.0.1:2"}));
 }
 
@@ -280,8 +280,8 @@ TEST(Registry, ARegisterWithHeartbeatKeepsAWatchedGroupWatched) {
   // Not connected yet: the same, with a fresh connection for the new process.
   r.handle(reg("b", "127.0.0.1:2"), 0, kPeer);
   out = r.handle(reg("b", "127.0.0.1:2", true), 10, kPeer);
-  EXPECT_EQ(out.watch, (std::vector<WatchCommand>{{WatchChange::stop, "127.0.0.1:2"},
-                                                  {WatchChange::start, "127.0.0.1:2"}}));
+  EXPECT_EQ(out.watch, (std::vector<WatchCommand>{{WatchChange::stop, "127.0.0.1:2", ""},
+                                                  {WatchChange::start, "127.0.0.1:2", ""}}));
   EXPECT_EQ(r.next_deadline(), 5010);
 }
 
@@ -290,7 +290,7 @@ TEST(Registry, AHeartbeatingGroupRegisteredAgainWithoutHeartbeatIsWatched) {
   r.handle(reg("a", "127.0.0.1:1", true), 0, kPeer);
   auto out = r.handle(reg("a", "127.0.0.1:1"), 10, kPeer);
   EXPECT_EQ(out.reply, "SUCCESS");
-  EXPECT_EQ(out.watch, (std::vector<WatchCommand>{{WatchChange::start, "127.0.0.1:1"}}));
+  EXPECT_EQ(out.watch, (std::vector<WatchCommand>{{WatchChange::start, "127.0.0.1:1", ""}}));
   EXPECT_EQ(r.next_deadline(), 5010);
 }
 
@@ -433,7 +433,7 @@ TEST(RegistryHostile, EverySpellingOfAnAddressIsOneEntryListedCanonically) {
   EXPECT_EQ(json::parse(r.handle(hb("chat", "127.000.0.1:5560"), 3, kPeer).reply)["response"],
             "SUCCESS");
   EXPECT_EQ(r.handle(unreg("chat", "localhost:5560"), 4, kPeer).watch,
-            (std::vector<WatchCommand>{{WatchChange::stop, "127.0.0.1:5560"}}));
+            (std::vector<WatchCommand>{{WatchChange::stop, "127.0.0.1:5560", ""}}));
   EXPECT_EQ(r.size(), 0u);
 }
 
