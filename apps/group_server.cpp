@@ -114,6 +114,13 @@ int main(int argc, char** argv) {
   app.add_flag("--public-key", print_public_key,
                "print the group's public key (Z85) from its key file, creating the file if "
                "needed, and exit");
+  std::string server_key;
+  if (const char* env = std::getenv("GROUPCHAT_SERVER_KEY"); env && *env) server_key = env;
+  app.add_option("--server-key", server_key,
+                 "the registry's public key (Z85, 40 characters; message_server --public-key "
+                 "prints it): the group registers over CURVE with its own key pair and trusts "
+                 "only that registry (default $GROUPCHAT_SERVER_KEY). Needed with --security "
+                 "curve; with open, it registers an open group with a curve registry");
   gc::add_connection_flags(app, options.connections);
   CLI11_PARSE(app, argc, argv);
   options.security = *gc::parse_security(security);
@@ -121,6 +128,19 @@ int main(int argc, char** argv) {
     std::fprintf(stderr,
                  "group_server: --members-file needs --security curve: an open group cannot "
                  "tell its members' keys\n");
+    return 2;
+  }
+  if (!server_key.empty()) {
+    auto key = gc::parse_public_key(server_key, "--server-key");
+    if (!key) {
+      std::fprintf(stderr, "group_server: %s\n", key.error().c_str());
+      return 2;
+    }
+    options.registry_key = *key;
+  } else if (options.security == gc::SecurityMode::curve && !print_public_key) {
+    std::fprintf(stderr,
+                 "group_server: --security curve needs the registry's public key: --server-key "
+                 "KEY or GROUPCHAT_SERVER_KEY (message_server --public-key prints it)\n");
     return 2;
   }
   options.memory_budget_bytes = budget_mib << 20;
@@ -135,7 +155,8 @@ int main(int argc, char** argv) {
   }
   options.endpoint = *endpoint;
   const auto group_dir = gc::group_data_dir(data_dir, *endpoint);
-  if (print_public_key || options.security == gc::SecurityMode::curve) {
+  if (print_public_key || options.security == gc::SecurityMode::curve ||
+      !options.registry_key.empty()) {
     const std::filesystem::path file =
         key_file.empty() ? group_dir / "key" : std::filesystem::path(key_file);
     bool created = false;

@@ -117,6 +117,9 @@ Status GroupServer::register_group(int stop_fd) {
   lo.registry = options_.registry;
   lo.group_name = options_.name;
   lo.ip_port = options_.endpoint.ip_port();
+  if (!options_.registry_key.empty() && options_.keys)
+    lo.curve = CurveClientKeys{*options_.keys, options_.registry_key};
+  lo.curve_group = options_.security == SecurityMode::curve;
   link_ = std::make_unique<RegistryLink>(ctx_, lo);
   auto s = link_->register_blocking(stop_fd);
   if (s && !link_->heartbeating())

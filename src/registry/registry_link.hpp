@@ -14,10 +14,12 @@
 // and the next heartbeat goes out. FAILED with "reregister" → register again.
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <zmq.hpp>
 
 #include "core/result.hpp"
+#include "net/curve.hpp"
 #include "protocol/registry_protocol.hpp"
 
 namespace gc {
@@ -29,6 +31,12 @@ struct RegistryLinkOptions {
   int register_timeout_ms = 1700;  // per try; three tries make the ~5 s start-up bound
   int register_tries = 3;
   int unregister_timeout_ms = 300;
+  // Set: every socket to the registry is a CURVE client with the group's own
+  // key pair, completing its handshake only with the holder of the
+  // registry's key (a curve registry). Unset: the NULL mechanism.
+  std::optional<CurveClientKeys> curve;
+  // The group serves CURVE only: its register says "security": "curve".
+  bool curve_group = false;
 };
 
 class RegistryLink {
@@ -40,7 +48,9 @@ class RegistryLink {
 
   // The first registration; blocks up to tries × timeout. stop_fd (or -1): a
   // file descriptor that becomes readable when the program should stop; the
-  // wait ends early then, with an error "interrupted".
+  // wait ends early then, with an error "interrupted". A failed handshake
+  // (the registry holds another key, or speaks another mechanism) ends it at
+  // once with an error that says so.
   Status register_blocking(int stop_fd = -1);
 
   // True after a registry that speaks our protocol accepted us.
@@ -64,6 +74,8 @@ class RegistryLink {
   void handle_reply(const std::string& body, int64_t now_ms);
   // Applies a register reply; false with `error` when it refused.
   bool apply_register_reply(const std::string& body, std::string& error);
+  // What a failed handshake (HandshakeWatch::Failure, as an int) means for the user.
+  std::string handshake_error(int failure, uint32_t auth_status) const;
 
   zmq::context_t& ctx_;
   RegistryLinkOptions options_;
