@@ -56,14 +56,25 @@ def group_key(cluster, port):
     return out.stdout.strip()
 
 
+def curve_registry(cluster):
+    """A curve registry (a curve group registers only with one); .key is its public key."""
+    data = str(cluster.tmp_path / "registry-data")
+    reg = cluster.registry(extra=["--security", "curve", "--data-dir", data])
+    out = subprocess.run([binary("message_server"), "--bind", reg.address, "--data-dir", data,
+                          "--public-key"], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    reg.key = out.stdout.strip()
+    reg.curve_flags = ["--security", "curve", "--server-key", reg.key]
+    return reg
+
+
 @pytest.fixture
 def curve_group(cluster):
     def start(extra=()):
-        reg = cluster.registry()
+        reg = curve_registry(cluster)
         port = free_port()
         key = group_key(cluster, port)
-        grp = cluster.group("secure", reg.address, port=port,
-                            extra=["--security", "curve", *extra])
+        grp = cluster.group("secure", reg.address, port=port, extra=[*reg.curve_flags, *extra])
         grp.key = key
         return grp
     return start
@@ -79,8 +90,8 @@ def test_public_key_is_stable_and_the_key_file_is_the_owners_alone(cluster):
     assert mode == 0o600, oct(mode)
     # The secret never reaches a log.
     secret = re.search(r"secret-key = (\S+)", key_file.read_text()).group(1)
-    reg = cluster.registry()
-    grp = cluster.group("secure", reg.address, port=port, extra=["--security", "curve"])
+    reg = curve_registry(cluster)
+    grp = cluster.group("secure", reg.address, port=port, extra=reg.curve_flags)
     assert first in "\n".join(grp.out("stderr"))
     grp.stop()
     assert secret not in "\n".join(grp.out("stderr") + grp.out("stdout"))
@@ -197,7 +208,8 @@ def test_members_file_needs_curve_and_must_parse(cluster):
     assert "--members-file needs --security curve" in "\n".join(p.out("stderr"))
     members.write_text("#nospace is not a comment\n")
     p = cluster.group("g", reg.address, wait=False,
-                      extra=["--security", "curve", "--members-file", str(members)])
+                      extra=["--security", "curve", "--server-key", zmq.curve_keypair()[0].decode(),
+                             "--members-file", str(members)])
     assert p.wait() == 1
     assert "line 1" in "\n".join(p.out("stderr"))
 
@@ -254,10 +266,11 @@ class Recorder:
 
 @pytest.mark.parametrize("security", ["open", "curve"])
 def test_captured_traffic_holds_no_plaintext_in_curve_mode(cluster, security):
-    reg = cluster.registry()
+    reg = curve_registry(cluster) if security == "curve" else cluster.registry()
     port = free_port()
     key = group_key(cluster, port)
-    grp = cluster.group("g", reg.address, port=port, extra=["--security", security])
+    grp = cluster.group("g", reg.address, port=port,
+                        extra=reg.curve_flags if security == "curve" else [])
     proxy = Recorder(port)
     try:
         secret_text = "the eagle lands at midnight 7f3a"
