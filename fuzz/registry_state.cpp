@@ -4,10 +4,16 @@
 //   @tick N           moves the monotonic clock on by N ms (N >= 0) and ticks
 //   @up ADDR          the watched endpoint ADDR connected
 //   @down ADDR        the watched endpoint ADDR disconnected
+//   @curve            (first line only) the registry runs in curve mode
+//   @key TEXT         later requests come with this key (TEXT padded to 40 characters)
+//   @release NAME     the operator frees NAME's binding (the files re-read)
+//   @allow TEXT NAME  the groups file now lists only this key (padded) with NAME
 // Checked after every step: every request got a reply its sender can read;
 // the endpoint watches it asks for are consistent (never started twice, never
 // stopped unless started, only for live groups); a group list answers what
 // group_list() holds; after a tick nothing is left whose deadline has passed;
+// in curve mode every listed group's name is bound to its key, and a curve
+// group is listed with the key its name is bound to;
 // stdout lines hold no control character (a newline or an escape sequence
 // from a peer would forge what the terminal shows).
 #include <algorithm>
@@ -43,33 +49,66 @@ void apply(const RegistryOutput& out, Model& model) {
   }
 }
 
-void check_state(const Registry& registry, const Model& model) {
+void check_state(const Registry& registry, const Model& model, bool curve) {
   auto list = registry.group_list();
-  FUZZ_CHECK(list.size() == registry.size(), "group_list and size disagree");
+  auto addresses = registry.addresses();
+  FUZZ_CHECK(addresses.size() == registry.size(), "addresses and size disagree");
+  // Only a curve group that has not proven its key is live and not listed.
+  FUZZ_CHECK(curve ? list.size() <= registry.size() : list.size() == registry.size(),
+             "group_list and size disagree");
   FUZZ_CHECK(model.watched.size() <= registry.size(), "%zu watches for %zu groups",
              model.watched.size(), registry.size());
-  for (const std::string& address : model.watched) {
-    bool live = false;
-    for (const std::string& entry : list)
-      if (entry.size() >= address.size() + 3 &&
-          entry.compare(entry.size() - address.size() - 3, std::string::npos, " - " + address) == 0)
-        live = true;
-    FUZZ_CHECK(live, "a watch left on %s, which is not a live group", address.c_str());
+  for (const std::string& address : model.watched)
+    FUZZ_CHECK(std::find(addresses.begin(), addresses.end(), address) != addresses.end(),
+               "a watch left on %s, which is not a live group", address.c_str());
+  if (!curve) return;
+  const NameBindings& bound = registry.bindings();
+  for (const GroupEntry& g : registry.group_entries()) {
+    auto it = bound.find(g.name);
+    FUZZ_CHECK(it != bound.end(), "listed group '%s' has no bound key", g.name.c_str());
+    FUZZ_CHECK(!g.curve || it->second == g.public_key,
+               "curve group '%s' listed with a key "
+               "that is not its name's",
+               g.name.c_str());
   }
+}
+
+std::string padded_key(std::string_view text) {
+  std::string key(text.substr(0, 40));
+  key.resize(40, 'k');
+  return key;
 }
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  Registry registry;
+  auto lines = fuzz::split_lines(fuzz::as_view(data, size));
+  const bool curve = !lines.empty() && fuzz::control(lines.front(), "curve");
+  RegistryConfig config;
+  config.curve = curve;
+  Registry registry(config);
   Model model;
   int64_t now_ms = 1'000'000;
   // The sender's address; a "from ADDRESS" line changes it.
   std::string peer = "127.0.0.1";
+  std::string key = padded_key("first");
 
-  for (std::string_view line : fuzz::split_lines(fuzz::as_view(data, size))) {
+  for (std::string_view line : lines) {
     int64_t n = 0;
-    if (fuzz::control(line, "tick", &n)) {
+    if (fuzz::control(line, "curve")) {
+      // Read above.
+    } else if (fuzz::control(line, "key")) {
+      key = padded_key(line.substr(std::min<size_t>(line.size(), 5)));
+    } else if (fuzz::control(line, "release")) {
+      NameBindings bindings = registry.bindings();
+      bindings.erase(std::string(line.substr(std::min<size_t>(line.size(), 9))));
+      apply(registry.set_bindings(std::move(bindings)), model);
+    } else if (fuzz::control(line, "allow")) {
+      std::string_view rest = line.substr(std::min<size_t>(line.size(), 7));
+      const size_t space = std::min(rest.find(' '), rest.size());
+      const std::string name(rest.substr(std::min(space + 1, rest.size())));
+      apply(registry.set_allowed(AllowedNames{{padded_key(rest.substr(0, space)), name}}), model);
+    } else if (fuzz::control(line, "tick", &n)) {
       now_ms += n < 0 ? -n : n;
       apply(registry.tick(now_ms), model);
       auto next = registry.next_deadline();
@@ -83,7 +122,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     } else if (line.starts_with("from ")) {
       peer = std::string(line.substr(5));
     } else {
-      RegistryOutput out = registry.handle(line, now_ms, peer);
+      RegistryOutput out = registry.handle(line, now_ms, peer, curve ? key : std::string());
       FUZZ_CHECK(!out.reply.empty(), "a request without a reply");
       apply(out, model);
       // Whatever it was, the reply must be readable by the kind of peer that sent it.
@@ -99,7 +138,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                    out.reply.c_str());
       }
     }
-    check_state(registry, model);
+    check_state(registry, model, curve);
     now_ms += 1;
   }
   return 0;

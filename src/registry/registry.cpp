@@ -498,6 +498,13 @@ void Registry::enforce_keys(RegistryOutput& out) {
   for (const auto& address : gone) remove(address, out);
 }
 
+std::vector<std::string> Registry::addresses() const {
+  std::vector<std::string> out;
+  out.reserve(groups_.size());
+  for (const Group& g : groups_) out.push_back(g.address);
+  return out;
+}
+
 std::vector<std::string> Registry::group_list() const {
   std::vector<std::string> list;
   list.reserve(groups_.size());

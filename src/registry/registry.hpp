@@ -143,6 +143,8 @@ class Registry {
   std::vector<std::string> group_list() const;
   // Every live group as list_groups describes it, in registration order.
   std::vector<GroupEntry> group_entries() const;
+  // The address of every entry, listed or not yet proven, in registration order.
+  std::vector<std::string> addresses() const;
   size_t size() const { return groups_.size(); }
 
  private:
