@@ -3,10 +3,9 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <cstring>
-
 #include "core/clock.hpp"
 #include "core/endpoint.hpp"
+#include "net/link_monitor.hpp"
 #include "net/poll.hpp"
 #include "protocol/registry_protocol.hpp"
 
@@ -26,78 +25,6 @@ bool receive_reply(zmq::socket_t& s, std::string& body) {
   }
   return true;
 }
-
-// Watches one socket's handshakes (a PAIR reading libzmq's monitor of it),
-// so that a failed CURVE handshake is told apart from a registry that does
-// not answer.
-class HandshakeWatch {
- public:
-  HandshakeWatch(zmq::context_t& ctx, zmq::socket_t& watched) : watched_(watched) {
-    static unsigned long counter = 0;
-    const std::string endpoint = fmt::format("inproc://registry-link-handshake-{}", ++counter);
-    if (zmq_socket_monitor(watched_.handle(), endpoint.c_str(),
-                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-                               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
-                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_DISCONNECTED) != 0)
-      return;
-    pair_ = zmq::socket_t(ctx, zmq::socket_type::pair);
-    pair_.set(zmq::sockopt::linger, 0);
-    pair_.connect(endpoint);
-    active_ = true;
-  }
-  ~HandshakeWatch() { stop(); }
-  // Must come before the watched socket closes.
-  void stop() {
-    if (active_) zmq_socket_monitor(watched_.handle(), nullptr, 0);
-    active_ = false;
-  }
-  HandshakeWatch(const HandshakeWatch&) = delete;
-  HandshakeWatch& operator=(const HandshakeWatch&) = delete;
-
-  void* handle() { return active_ ? pair_.handle() : nullptr; }
-
-  // Reads the waiting events; the failure seen, if any (empty: none yet).
-  // An event is two frames: 2 bytes of event and 4 of value, then the address.
-  void drain() {
-    if (!active_) return;
-    zmq::message_t head, address;
-    while (pair_.recv(head, zmq::recv_flags::dontwait)) {
-      if (head.more()) (void)pair_.recv(address, zmq::recv_flags::none);
-      if (head.size() < 6) continue;
-      uint16_t event;
-      uint32_t value;
-      std::memcpy(&event, head.data(), 2);
-      std::memcpy(&value, static_cast<const char*>(head.data()) + 2, 4);
-      if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
-        succeeded_ = true;
-      } else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) {
-        failure_ = value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH ? Failure::mechanism
-                                                                       : Failure::protocol;
-      } else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
-        failure_ = Failure::auth;
-        auth_status_ = value;
-      } else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
-        // Mostly the peer closing the connection (EPIPE, ECONNRESET) as it
-        // sees the mismatch first.
-        if (failure_ == Failure::none) failure_ = Failure::closed;
-      } else if (event == ZMQ_EVENT_DISCONNECTED && !succeeded_ && failure_ == Failure::none) {
-        failure_ = Failure::closed;
-      }
-    }
-  }
-
-  enum class Failure { none, mechanism, protocol, auth, closed };
-  Failure failure() const { return failure_; }
-  uint32_t auth_status() const { return auth_status_; }
-
- private:
-  zmq::socket_t& watched_;
-  zmq::socket_t pair_;
-  bool active_ = false;
-  bool succeeded_ = false;
-  Failure failure_ = Failure::none;
-  uint32_t auth_status_ = 0;
-};
 
 }  // namespace
 
@@ -154,7 +81,8 @@ Status RegistryLink::register_blocking(int stop_fd) {
   const int tries = std::max(1, options_.register_tries);
   for (int attempt = 1; attempt <= tries; ++attempt) {
     new_socket();
-    HandshakeWatch handshake(ctx_, *socket_);
+    // A failed handshake is told apart from a registry that does not answer.
+    LinkMonitor handshake(ctx_, *socket_, "registry-link");
     int64_t deadline = mono_ms() + options_.register_timeout_ms;
     if (!send(body, mono_ms())) continue;
     while (true) {
@@ -162,9 +90,9 @@ Status RegistryLink::register_blocking(int stop_fd) {
       if (left <= 0) break;
       zmq::pollitem_t items[3] = {{socket_->handle(), 0, ZMQ_POLLIN, 0}};
       int count = 1, stop_at = -1, watch_at = -1;
-      if (handshake.handle()) {
+      if (handshake.socket()) {
         watch_at = count;
-        items[count++] = {handshake.handle(), 0, ZMQ_POLLIN, 0};
+        items[count++] = {handshake.socket()->handle(), 0, ZMQ_POLLIN, 0};
       }
       if (stop_fd >= 0) {
         stop_at = count;
@@ -179,17 +107,13 @@ Status RegistryLink::register_blocking(int stop_fd) {
         return Status::error("interrupted");
       if (watch_at >= 0 && (items[watch_at].revents & ZMQ_POLLIN)) {
         handshake.drain();
-        if (auto why =
-                handshake_error(static_cast<int>(handshake.failure()), handshake.auth_status());
-            !why.empty()) {
-          handshake.stop();
+        if (auto why = handshake_error(handshake.events()); !why.empty()) {
           socket_.reset();
           return Status::error(why);
         }
       }
       std::string reply;
       if ((items[0].revents & ZMQ_POLLIN) && receive_reply(*socket_, reply)) {
-        handshake.stop();
         in_flight_ = false;
         std::string error;
         if (!apply_register_reply(reply, error))
@@ -209,51 +133,42 @@ Status RegistryLink::register_blocking(int stop_fd) {
       options_.registry, tries, options_.register_timeout_ms));
 }
 
-std::string RegistryLink::handshake_error(int failure, uint32_t auth_status) const {
-  using F = HandshakeWatch::Failure;
+std::string RegistryLink::handshake_error(const LinkEvents& events) const {
   const std::string& at = options_.registry;
   constexpr const char* kGiveKey =
       "--server-key KEY or GROUPCHAT_SERVER_KEY (message_server --public-key prints it)";
-  switch (static_cast<F>(failure)) {
-    case F::none:
+  switch (events.problem) {
+    case LinkProblem::none:
+    case LinkProblem::nothing_listens:  // not definitive: the tries go on
       return {};
-    case F::mechanism:
+    case LinkProblem::mechanism_mismatch:
       if (options_.curve)
         return fmt::format(
             "the registry at {} does not speak CURVE: it is in open mode. Start it with "
-            "--security curve, or register this open group without {}",
-            at, "--server-key / GROUPCHAT_SERVER_KEY");
+            "--security curve, or register this open group without --server-key / "
+            "GROUPCHAT_SERVER_KEY",
+            at);
       return fmt::format(
           "the registry at {} is in curve mode and refused our unencrypted connection: give the "
           "group the registry's public key with {}",
           at, kGiveKey);
-    case F::protocol:
+    case LinkProblem::handshake_failed:
+      // The server closing first hides the detail: either cause is possible.
       if (options_.curve)
         return fmt::format(
             "the CURVE handshake with the registry at {} failed: it does not hold the key given "
-            "as its public key ({}), or it is not a groupchat registry; check the key against "
-            "message_server --public-key there",
+            "as its public key ({}; check it against message_server --public-key there), or it "
+            "is in open mode (start it with --security curve, or register this open group "
+            "without --server-key / GROUPCHAT_SERVER_KEY)",
             at, options_.curve->server_public_key);
       return fmt::format(
-          "the ZMTP handshake with the registry at {} failed; is it a groupchat "
-          "registry (in curve mode it needs {})?",
+          "the handshake with the registry at {} failed: it is probably in curve mode; give the "
+          "group its public key with {}",
           at, kGiveKey);
-    case F::auth:
+    case LinkProblem::key_refused:
       return fmt::format("the registry at {} refused this group's key {} (ZAP status {})", at,
                          options_.curve ? options_.curve->mine.public_key : std::string("-"),
-                         auth_status);
-    case F::closed:
-      if (options_.curve)
-        return fmt::format(
-            "the registry at {} closed the connection during the CURVE handshake: it is "
-            "probably in open mode (start it with --security curve, or register this open "
-            "group without --server-key / GROUPCHAT_SERVER_KEY), or it does not hold the key "
-            "given as its public key ({})",
-            at, options_.curve->server_public_key);
-      return fmt::format(
-          "the registry at {} closed the connection during the handshake: it is probably in "
-          "curve mode; give the group its public key with {}",
-          at, kGiveKey);
+                         events.zap_status);
   }
   return {};
 }

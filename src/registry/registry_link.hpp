@@ -20,6 +20,7 @@
 
 #include "core/result.hpp"
 #include "net/curve.hpp"
+#include "net/link_monitor.hpp"
 #include "protocol/registry_protocol.hpp"
 
 namespace gc {
@@ -74,8 +75,8 @@ class RegistryLink {
   void handle_reply(const std::string& body, int64_t now_ms);
   // Applies a register reply; false with `error` when it refused.
   bool apply_register_reply(const std::string& body, std::string& error);
-  // What a failed handshake (HandshakeWatch::Failure, as an int) means for the user.
-  std::string handshake_error(int failure, uint32_t auth_status) const;
+  // What a failed handshake means for the user; empty while nothing definitive failed.
+  std::string handshake_error(const LinkEvents& events) const;
 
   zmq::context_t& ctx_;
   RegistryLinkOptions options_;
