@@ -152,7 +152,8 @@ ConnectionGuard::ConnectionGuard(zmq::context_t& ctx, zmq::socket_t& router,
       "inproc://connection-guard-" + std::to_string(monitor_counter.fetch_add(1));
   if (zmq_socket_monitor(router_.handle(), endpoint.c_str(),
                          ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_ACCEPT_FAILED |
-                             ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) != 0)
+                             ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                             ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) != 0)
     throw zmq::error_t();
   monitor_.set(zmq::sockopt::linger, 0);
   monitor_.connect(endpoint);
@@ -216,6 +217,14 @@ void ConnectionGuard::drain() {
         if (size_t skipped = 0; log_handshake_failed_.due(mono_ms(), skipped))
           spdlog::warn("{}: a connection failed its handshake: {}{}", name_,
                        handshake_failure_text(value), LogLimiter::more(skipped));
+        break;
+      case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+        // Often the peer gave up first: it saw our mechanism was not its own.
+        if (size_t skipped = 0; log_handshake_failed_.due(mono_ms(), skipped))
+          spdlog::warn("{}: a connection failed its handshake: the peer closed it (a client "
+                       "whose security mechanism is not this server's, such as an unencrypted "
+                       "one at a curve server, or not a ZeroMQ peer){}",
+                       name_, LogLimiter::more(skipped));
         break;
       default:
         break;

@@ -1,5 +1,6 @@
 // The shell and the typed client calls, over a scripted transport: no sockets.
 #include "client/shell.hpp"
+#include "client/user_files.hpp"
 
 #include <gtest/gtest.h>
 
@@ -101,7 +102,11 @@ TEST(ShellTest, GroupListPrintsOneEntryPerLineFromTheRegistry) {
   ASSERT_EQ(t.sent.size(), 1u);
   EXPECT_EQ(t.sent[0].address, "127.0.0.1:5555");
   EXPECT_EQ(t.sent[0].peer_kind, "message_server");
-  EXPECT_EQ(t.sent[0].body, json({{"action", "get_group_list"}, {"user_uuid", "u-1"}}));
+  // The registry is no member: it is named by a fresh random id, never the user's identity.
+  const json& sent = t.sent[0].body;
+  EXPECT_EQ(sent["action"], "get_group_list");
+  EXPECT_NE(sent["user_uuid"], "u-1");
+  EXPECT_TRUE(is_canonical_uuid(sent["user_uuid"].get<std::string>())) << sent;
 }
 
 TEST(ShellTest, ASharedNameIsShownWithEachSendersFingerprint) {
