@@ -139,8 +139,9 @@ def test_a_second_key_cannot_act_as_the_first_whatever_uuid_it_claims(curve_grou
                  {"action": "follow"}):
         r = m(body)
         assert r["response"] == "FAILED" and "not a member" in r["error"], (body, r)
-    # Joined with alice's uuid and name, mallory is her own member.
-    assert m({"action": "joinGroup", "name": "alice"})["response"] == "SUCCESS"
+    # Joined with alice's uuid and another name, mallory is her own member:
+    # alice keeps her name.
+    assert m({"action": "joinGroup", "name": "renamed by mallory"})["response"] == "SUCCESS"
     assert m({"action": "sendMessage", "message": "as mallory"})["response"] == "SUCCESS"
     assert m({"action": "leaveGroup"})["response"] == "SUCCESS"
     # Alice is still a member, and the two messages are told apart by sender.
@@ -151,6 +152,8 @@ def test_a_second_key_cannot_act_as_the_first_whatever_uuid_it_claims(curve_grou
     assert senders["from alice"] != senders["as mallory"]
     assert uuid not in json.dumps(page)
     assert a({"action": "sendMessage", "message": "still here"})["response"] == "SUCCESS"
+    last = a({"action": "getMessage"})["messages"][-1]
+    assert (last["message"], last.get("name")) == ("still here", "alice"), last
 
 
 def write_members(path, *keys):
