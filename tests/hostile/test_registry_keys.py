@@ -7,13 +7,7 @@ import subprocess
 
 import zmq
 
-from conftest import binary, connect, free_port
-
-
-class Keys:
-    def __init__(self):
-        pub, sec = zmq.curve_keypair()
-        self.public, self.secret = pub.decode(), sec.decode()
+from conftest import Keys, binary, connect, curve_connect, curve_request, free_port
 
 
 def start_curve_registry(cluster, extra=()):
@@ -29,24 +23,15 @@ def start_curve_registry(cluster, extra=()):
 
 
 def curve_socket(reg, keys, server_key=None):
-    s = zmq.Context.instance().socket(zmq.REQ)
-    s.linger = 0
-    s.curve_secretkey = keys.secret.encode()
-    s.curve_publickey = keys.public.encode()
-    s.curve_serverkey = (server_key or reg.key).encode()
-    s.connect(f"tcp://{reg.address}")
-    return s
+    return curve_connect(zmq.REQ, reg.address, server_key or reg.key, keys)
 
 
 def ask(reg, body, keys=None, timeout=5.0):
-    s = curve_socket(reg, keys or Keys())
     try:
-        s.send(json.dumps(body).encode())
-        assert s.poll(int(timeout * 1000)), "the curve registry did not answer"
-        reply = s.recv()
-        return reply if reply == b"SUCCESS" else json.loads(reply)
-    finally:
-        s.close()
+        reply = curve_request(reg.address, reg.key, body, keys, timeout)
+    except TimeoutError:
+        raise AssertionError("the curve registry did not answer")
+    return reply if reply == b"SUCCESS" else json.loads(reply)
 
 
 def assert_curve_registry_serves(reg):

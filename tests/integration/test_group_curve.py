@@ -14,36 +14,32 @@ import threading
 import pytest
 import zmq
 
-from conftest import binary, connect, free_port
+from conftest import Keys, binary, connect, curve_connect, curve_request, free_port
 
 NO_REPLY_S = 1.5  # a server that will never answer is given this long
 
 
 def keypair():
-    public, secret = zmq.curve_keypair()
-    return public.decode(), secret.decode()
+    keys = Keys()
+    return keys.public, keys.secret
 
 
-def curve_socket(kind, address, server_key, keys, ctx=None):
-    s = (ctx or zmq.Context.instance()).socket(kind)
-    s.setsockopt(zmq.LINGER, 0)
-    s.curve_serverkey = server_key.encode()
-    s.curve_publickey = keys[0].encode()
-    s.curve_secretkey = keys[1].encode()
-    s.connect("tcp://" + address)
-    return s
+def as_keys(pair):
+    keys = Keys()
+    keys.public, keys.secret = pair
+    return keys
 
 
-def ask(address, server_key, keys, body, timeout=5.0):
+def curve_socket(kind, address, server_key, pair):
+    return curve_connect(kind, address, server_key, as_keys(pair))
+
+
+def ask(address, server_key, pair, body, timeout=5.0):
     """One REQ round trip over CURVE; the reply as JSON, or None when none came in time."""
-    s = curve_socket(zmq.REQ, address, server_key, keys)
     try:
-        s.send(json.dumps(body).encode())
-        if not s.poll(int(timeout * 1000)):
-            return None
-        return json.loads(s.recv())
-    finally:
-        s.close()
+        return json.loads(curve_request(address, server_key, body, as_keys(pair), timeout))
+    except TimeoutError:
+        return None
 
 
 def group_key(cluster, port):

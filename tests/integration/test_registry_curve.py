@@ -13,13 +13,8 @@ import subprocess
 import pytest
 import zmq
 
-from conftest import binary, free_port, request, request_json
-
-
-class Keys:
-    def __init__(self):
-        pub, sec = zmq.curve_keypair()
-        self.public, self.secret = pub.decode(), sec.decode()
+from conftest import Keys, binary, free_port, request, request_json
+from conftest import curve_request as request_over_curve
 
 
 def public_key(data_dir, port):
@@ -42,21 +37,8 @@ def curve_registry(cluster, port=None, extra=(), data_dir=None):
 
 def curve_request(reg, body, keys=None, timeout=3.0, server_key=None):
     """One REQ round trip over CURVE as `keys` (a fresh pair by default)."""
-    keys = keys or Keys()
-    s = zmq.Context.instance().socket(zmq.REQ)
-    s.linger = 0
-    s.curve_secretkey = keys.secret.encode()
-    s.curve_publickey = keys.public.encode()
-    s.curve_serverkey = (server_key or reg.key).encode()
-    s.connect(f"tcp://{reg.address}")
-    try:
-        s.send(json.dumps(body).encode() if isinstance(body, dict) else body)
-        if not s.poll(int(timeout * 1000)):
-            raise TimeoutError(f"no reply from {reg.address} in {timeout}s")
-        reply = s.recv()
-        return reply if reply == b"SUCCESS" else json.loads(reply)
-    finally:
-        s.close()
+    reply = request_over_curve(reg.address, server_key or reg.key, body, keys, timeout)
+    return reply if reply == b"SUCCESS" else json.loads(reply)
 
 
 def register(reg, keys, name, address, curve=False, heartbeat=True, **extra):
