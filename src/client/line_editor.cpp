@@ -4,16 +4,31 @@
 #include <cstdio>
 #include <editline/readline.h>
 // clang-format on
+#include <langinfo.h>
+
+#include <clocale>
 #include <cstdlib>
+#include <cstring>
 
 namespace gc {
 
 namespace {
 LineEditor* g_active = nullptr;  // libedit's callback interface has one global handler
+
+// libedit reads a typed multibyte character only under a UTF-8 LC_CTYPE;
+// under the "C" locale every program starts in, it drops each non-ASCII byte
+// ("ünïcødé" arrived as "ncd"). The user's locale when it is UTF-8, else
+// C.UTF-8 (in every glibc). Only LC_CTYPE: numbers and times keep "C".
+void use_utf8_ctype() {
+  std::setlocale(LC_CTYPE, "");
+  const char* codeset = nl_langinfo(CODESET);
+  if (codeset == nullptr || std::strcmp(codeset, "UTF-8") != 0) std::setlocale(LC_CTYPE, "C.UTF-8");
 }
+}  // namespace
 
 LineEditor::LineEditor(std::string prompt, std::string history_file)
     : prompt_(std::move(prompt)), history_file_(std::move(history_file)) {
+  use_utf8_ctype();
   g_active = this;
   using_history();
   stifle_history(1000);

@@ -171,3 +171,31 @@ def test_a_new_shell_follows_the_joined_groups_and_keeps_history(chat, term):
     term.wait_gone("b")
     groups = chat.tmp_path / "config" / "groupchat" / "groups"
     assert USER not in (groups.read_text() if groups.exists() else "")
+
+
+@pytest.mark.parametrize("lang", ["C.UTF-8", None])
+def test_typed_non_ascii_text_arrives_whole(chat, term, lang):
+    """Typed UTF-8 (accents, an emoji, CJK) is sent as typed, whether the
+    terminal's environment names a UTF-8 locale or names none at all."""
+    command = chat.shell_command
+    command = command.replace("env ", "env -u LANG -u LC_ALL -u LC_CTYPE " +
+                              (f"LANG={lang} " if lang else ""), 1)
+    term.start("u", command)
+    term.wait_screen("u", lambda ls: last_line(ls) == ">", what="the prompt")
+    g = chat.grp.address
+    term.type("u", f"join_group {g}")
+    term.keys("u", "Enter")
+    term.wait_screen("u", lambda ls: "SUCCESS" in ls, what="SUCCESS")
+    text = "ünïcødé 😀 日本語"
+    term.type("u", f"send_message {g}")
+    term.keys("u", "Enter")
+    term.type("u", text)
+    term.keys("u", "Enter")
+    term.type("u", "END")
+    term.keys("u", "Enter")
+    term.wait_screen("u", lambda ls: ls.count("SUCCESS") >= 2, what="the send's SUCCESS")
+    page = request_json(g, {"action": "getMessage", "user_uuid": USER})
+    assert page["messages"][-1]["message"] == text, page["messages"][-1]
+    term.type("u", "exit")
+    term.keys("u", "Enter")
+    term.wait_gone("u")
