@@ -92,6 +92,7 @@ int main(int argc, char** argv) {
   whoami_cmd->add_option("group", group, "group address IP:PORT");
   whoami_cmd->add_flag("--json", json_out, "print one JSON object");
   auto* shell_cmd = app.add_subcommand("shell", "interactive shell (the default)");
+  auto* help_cmd = app.add_subcommand("help", "print this help (as --help) and exit");
   // Global flags may also follow the subcommand name.
   for (auto* sub :
        {groups_cmd, join_cmd, leave_cmd, send_cmd, get_cmd, follow_cmd, whoami_cmd, shell_cmd})
@@ -102,6 +103,10 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     int code = app.exit(e);
     return code == 0 ? gc::kExitOk : gc::kExitUsage;
+  }
+  if (*help_cmd) {
+    std::cout << app.get_formatter()->make_help(&app, app.get_name(), CLI::AppFormatMode::Normal);
+    return gc::kExitOk;
   }
 
   auto registry = gc::parse_endpoint(server);

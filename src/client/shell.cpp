@@ -97,20 +97,33 @@ bool Shell::execute(const std::string& line) {
   if (words.empty()) return true;  // a blank line is not worth an error
   const std::string& cmd = words[0];
   const size_t n = words.size();
-  if (cmd == "exit" && n == 1) return false;
-  if (cmd == "help" && n == 1) {
+  // As the reference, words after a command's arguments are ignored (so
+  // "send_message IP:PORT now" still takes the lines after it as the
+  // message, never as commands). A missing argument is an invalid command
+  // whose usage is told on stderr.
+  auto needs_address = [&](std::string_view usage) {
+    if (n >= 2) return true;
+    out_ << "Invalid command\n";
+    err_ << "usage: " << usage << "\n" << std::flush;
+    return false;
+  };
+  if (cmd == "exit") return false;
+  if (cmd == "help") {
     help();
-  } else if (cmd == "get_group_list" && n == 1) {
+  } else if (cmd == "get_group_list") {
     get_group_list();
-  } else if (cmd == "join_group" && n == 2) {
-    change_membership(words[1], true);
-  } else if (cmd == "leave_group" && n == 2) {
-    change_membership(words[1], false);
-  } else if (cmd == "get_messages" && n >= 2) {
-    get_messages(words[1], rest_after_words(line, 2));
-  } else if (cmd == "send_message" && n == 2) {
-    pending_send_ = PendingSend{words[1], {}, true};
-    if (config_.prompt) out_ << "(type the message; end it with a line END)\n";
+  } else if (cmd == "join_group") {
+    if (needs_address("join_group IP:PORT")) change_membership(words[1], true);
+  } else if (cmd == "leave_group") {
+    if (needs_address("leave_group IP:PORT")) change_membership(words[1], false);
+  } else if (cmd == "get_messages") {
+    if (needs_address("get_messages IP:PORT [TIME]"))
+      get_messages(words[1], rest_after_words(line, 2));
+  } else if (cmd == "send_message") {
+    if (needs_address("send_message IP:PORT, then the message's lines, then a line END")) {
+      pending_send_ = PendingSend{words[1], {}, true};
+      if (config_.prompt) out_ << "(type the message; end it with a line END)\n";
+    }
   } else {
     out_ << "Invalid command\n";
   }

@@ -144,6 +144,9 @@ def test_help_and_version_exit_0(cluster):
     assert r.returncode == 0 and "groups" in r.stdout and "send" in r.stdout
     r = cluster.client(["--version"])
     assert r.returncode == 0 and re.search(r"\d+\.\d+\.\d+", r.stdout)
+    # "help" as a word, as people type it, is the same help.
+    r = cluster.client(["help"])
+    assert r.returncode == 0 and "groups" in r.stdout and "Subcommands" in r.stdout, r
 
 
 def test_server_down_exits_3_naming_the_address_without_hanging(cluster):

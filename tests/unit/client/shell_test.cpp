@@ -1,6 +1,5 @@
 // The shell and the typed client calls, over a scripted transport: no sockets.
 #include "client/shell.hpp"
-#include "client/user_files.hpp"
 
 #include <gtest/gtest.h>
 
@@ -11,6 +10,7 @@
 #include <sstream>
 
 #include "client/display.hpp"
+#include "client/user_files.hpp"
 #include "core/clock.hpp"
 #include "core/timefmt.hpp"
 
@@ -242,14 +242,29 @@ TEST(ShellTest, BadReplyIsReportedAsSuch) {
   EXPECT_NE(r.err.find("unexpected reply from 127.0.0.1:6000"), std::string::npos);
 }
 
-TEST(ShellTest, InvalidCommandsAndBadAddresses) {
+TEST(ShellTest, InvalidCommandsMissingArgumentsAndBadAddresses) {
   ScriptedTransport t;
-  auto r = run_shell(t,
-                     "hello\njoin_group\njoin_group a b\nget_group_list extra\n\n"
-                     "join_group nonsense\n");
-  EXPECT_EQ(r.out, "Invalid command\nInvalid command\nInvalid command\nInvalid command\n");
+  auto r = run_shell(t, "hello\njoin_group\nsend_message\n\njoin_group nonsense\n");
+  EXPECT_EQ(r.out, "Invalid command\nInvalid command\nInvalid command\n");
+  EXPECT_NE(r.err.find("usage: join_group IP:PORT\n"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("usage: send_message IP:PORT"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("bad address 'nonsense'"), std::string::npos);
   EXPECT_TRUE(t.sent.empty());
+}
+
+TEST(ShellTest, ExtraWordsAreIgnoredAsTheReferenceDoes) {
+  ScriptedTransport t;
+  t.reply(R"({"response":"SUCCESS"})");
+  t.reply(R"({"response":"SUCCESS","seq":1,"timestamp":"2026-11-21T10:00:00.000000"})");
+  // The lines after "send_message ADDR extra" are the message, not commands.
+  auto r = run_shell(t,
+                     "join_group 127.0.0.1:6000 please\n"
+                     "send_message 127.0.0.1:6000 now\nleave_group 127.0.0.1:6000\nexit\nEND\n");
+  EXPECT_EQ(r.out, "SUCCESS\nSUCCESS\n");
+  ASSERT_EQ(t.sent.size(), 2u);
+  EXPECT_EQ(t.sent[0].body["action"], "joinGroup");
+  EXPECT_EQ(t.sent[1].body["action"], "sendMessage");
+  EXPECT_EQ(t.sent[1].body["message"], "leave_group 127.0.0.1:6000\nexit");
 }
 
 TEST(ShellTest, ExitStopsReadingAndEndOfInputEndsCleanly) {
