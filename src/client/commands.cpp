@@ -146,7 +146,8 @@ int run_shell(Transport& transport, ShellConfig config,
   if (!on_terminal) {
     shell.on_membership(on_membership);
     shell.run();
-    return kExitOk;
+    // A message cut off by the end of input was not sent: a script must see that.
+    return shell.draft_lost() ? kExitUsage : kExitOk;
   }
   TerminalOptions options;
   if (auto h = history_file()) {

@@ -88,6 +88,7 @@ bool Shell::feed(std::string line) {
 void Shell::end_of_input() {
   if (!pending_send_) return;
   pending_send_.reset();
+  draft_lost_ = true;
   out_.flush();
   err_ << "error: input ended before the END line; message not sent\n" << std::flush;
 }

@@ -41,6 +41,8 @@ class Shell {
   bool collecting_message() const { return pending_send_.has_value(); }
   // The input has ended: a message still being collected is not sent (said on err).
   void end_of_input();
+  // True once input ended inside a message (before its END): it was not sent.
+  bool draft_lost() const { return draft_lost_; }
 
   // Called after a join (joined = true) or a leave that the group confirmed,
   // with the group's IP:PORT.
@@ -75,6 +77,7 @@ class Shell {
     bool first = true;
   };
   std::optional<PendingSend> pending_send_;
+  bool draft_lost_ = false;
   NameFingerprints names_;
 };
 

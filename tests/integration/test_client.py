@@ -287,3 +287,12 @@ def test_unwritable_config_falls_back_to_a_run_only_id_with_a_warning(chat, tmp_
                     env={"XDG_CONFIG_HOME": str(blocker)})
     assert r.returncode == 0, r.stderr
     assert r.stderr.startswith("warning: ") and "for this run only" in r.stderr, r.stderr
+
+
+def test_a_piped_message_without_its_end_line_is_not_sent_and_exits_2(chat):
+    g = chat.grp.address
+    r = run(chat, "shell", input=f"join_group {g}\nsend_message {g}\ncut off\n")
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert "input ended before the END line; message not sent" in r.stderr
+    r = run(chat, "get", g)
+    assert "cut off" not in r.stdout

@@ -365,12 +365,15 @@ TEST(ShellFeedTest, EndOfInputInsideAMessageSendsNothing) {
   std::istringstream in;
   std::ostringstream out, err;
   Shell shell(t, ShellConfig{"127.0.0.1:5555", "u-1", "", false}, in, out, err);
+  shell.end_of_input();  // nothing being written: nothing lost
+  EXPECT_FALSE(shell.draft_lost());
   shell.feed("send_message 127.0.0.1:6000");
   shell.feed("half a message");
   shell.end_of_input();
   EXPECT_TRUE(t.sent.empty());
   EXPECT_NE(err.str().find("message not sent"), std::string::npos);
   EXPECT_FALSE(shell.collecting_message());
+  EXPECT_TRUE(shell.draft_lost());
 }
 
 TEST(ShellFeedTest, ConfirmedJoinsAndLeavesAreReportedToTheObserver) {
