@@ -109,14 +109,14 @@ int main(int argc, char** argv) {
     return gc::kExitOk;
   }
 
-  auto registry = gc::parse_endpoint(server);
+  auto registry = gc::parse_connect_endpoint(server);
   if (!registry) return usage_error("--server: " + registry.error());
   if (user_id_opt->count() > 0) {
     if (auto bad = gc::check_user_id(user_id)) return usage_error("--user-id: " + *bad);
   }
   std::optional<gc::Endpoint> group_ep;
   if (!group.empty()) {
-    auto ep = gc::parse_endpoint(group);
+    auto ep = gc::parse_connect_endpoint(group);
     if (!ep) return usage_error(ep.error());
     group_ep = *ep;
   }

@@ -133,7 +133,7 @@ bool Shell::execute(const std::string& line) {
 }
 
 bool Shell::checked_address(const std::string& text, std::string& address) {
-  auto ep = parse_endpoint(text);
+  auto ep = parse_connect_endpoint(text);
   if (!ep) {
     err_ << "error: " << ep.error() << "\n" << std::flush;
     return false;

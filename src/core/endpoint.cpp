@@ -88,4 +88,15 @@ std::string ipv4_text(uint32_t ip) {
          std::to_string((ip >> 8) & 0xff) + "." + std::to_string(ip & 0xff);
 }
 
+Result<Endpoint> parse_connect_endpoint(std::string_view text) {
+  auto ep = parse_endpoint(text);
+  if (ep && ep->host == "*")
+    return Result<Endpoint>::error(
+        "bad address '" + std::string(text.substr(0, 80)) +
+        "': '*' means every address of a host, for binding; connect to a server's address, e.g. "
+        "127.0.0.1:" +
+        std::to_string(ep->port));
+  return ep;
+}
+
 }  // namespace gc

@@ -24,6 +24,9 @@ struct Endpoint {
 // 1..65535; the host must be non-empty and contain only letters, digits, '.',
 // '-', '_' or be "*". Errors say what was wrong with the text.
 Result<Endpoint> parse_endpoint(std::string_view text);
+// The same for an address to connect to: "*" (every address, for binding)
+// names no server and is refused.
+Result<Endpoint> parse_connect_endpoint(std::string_view text);
 
 // The one place that knows ZeroMQ's "tcp://" prefix: an address given with or
 // without it, as ZeroMQ wants it ("tcp://host:port") ...

@@ -296,3 +296,14 @@ def test_a_piped_message_without_its_end_line_is_not_sent_and_exits_2(chat):
     assert "input ended before the END line; message not sent" in r.stderr
     r = run(chat, "get", g)
     assert "cut off" not in r.stdout
+
+
+def test_a_wildcard_address_is_bad_usage_not_an_unreachable_server(chat):
+    for args in (["join", "*:5560"], ["get", "tcp://*:5560"]):
+        r = run(chat, *args)
+        assert r.returncode == 2, (args, r.returncode, r.stderr)
+        assert "'*' means every address" in r.stderr
+    r = chat.client(["--server", "*:5555", "groups"])
+    assert r.returncode == 2 and "'*' means every address" in r.stderr
+    r = run(chat, "shell", input="join_group *:5560\n")
+    assert "'*' means every address" in r.stderr and "SUCCESS" not in r.stdout

@@ -41,10 +41,12 @@ def test_run_starts_curve_servers_and_a_shell_that_needs_nothing_more(tmp_path, 
     command = ("env -u GROUPCHAT_DATA_DIR -u GROUPCHAT_SERVER -u GROUPCHAT_SERVER_KEY " +
                " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items()) + " " +
                shlex.quote(os.path.join(REPO, "scripts", "run")))
-    term.start("run", command)
+    term.start("run", command, width=400)
     lines = term.wait_screen("run", lambda ls: any(x.startswith("registry key: ") for x in ls),
                              timeout=300, what="the servers started")
     assert any("curve mode" in x for x in lines), lines
+    logs = next(x for x in lines if "server logs in " in x).split("server logs in ")[1].split()[0]
+    assert os.path.isdir(logs)
     key = next(x for x in lines if x.startswith("registry key: ")).split()[2]
     assert len(key) == 40
     key_file = tmp_path / "data" / "groupchat" / f"registry_{reg_port}" / "key"
@@ -64,5 +66,6 @@ def test_run_starts_curve_servers_and_a_shell_that_needs_nothing_more(tmp_path, 
     assert f"127.0.0.1:{reg_port} {key}" in known
     term.type("run", "exit\n")
     term.wait_gone("run", timeout=30)
-    # Both servers stopped with the shell.
+    # Both servers stopped with the shell, and nothing is left behind.
     assert not listening(reg_port) and not listening(lobby_port)
+    assert not os.path.exists(logs)
