@@ -74,6 +74,22 @@ void LineEditor::on_line(char* line) {
   rl_callback_handler_install("", &LineEditor::on_line);
 }
 
+void LineEditor::clear_eof() {
+  eof_ = false;
+  // After an end of input libedit has left character-at-a-time mode.
+  rl_callback_handler_install("", &LineEditor::on_line);
+  // The line on screen (the prompt, and the "^D" the terminal echoed) is
+  // ours to erase with the next print_above.
+  prompt_hidden_ = false;
+}
+
+void LineEditor::discard_line() {
+  // libedit's rl_replace_line and rl_delete_text leave its buffer as it is;
+  // starting the line afresh empties it.
+  rl_callback_handler_remove();
+  rl_callback_handler_install("", &LineEditor::on_line);
+}
+
 std::vector<std::string> LineEditor::on_readable() {
   completed_.clear();
   rl_callback_read_char();

@@ -28,6 +28,10 @@ class LineEditor {
   // it, in order. After end of input (Ctrl-D on an empty line), eof() is true.
   std::vector<std::string> on_readable();
   bool eof() const { return eof_; }
+  // Forgets an end of input (Ctrl-D) and reads on: the program goes on.
+  void clear_eof();
+  // Empties the line being typed.
+  void discard_line();
 
   // Prints text (one or more lines, no trailing newline needed) above the
   // input line, then redraws the prompt and what the user has typed so far.

@@ -41,6 +41,13 @@ class Shell {
   bool collecting_message() const { return pending_send_.has_value(); }
   // The input has ended: a message still being collected is not sent (said on err).
   void end_of_input();
+  // Drops the message being collected, if any (Ctrl-C or Ctrl-D at a
+  // terminal, as irssi and weechat do); true when there was one.
+  bool cancel_message() {
+    const bool had = pending_send_.has_value();
+    pending_send_.reset();
+    return had;
+  }
   // True once input ended inside a message (before its END): it was not sent.
   bool draft_lost() const { return draft_lost_; }
 

@@ -4,6 +4,7 @@
 
 #include "client/display.hpp"
 #include "core/clock.hpp"
+#include "core/stop_signal.hpp"
 #include "core/visible_text.hpp"
 #include "net/poll.hpp"
 
@@ -54,6 +55,15 @@ void TerminalShell::show(const std::string& address, Followed& f, FollowOutput& 
     editor_->print_above((f.notices.silent() ? "warning: " : "note: ") + visible_text(*notice));
 }
 
+void TerminalShell::cancel_draft() {
+  if (!shell_.cancel_message()) return;
+  editor_->discard_line();
+  editor_->print_above("message cancelled, not sent");
+  editor_->set_prompt(kPrompt);
+  editor_->set_recording(true);
+  editor_->redraw();
+}
+
 void TerminalShell::run() {
   editor_ = std::make_unique<LineEditor>(kPrompt, options_.history_file);
   shell_.on_membership([this](const std::string& address, bool joined) {
@@ -82,7 +92,13 @@ void TerminalShell::run() {
     }
     if (!poll_items(items.data(), items.size(), wake.timeout_ms()))
       continue;  // a signal: the stop pipe says whether to end
-    if (options_.stop_fd >= 0 && (items[1].revents & ZMQ_POLLIN)) break;
+    if (options_.stop_fd >= 0 && (items[1].revents & ZMQ_POLLIN)) {
+      // Ctrl-C while a message is being written cancels the message, not the
+      // shell; any other stop (SIGTERM, Ctrl-C at the prompt) ends it.
+      if (!shell_.collecting_message() || !only_interrupts_pending(options_.stop_fd)) break;
+      cancel_draft();
+      continue;
+    }
 
     // Followers first: typed commands may add or drop followers.
     int64_t now = mono_ms();
@@ -123,6 +139,12 @@ void TerminalShell::run() {
       }
       if (!running) break;
       if (editor_->eof()) {
+        if (shell_.collecting_message()) {
+          // Ctrl-D on an empty line of a message: cancel it, as Ctrl-C does.
+          editor_->clear_eof();
+          cancel_draft();
+          continue;
+        }
         std::fputc('\n', stdout);
         shell_.end_of_input();
         break;

@@ -43,6 +43,8 @@ class TerminalShell {
   };
   void follow(const std::string& address);
   void unfollow(const std::string& address);
+  // Drops the message being written (Ctrl-C, Ctrl-D) and says so; the shell goes on.
+  void cancel_draft();
   void show(const std::string& address, Followed& f, FollowOutput& step);
 
   zmq::context_t& ctx_;

@@ -15,9 +15,10 @@ void wake_loop_on_reload(int) {
   if (g_reload_pipe[1] >= 0) (void)!::write(g_reload_pipe[1], "h", 1);
 }
 
-void wake_loop_on_signal(int) {
+void wake_loop_on_signal(int sig) {
   // Only async-signal-safe calls here; a full pipe already wakes the loop.
-  if (g_pipe[1] >= 0) (void)!::write(g_pipe[1], "x", 1);
+  // The byte says which signal: 'i' SIGINT (Ctrl-C), 't' SIGTERM.
+  if (g_pipe[1] >= 0) (void)!::write(g_pipe[1], sig == SIGINT ? "i" : "t", 1);
 }
 }  // namespace
 
@@ -42,6 +43,16 @@ int watch_reload_signal() {
   sa.sa_flags = SA_RESTART;
   ::sigaction(SIGHUP, &sa, nullptr);
   return g_reload_pipe[0];
+}
+
+bool only_interrupts_pending(int fd) {
+  bool any = false, only_interrupts = true;
+  char buf[64];
+  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) {
+    any = true;
+    for (ssize_t i = 0; i < n; ++i) only_interrupts = only_interrupts && buf[i] == 'i';
+  }
+  return any && only_interrupts;
 }
 
 }  // namespace gc

@@ -199,3 +199,32 @@ def test_typed_non_ascii_text_arrives_whole(chat, term, lang):
     term.type("u", "exit")
     term.keys("u", "Enter")
     term.wait_gone("u")
+
+
+@pytest.mark.parametrize("key", ["C-c", "C-d"])
+def test_ctrl_c_or_ctrl_d_while_writing_cancels_the_message_not_the_shell(chat, term, key):
+    open_shell(term, "d", chat)
+    g = chat.grp.address
+    term.type("d", f"send_message {g}")
+    term.keys("d", "Enter")
+    term.wait_screen("d", lambda ls: last_line(ls).startswith("..."), what="the message prompt")
+    term.type("d", "a draft line")
+    term.keys("d", "Enter")
+    if key == "C-c":
+        term.type("d", "half typed")  # Ctrl-C also drops the line being typed
+    term.keys("d", key)
+    term.wait_screen("d", lambda ls: any("message cancelled, not sent" in x for x in ls)
+                     and last_line(ls) == ">",
+                     what="the cancelled draft and the prompt")
+    # The shell goes on, and nothing of the draft was sent.
+    term.type("d", f"get_messages {g}")
+    term.keys("d", "Enter")
+    term.type("d", "help")
+    term.keys("d", "Enter")
+    term.wait_screen("d", lambda ls: any("join_group" in x for x in ls), what="help's output")
+    page = request_json(g, {"action": "getMessage", "user_uuid": USER})
+    assert all("draft" not in m["message"] for m in page["messages"]), page
+    assert term.alive("d")
+    term.type("d", "exit")
+    term.keys("d", "Enter")
+    term.wait_gone("d")
