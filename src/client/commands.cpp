@@ -34,11 +34,13 @@ int run_groups(RegistryClient& registry, bool curve, std::ostream& out, std::ost
     if (!r.ok()) return report_call_failure(r.status(), registry.address(), r.error(), err);
     for (const auto& g : r.value())
       out << visible_text(g.name + " - " + g.address) << (g.curve ? " (curve)" : "") << "\n";
+    if (r.value().empty()) err << kNoGroups << "\n";
     return kExitOk;
   }
   auto r = registry.get_group_list();
   if (!r.ok()) return report_call_failure(r.status(), registry.address(), r.error(), err);
   for (const auto& g : r.value()) out << visible_text(g) << "\n";
+  if (r.value().empty()) err << kNoGroups << "\n";
   return kExitOk;
 }
 
@@ -71,7 +73,9 @@ int run_get(GroupClient& group, const MessageQuery& query, bool json, std::ostre
             std::ostream& err) {
   // A page is noted whole before it is printed: both senders of a shared name show marked.
   NameFingerprints names;
+  size_t printed = 0;
   auto print = [&](const FetchedPage& page) {
+    printed += page.messages.size();
     for (const auto& m : page.messages) names.observe(group.address(), m);
     for (const auto& m : page.messages)
       out << (json ? format_message_json(m) : format_message(m, names.shared(group.address(), m)))
@@ -85,11 +89,13 @@ int run_get(GroupClient& group, const MessageQuery& query, bool json, std::ostre
     print(r.value());
     if (r->more && r->end_seq())
       err << "note: more messages follow; continue with --since-seq " << *r->end_seq() << "\n";
+    if (printed == 0) err << kNoMessages << "\n";
     return kExitOk;
   }
   // Each page is printed as it arrives; a later page's failure follows what was printed.
   auto r = group.get_pages(query, [&](FetchedPage& page) { return print(page); });
   if (!r.ok()) return report_call_failure(r.status(), group.address(), r.error(), err);
+  if (printed == 0) err << kNoMessages << "\n";
   return kExitOk;
 }
 

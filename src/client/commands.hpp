@@ -33,6 +33,11 @@ int report_call_failure(CallStatus status, const std::string& address, const std
 // `groups`: the live groups, one "NAME - IP:PORT" a line. With a curve
 // registry (curve), asked with list_groups, a curve group's line ends with
 // " (curve)"; else with get_group_list, as the reference.
+// Said on stderr when a list or a read holds nothing (stdout stays empty, as
+// the reference's, for scripts).
+inline constexpr const char* kNoGroups = "(no live groups)";
+inline constexpr const char* kNoMessages = "(no messages)";
+
 int run_groups(RegistryClient& registry, bool curve, std::ostream& out, std::ostream& err);
 
 // `join` / `leave`: SUCCESS, then `on_membership(address, joined)`.

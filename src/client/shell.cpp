@@ -5,6 +5,7 @@
 #include <sstream>
 #include <vector>
 
+#include "client/commands.hpp"
 #include "client/display.hpp"
 #include "client/user_files.hpp"
 #include "core/clock.hpp"
@@ -172,11 +173,18 @@ void Shell::get_group_list() {
     if (!r.ok()) return report_failure(r.status(), r.error(), "FAILED");
     for (const auto& g : r.value())
       out_ << visible_text(g.name + " - " + g.address) << (g.curve ? " (curve)" : "") << "\n";
+    if (r.value().empty()) say_none(kNoGroups);
     return;
   }
   auto r = registry.get_group_list();
   if (!r.ok()) return report_failure(r.status(), r.error(), "FAILED");
   for (const auto& g : r.value()) out_ << visible_text(g) << "\n";
+  if (r.value().empty()) say_none(kNoGroups);
+}
+
+void Shell::say_none(const char* what) {
+  out_.flush();
+  err_ << what << "\n" << std::flush;
 }
 
 void Shell::get_messages(const std::string& text, const std::string& since) {
@@ -193,7 +201,9 @@ void Shell::get_messages(const std::string& text, const std::string& since) {
   }
   GroupClient group(transport_, address, config_.user_uuid, config_.name);
   // Each page is printed as it arrives.
+  size_t printed = 0;
   auto r = group.get_pages(q, [&](FetchedPage& page) {
+    printed += page.messages.size();
     for (const auto& m : page.messages) names_.observe(address, m);
     for (const auto& m : page.messages)
       out_ << format_message(m, names_.shared(address, m)) << "\n";
@@ -201,6 +211,7 @@ void Shell::get_messages(const std::string& text, const std::string& since) {
     return static_cast<bool>(out_);
   });
   if (!r.ok()) return report_failure(r.status(), r.error(), kNotMember);
+  if (printed == 0) say_none(kNoMessages);
 }
 
 void Shell::send_message(const std::string& text, const std::string& body) {

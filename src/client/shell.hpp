@@ -70,6 +70,8 @@ class Shell {
   void help();
   // Prints a failed call: FAILED (+ the server's reason) or the transport error.
   void report_failure(CallStatus status, const std::string& error, const char* failed_line);
+  // Says on stderr that a list or a read held nothing (stdout stays the reference's).
+  void say_none(const char* what);
   bool checked_address(const std::string& text, std::string& address);
 
   Transport& transport_;

@@ -307,3 +307,15 @@ def test_a_wildcard_address_is_bad_usage_not_an_unreachable_server(chat):
     assert r.returncode == 2 and "'*' means every address" in r.stderr
     r = run(chat, "shell", input="join_group *:5560\n")
     assert "'*' means every address" in r.stderr and "SUCCESS" not in r.stdout
+
+
+def test_an_empty_list_or_read_says_so_on_stderr_with_stdout_empty(chat):
+    g = chat.grp.address
+    assert run(chat, "join", g).returncode == 0
+    r = run(chat, "get", g)
+    assert (r.returncode, r.stdout, r.stderr) == (0, "", "(no messages)\n"), r
+    r = run(chat, "get", g, "--since-seq", "0", "--limit", "5")
+    assert (r.returncode, r.stdout, r.stderr) == (0, "", "(no messages)\n"), r
+    other = chat.registry()
+    r = chat.client(["--server", other.address, "groups"])
+    assert (r.returncode, r.stdout, r.stderr) == (0, "", "(no live groups)\n"), r

@@ -185,7 +185,7 @@ TEST(ShellTest, GetWithTimeSendsANormalisedTimestamp) {
   auto r = run_shell(t,
                      "get_messages 127.0.0.1:6000 2026-11-21 18:09:41\n"
                      "get_messages 127.0.0.1:6000 2026-11-21T18:09:41.5\n");
-  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(r.err, "(no messages)\n(no messages)\n");  // no error: nothing at or after them
   ASSERT_EQ(t.sent.size(), 2u);
   EXPECT_EQ(t.sent[0].body["timestamp"], "2026-11-21T18:09:41");
   EXPECT_EQ(t.sent[1].body["timestamp"], "2026-11-21T18:09:41.500000");
@@ -432,6 +432,21 @@ TEST(GroupClientTest, WhoamiReadsThePublicIdAndMembership) {
   auto bad_member = g.whoami();
   EXPECT_EQ(bad_member.status(), CallStatus::bad_reply);
   EXPECT_NE(bad_member.error().find("\"member\""), std::string::npos) << bad_member.error();
+}
+
+}  // namespace
+}  // namespace gc
+
+namespace gc {
+namespace {
+
+TEST(ShellTest, AnEmptyListOrReadIsSaidOnStderrAndStdoutStaysEmpty) {
+  ScriptedTransport t;
+  t.reply(R"([])");
+  t.reply(R"({"response":"SUCCESS","messages":[],"more":false,"last_seq":0})");
+  auto r = run_shell(t, "get_group_list\nget_messages 127.0.0.1:6000\n");
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, "(no live groups)\n(no messages)\n");
 }
 
 }  // namespace
