@@ -219,10 +219,22 @@ void Shell::send_message(const std::string& text, const std::string& body) {
   if (!checked_address(text, address)) return;
   GroupClient group(transport_, address, config_.user_uuid, config_.name);
   auto r = group.send(body);
-  if (r.ok())
-    out_ << "SUCCESS\n";
-  else
-    report_failure(r.status(), r.error(), "FAILED");
+  if (!r.ok()) return report_failure(r.status(), r.error(), "FAILED");
+  out_ << "SUCCESS\n";
+  if (r->seq) {
+    auto& seqs = sent_[address];
+    seqs.insert(*r->seq);
+    // A push that never comes (a reference group, a follow not yet up) leaves
+    // its seq here: the oldest go first.
+    constexpr size_t kMaxSentRemembered = 256;
+    while (seqs.size() > kMaxSentRemembered) seqs.erase(seqs.begin());
+  }
+}
+
+bool Shell::sent_here(const std::string& address, int64_t seq) {
+  auto it = sent_.find(address);
+  if (it == sent_.end()) return false;
+  return it->second.erase(seq) > 0;
 }
 
 void Shell::help() {

@@ -5,8 +5,10 @@
 #include <cstdint>
 #include <functional>
 #include <istream>
+#include <map>
 #include <optional>
 #include <ostream>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -48,6 +50,9 @@ class Shell {
     pending_send_.reset();
     return had;
   }
+  // True (and forgotten) when `seq` of the group at `address` is a message
+  // this shell sent: its SUCCESS was shown, so its live copy is not.
+  bool sent_here(const std::string& address, int64_t seq);
   // True once input ended inside a message (before its END): it was not sent.
   bool draft_lost() const { return draft_lost_; }
 
@@ -87,6 +92,9 @@ class Shell {
   };
   std::optional<PendingSend> pending_send_;
   bool draft_lost_ = false;
+  // Seqs of messages sent from this shell and not yet seen pushed, per group
+  // (at most kMaxSentRemembered each: older ones are forgotten).
+  std::map<std::string, std::set<int64_t>> sent_;
   NameFingerprints names_;
 };
 

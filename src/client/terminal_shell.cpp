@@ -47,6 +47,8 @@ void TerminalShell::show(const std::string& address, Followed& f, FollowOutput& 
   if (!step.notice.empty()) editor_->print_above("note: " + address + ": " + step.notice);
   for (const auto& m : step.to_show) shell_.names().observe(address, m);
   for (const auto& m : step.to_show) {
+    // One's own message was shown as its SUCCESS: not twice.
+    if (m.seq && shell_.sent_here(address, *m.seq)) continue;
     editor_->print_above(format_pushed_message(address, m, shell_.names().shared(address, m)));
   }
   for (const auto& problem : step.problems)

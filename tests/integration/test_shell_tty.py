@@ -228,3 +228,28 @@ def test_ctrl_c_or_ctrl_d_while_writing_cancels_the_message_not_the_shell(chat, 
     term.type("d", "exit")
     term.keys("d", "Enter")
     term.wait_gone("d")
+
+
+def test_ones_own_message_is_shown_once(chat, term):
+    """The SUCCESS of a send is its line; the live copy of it is not shown again."""
+    open_shell(term, "o", chat)
+    wait_live(term, "o", chat)
+    g = chat.grp.address
+    term.type("o", f"send_message {g}")
+    term.keys("o", "Enter")
+    term.type("o", "mine, once")
+    term.keys("o", "Enter")
+    term.type("o", "END")
+    term.keys("o", "Enter")
+    term.wait_screen("o", lambda ls: ls.count("SUCCESS") >= 2, what="the send's SUCCESS")
+    # A later message from another member arrives after ours (pushes come in seq order).
+    send_other(chat, "after yours")
+    lines = term.wait_screen("o", lambda ls: any("other : after yours" in x for x in ls),
+                             what="the other member's message")
+    assert not any("mine, once" in x for x in lines if x.startswith(f"[{g}]")), lines
+    # It is in the group, once.
+    page = request_json(g, {"action": "getMessage", "user_uuid": USER})
+    assert [m["message"] for m in page["messages"]].count("mine, once") == 1
+    term.type("o", "exit")
+    term.keys("o", "Enter")
+    term.wait_gone("o")
