@@ -12,6 +12,7 @@
 #include "core/endpoint.hpp"
 #include "core/stop_signal.hpp"
 #include "core/version.hpp"
+#include "key_flags.hpp"
 #include "net/curve.hpp"
 #include "store/data_dir.hpp"
 #include "store/memory_store.hpp"
@@ -96,24 +97,14 @@ int main(int argc, char** argv) {
                  "follows from one source IP address at once")
       ->capture_default_str()
       ->check(CLI::Range(size_t{1}, size_t{1} << 20));
-  std::string security = "open", key_file;
-  bool print_public_key = false;
-  app.add_option("--security", security,
-                 "open: anyone may connect, unencrypted, as the reference (its clients work); "
-                 "curve: CURVE only, every connection encrypted and a member is the key it "
-                 "connects with (docs/SECURITY.md)")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"open", "curve"}));
-  app.add_option("--key-file", key_file,
-                 "the group's key pair, created (mode 0600) on first use (default: the file "
-                 "'key' in the group's data directory)");
+  gc::KeyFlags key_flags;
+  gc::add_key_flags(app, key_flags, "group",
+                    "CURVE only, every connection encrypted and a member is the key it connects "
+                    "with (docs/SECURITY.md)");
   app.add_option("--members-file", options.members_file,
                  "curve mode: only the public keys listed in this file (one per line, '# ' "
                  "comments) may join; re-read on SIGHUP, and a key no longer listed is out at "
                  "once (default: any key may join)");
-  app.add_flag("--public-key", print_public_key,
-               "print the group's public key (Z85) from its key file, creating the file if "
-               "needed, and exit");
   std::string server_key;
   if (const char* env = std::getenv("GROUPCHAT_SERVER_KEY"); env && *env) server_key = env;
   app.add_option("--server-key", server_key,
@@ -123,7 +114,7 @@ int main(int argc, char** argv) {
                  "curve; with open, it registers an open group with a curve registry");
   gc::add_connection_flags(app, options.connections);
   CLI11_PARSE(app, argc, argv);
-  options.security = *gc::parse_security(security);
+  options.security = *gc::parse_security(key_flags.security);
   if (!options.members_file.empty() && options.security != gc::SecurityMode::curve) {
     std::fprintf(stderr,
                  "group_server: --members-file needs --security curve: an open group cannot "
@@ -137,7 +128,7 @@ int main(int argc, char** argv) {
       return 2;
     }
     options.registry_key = *key;
-  } else if (options.security == gc::SecurityMode::curve && !print_public_key) {
+  } else if (options.security == gc::SecurityMode::curve && !key_flags.print_public_key) {
     std::fprintf(stderr,
                  "group_server: --security curve needs the registry's public key: --server-key "
                  "KEY or GROUPCHAT_SERVER_KEY (message_server --public-key prints it)\n");
@@ -155,20 +146,11 @@ int main(int argc, char** argv) {
   }
   options.endpoint = *endpoint;
   const auto group_dir = gc::group_data_dir(data_dir, *endpoint);
-  if (print_public_key || options.security == gc::SecurityMode::curve ||
+  if (key_flags.print_public_key || options.security == gc::SecurityMode::curve ||
       !options.registry_key.empty()) {
-    const std::filesystem::path file =
-        key_file.empty() ? group_dir / "key" : std::filesystem::path(key_file);
-    bool created = false;
-    auto keys = gc::load_or_create_key_file(file, &created);
-    if (!keys) return fail(keys.error());
-    if (print_public_key) {
-      std::printf("%s\n", keys->public_key.c_str());
-      return 0;
-    }
-    if (created) spdlog::info("made a new key pair in {}", file.string());
-    spdlog::info("public key {}", keys->public_key);
-    options.keys = *keys;
+    auto loaded = gc::load_server_keys(key_flags, group_dir / "key", "group_server");
+    if (loaded.exit_code) return *loaded.exit_code;
+    options.keys = loaded.keys;
   }
 
   std::unique_ptr<gc::GroupStore> store;

@@ -10,6 +10,7 @@
 #include "core/endpoint.hpp"
 #include "core/stop_signal.hpp"
 #include "core/version.hpp"
+#include "key_flags.hpp"
 #include "net/curve.hpp"
 #include "registry/key_names.hpp"
 #include "registry/registry_server.hpp"
@@ -97,26 +98,16 @@ int main(int argc, char** argv) {
                  "than a sixteenth of it queued (at least 1 MiB) is disconnected")
       ->capture_default_str()
       ->check(CLI::Range(size_t{8}, size_t{1} << 20));
-  std::string security = "open", data_dir = gc::default_data_dir().string(), key_file, groups_file,
-              release;
-  bool print_public_key = false;
-  app.add_option("--security", security,
-                 "open: anyone may connect, unencrypted, as the reference (its groups and clients "
-                 "work); curve: CURVE only, every connection encrypted and authenticated, each "
-                 "group name bound to the key that first registered it (docs/PROTOCOL.md)")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"open", "curve"}));
+  std::string data_dir = gc::default_data_dir().string(), groups_file, release;
+  gc::KeyFlags key_flags;
+  gc::add_key_flags(app, key_flags, "registry",
+                    "CURVE only, every connection encrypted and authenticated, each group name "
+                    "bound to the key that first registered it (docs/SECURITY.md); groups and "
+                    "users need its public key (--server-key, GROUPCHAT_SERVER_KEY)");
   app.add_option("--data-dir", data_dir,
                  "where the registry keeps its files: the sub-directory registry_PORT (its key "
                  "pair, the names bound to keys) (default $GROUPCHAT_DATA_DIR, "
                  "$XDG_DATA_HOME/groupchat or ~/.local/share/groupchat)");
-  app.add_option("--key-file", key_file,
-                 "the registry's key pair, created (mode 0600) on first use (default: the file "
-                 "'key' in the registry's directory)");
-  app.add_flag("--public-key", print_public_key,
-               "print the registry's public key (Z85) from its key file, creating the file if "
-               "needed, and exit; groups and users need it (--server-key, "
-               "GROUPCHAT_SERVER_KEY)");
   app.add_option("--groups-file", groups_file,
                  "curve mode: only the keys listed in this file (lines 'KEY NAME') may register, "
                  "each only the names listed with it; re-read on SIGHUP");
@@ -130,7 +121,7 @@ int main(int argc, char** argv) {
                  "file), print what was done and exit; a running registry needs SIGHUP to see it");
   gc::add_connection_flags(app, options.connections);
   CLI11_PARSE(app, argc, argv);
-  options.security = *gc::parse_security(security);
+  options.security = *gc::parse_security(key_flags.security);
   options.memory_budget_bytes = budget_mib << 20;
   const size_t descriptors = gc::raise_descriptor_limit();
   options.connections.max_total =
@@ -153,22 +144,10 @@ int main(int argc, char** argv) {
       std::filesystem::path(data_dir) / ("registry_" + std::to_string(endpoint->port));
   options.bindings_file = registry_dir / "group-keys";
   if (!release.empty()) return release_name(options.bindings_file, release);
-  if (print_public_key || options.security == gc::SecurityMode::curve) {
-    const std::filesystem::path file =
-        key_file.empty() ? registry_dir / "key" : std::filesystem::path(key_file);
-    bool created = false;
-    auto keys = gc::load_or_create_key_file(file, &created);
-    if (!keys) {
-      std::fprintf(stderr, "message_server: %s\n", keys.error().c_str());
-      return 1;
-    }
-    if (print_public_key) {
-      std::printf("%s\n", keys->public_key.c_str());
-      return 0;
-    }
-    if (created) spdlog::info("made a new key pair in {}", file.string());
-    spdlog::info("curve mode; public key {}", keys->public_key);
-    options.keys = *keys;
+  if (key_flags.print_public_key || options.security == gc::SecurityMode::curve) {
+    auto loaded = gc::load_server_keys(key_flags, registry_dir / "key", "message_server");
+    if (loaded.exit_code) return *loaded.exit_code;
+    options.keys = loaded.keys;
   }
   if (!groups_file.empty()) {
     if (options.security != gc::SecurityMode::curve) {
