@@ -20,12 +20,18 @@ std::atomic<uint64_t> monitors_made{0};
 LinkMonitor::LinkMonitor(zmq::context_t& ctx, zmq::socket_t& watched, const std::string& tag) {
   const std::string name = fmt::format("inproc://gc-link-monitor-{}-{}", tag, ++monitors_made);
   if (zmq_socket_monitor(watched.handle(), name.c_str(), kWatched) != 0) return;
+  watched_ = watched.handle();
   monitor_ = std::make_unique<zmq::socket_t>(ctx, zmq::socket_type::pair);
   monitor_->set(zmq::sockopt::linger, 0);
   monitor_->connect(name);
 }
 
 LinkMonitor::~LinkMonitor() = default;
+
+void LinkMonitor::stop() {
+  if (watched_) zmq_socket_monitor(watched_, nullptr, 0);
+  watched_ = nullptr;
+}
 
 bool LinkMonitor::drain() {
   if (!monitor_) return false;

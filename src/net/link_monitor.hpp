@@ -48,8 +48,13 @@ class LinkMonitor {
   const LinkEvents& events() const { return events_; }
   // Forgets what was seen (the next request starts afresh).
   void clear() { events_ = {}; }
+  // Ends the monitoring of the watched socket, for a socket that lives on
+  // after this monitor: libzmq would otherwise go on queueing its events
+  // for no reader. (A socket closed first needs no stop.)
+  void stop();
 
  private:
+  void* watched_ = nullptr;                 // the watched socket's handle while monitored
   std::unique_ptr<zmq::socket_t> monitor_;  // PAIR, null when monitoring failed
   LinkEvents events_;
 };

@@ -121,9 +121,8 @@ Status RegistryLink::register_blocking(int stop_fd) {
               fmt::format("the registry at {} refused to register group '{}' at {}: {}",
                           options_.registry, options_.group_name, options_.ip_port, error));
         if (!heartbeating_) socket_.reset();
-        // The heartbeat socket lives on: end its monitor before the monitor's reader
-        // goes, or libzmq would go on queueing events for no one.
-        if (socket_) zmq_socket_monitor(socket_->handle(), nullptr, 0);
+        // The heartbeat socket lives on, past the monitor's reader.
+        if (socket_) handshake.stop();
         next_send_ms_ = mono_ms() + heartbeat_ms_;
         return Status::ok();
       }
