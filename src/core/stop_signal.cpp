@@ -55,4 +55,10 @@ bool only_interrupts_pending(int fd) {
   return any && only_interrupts;
 }
 
+void drain_signal_pipe(int fd) {
+  char buf[64];
+  while (::read(fd, buf, sizeof buf) > 0) {
+  }
+}
+
 }  // namespace gc

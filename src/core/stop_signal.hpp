@@ -12,4 +12,6 @@ bool only_interrupts_pending(int stop_fd);
 // The same for SIGHUP (re-read configuration files): a descriptor that
 // becomes readable after each SIGHUP; the loop reads it empty. -1 on failure.
 int watch_reload_signal();
+// Reads a signal pipe empty, so that it wakes the loop again only on the next signal.
+void drain_signal_pipe(int fd);
 }  // namespace gc

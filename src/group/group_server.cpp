@@ -2,13 +2,13 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
-#include <climits>
+#include <cstdint>
 
 #include "core/clock.hpp"
+#include "core/stop_signal.hpp"
 #include "net/poll.hpp"
 
 namespace gc {
@@ -165,9 +165,7 @@ int GroupServer::run(int stop_fd, int reload_fd) {
     // Handshakes wait for their answer: ZAP first.
     if (zap_ && (items[zap_at].revents & ZMQ_POLLIN)) zap_->on_readable();
     if (reload_fd >= 0 && (items[reload_at].revents & ZMQ_POLLIN)) {
-      char drain[64];
-      while (::read(reload_fd, drain, sizeof drain) > 0) {
-      }
+      drain_signal_pipe(reload_fd);
       if (auto s = reload(); !s) spdlog::error("{}; the members stay as they were", s.message());
     }
     // Connection events first: a request is then credited to the connection it came on.

@@ -4,7 +4,6 @@
 #include <ifaddrs.h>
 #include <netinet/in.h>
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -16,6 +15,7 @@
 
 #include "core/clock.hpp"
 #include "core/endpoint.hpp"
+#include "core/stop_signal.hpp"
 #include "core/visible_text.hpp"
 #include "net/poll.hpp"
 #include "net/router.hpp"
@@ -211,9 +211,7 @@ void RegistryServer::run(int stop_fd, int reload_fd) {
     if (items[1].revents & ZMQ_POLLIN) break;
     if (zap_ && (items[4].revents & ZMQ_POLLIN)) zap_->on_readable();
     if (reload_fd >= 0 && (items[3].revents & ZMQ_POLLIN)) {
-      char buf[64];
-      while (::read(reload_fd, buf, sizeof buf) > 0) {
-      }
+      drain_signal_pipe(reload_fd);
       spdlog::info("SIGHUP: re-reading the names and keys");
       reload_files();
     }
