@@ -149,16 +149,20 @@ Result<std::string> since_for_wire(std::string_view text, int64_t now_epoch_us) 
   return iso;
 }
 
+namespace {
+// A request that got no usable reply: its connection's security failed, or nothing answered.
+CallStatus no_reply_status(const Transport& transport) {
+  return transport.last_failure_was_security() ? CallStatus::insecure : CallStatus::unreachable;
+}
+}  // namespace
+
 RegistryClient::RegistryClient(Transport& transport, std::string address, std::string user_uuid)
     : transport_(transport), address_(std::move(address)), user_uuid_(std::move(user_uuid)) {}
 
 CallResult<std::vector<std::string>> RegistryClient::get_group_list() {
   using R = CallResult<std::vector<std::string>>;
   auto reply = transport_.request(address_, make_group_list_request(user_uuid_), "message_server");
-  if (!reply)
-    return R::failure(
-        transport_.last_failure_was_security() ? CallStatus::insecure : CallStatus::unreachable,
-        reply.error());
+  if (!reply) return R::failure(no_reply_status(transport_), reply.error());
   GroupListReply list = decode_group_list(*reply);
   switch (list.kind) {
     case GroupListReply::Kind::list:
@@ -174,10 +178,7 @@ CallResult<std::vector<std::string>> RegistryClient::get_group_list() {
 CallResult<std::vector<GroupEntry>> RegistryClient::list_groups() {
   using R = CallResult<std::vector<GroupEntry>>;
   auto reply = transport_.request(address_, make_list_groups_request(), "message_server");
-  if (!reply)
-    return R::failure(
-        transport_.last_failure_was_security() ? CallStatus::insecure : CallStatus::unreachable,
-        reply.error());
+  if (!reply) return R::failure(no_reply_status(transport_), reply.error());
   GroupEntriesReply list = decode_group_entries(*reply);
   switch (list.kind) {
     case GroupEntriesReply::Kind::list:
@@ -200,10 +201,7 @@ GroupClient::GroupClient(Transport& transport, std::string address, std::string 
 CallResult<GroupReply> GroupClient::call(const std::string& body, std::string* raw) {
   using R = CallResult<GroupReply>;
   auto text = transport_.request(address_, body, "group_server");
-  if (!text)
-    return R::failure(
-        transport_.last_failure_was_security() ? CallStatus::insecure : CallStatus::unreachable,
-        text.error());
+  if (!text) return R::failure(no_reply_status(transport_), text.error());
   auto reply = decode_group_reply(*text);
   if (!reply) return bad_reply<GroupReply>(address_, *text, reply.error());
   if (!reply->success) return R::failure(CallStatus::refused, reply->error);
