@@ -157,9 +157,14 @@ def wait_json_lines(proc, n, timeout=15.0):
 def request(endpoint, body, timeout=3.0, ctx=None):
     """One REQ round trip. body: dict (sent as JSON), str or bytes. Returns the reply bytes.
     Raises TimeoutError when no reply comes in time."""
-    s = connect(zmq.REQ, endpoint, ctx)
+    return round_trip(connect(zmq.REQ, endpoint, ctx), endpoint, body, timeout)
+
+
+def round_trip(s, endpoint, body, timeout):
+    """Sends body (dict: as JSON, str or bytes) on the connected REQ socket s,
+    waits for the reply and closes s. TimeoutError when none comes in time."""
     try:
-        if isinstance(body, dict) or isinstance(body, list):
+        if isinstance(body, (dict, list)):
             body = json.dumps(body)
         if isinstance(body, str):
             body = body.encode()
@@ -205,21 +210,9 @@ def curve_connect(kind, address, server_key, keys=None, ctx=None):
 
 
 def curve_request(address, server_key, body, keys=None, timeout=3.0):
-    """One REQ round trip over CURVE (see curve_connect). body: dict (sent as
-    JSON), str or bytes. Returns the reply bytes; raises TimeoutError when no
-    reply comes in time (a failed handshake looks the same)."""
-    s = curve_connect(zmq.REQ, address, server_key, keys)
-    try:
-        if isinstance(body, (dict, list)):
-            body = json.dumps(body)
-        if isinstance(body, str):
-            body = body.encode()
-        s.send(body)
-        if not s.poll(int(timeout * 1000)):
-            raise TimeoutError(f"no reply from {address} in {timeout}s")
-        return s.recv()
-    finally:
-        s.close()
+    """One REQ round trip over CURVE (see curve_connect), as request(): the
+    reply bytes, or TimeoutError (a failed handshake looks the same)."""
+    return round_trip(curve_connect(zmq.REQ, address, server_key, keys), address, body, timeout)
 
 
 def request_json(endpoint, body, timeout=3.0):
