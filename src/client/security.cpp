@@ -1,9 +1,6 @@
 #include "client/security.hpp"
 
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -121,20 +118,8 @@ std::optional<std::string> remember_registry_key(const fs::path& file, const std
   std::error_code ec;
   if (file.has_parent_path()) fs::create_directories(file.parent_path(), ec);
   if (ec) return fmt::format("cannot create {}: {}", file.parent_path().string(), ec.message());
-  fs::path tmp = file;
-  tmp += fmt::format(".tmp.{}", static_cast<long>(::getpid()));
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-  if (fd < 0) return fmt::format("cannot write {}: {}", tmp.string(), std::strerror(errno));
-  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-                  ::fsync(fd) == 0;
-  const int saved = errno;
-  ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), file.c_str()) != 0) {
-    const int e = ok ? errno : saved;
-    ::unlink(tmp.c_str());
-    return fmt::format("cannot write {}: {}", file.string(), std::strerror(e));
-  }
-  return std::nullopt;
+  // Public keys only: readable by others, as ssh's known_hosts.
+  return replace_file(file, text, 0644);
 }
 
 Result<RegistryTrust> resolve_registry_trust(const std::optional<fs::path>& file,

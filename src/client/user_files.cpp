@@ -108,10 +108,10 @@ std::string errno_text(int err) {
 // Writes text to a fresh temporary file beside `target`; returns its path or
 // an error text.
 std::optional<std::string> write_temp(const fs::path& target, const std::string& text,
-                                      fs::path& tmp) {
+                                      fs::path& tmp, unsigned mode = 0600) {
   tmp = target;
   tmp += ".tmp." + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0) return "cannot create " + tmp.string() + ": " + errno_text(errno);
   size_t off = 0;
   while (off < text.size()) {
@@ -201,6 +201,18 @@ std::vector<std::string> load_joined_groups(const fs::path& file, const std::str
   return out;
 }
 
+std::optional<std::string> replace_file(const fs::path& target, const std::string& text,
+                                        unsigned mode) {
+  fs::path tmp;
+  if (auto err = write_temp(target, text, tmp, mode)) return err;
+  if (::rename(tmp.c_str(), target.c_str()) != 0) {
+    int e = errno;
+    ::unlink(tmp.c_str());
+    return "cannot replace " + target.string() + ": " + errno_text(e);
+  }
+  return std::nullopt;
+}
+
 std::optional<std::string> store_joined_group(const fs::path& file, const std::string& user_uuid,
                                               const std::string& address, bool joined) {
   auto j = read_groups_json(file);
@@ -216,14 +228,7 @@ std::optional<std::string> store_joined_group(const fs::path& file, const std::s
   std::error_code ec;
   fs::create_directories(file.parent_path(), ec);
   if (ec) return "cannot create " + file.parent_path().string() + ": " + ec.message();
-  fs::path tmp;
-  if (auto err = write_temp(file, j.dump(2) + "\n", tmp)) return err;
-  if (::rename(tmp.c_str(), file.c_str()) != 0) {
-    int e = errno;
-    ::unlink(tmp.c_str());
-    return "cannot replace " + file.string() + ": " + errno_text(e);
-  }
-  return std::nullopt;
+  return replace_file(file, j.dump(2) + "\n");
 }
 
 Identity load_identity(const IdentityOptions& options) {

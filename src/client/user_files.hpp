@@ -63,6 +63,12 @@ std::optional<std::string> store_joined_group(const std::filesystem::path& file,
                                               const std::string& user_uuid,
                                               const std::string& address, bool joined);
 
+// Replaces `target` with text: a fresh temporary file beside it (mode),
+// synced, renamed over it, so a reader sees the old file or the new one,
+// never a part. Returns an error text, or nullopt when replaced.
+std::optional<std::string> replace_file(const std::filesystem::path& target,
+                                        const std::string& text, unsigned mode = 0600);
+
 // Where the shell keeps its command history: $XDG_STATE_HOME/groupchat/history
 // when XDG_STATE_HOME is absolute, else $HOME/.local/state/groupchat/history;
 // nullopt when neither is usable.
