@@ -4,11 +4,11 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 
+#include "net/curve.hpp"
 #include "protocol/limits.hpp"
 
 namespace gc {
@@ -19,12 +19,6 @@ namespace {
 
 bool is_blank(char c) {
   return c == ' ' || c == '\t' || c == '\r';
-}
-
-bool is_z85_char(char c) {
-  static constexpr std::string_view kAlphabet =
-      "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
-  return kAlphabet.find(c) != std::string_view::npos;
 }
 
 }  // namespace
@@ -55,7 +49,7 @@ Result<KeyNameLines> load_key_names(const fs::path& file, bool missing_is_empty)
     size_t n = k;
     while (n < l.size() && is_blank(l[n])) ++n;
     const std::string_view name = l.substr(n);
-    const bool key_ok = key.size() == 40 && std::all_of(key.begin(), key.end(), is_z85_char);
+    const bool key_ok = is_z85_key(key);
     if (!key_ok || name.empty())
       return R::error(fmt::format(
           "{}, line {}: expected 'KEY NAME' (a 40-character Z85 public key, then the group's "
