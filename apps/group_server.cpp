@@ -53,7 +53,8 @@ int main(int argc, char** argv) {
                  "the registry (message_server) as HOST:PORT (default localhost:5555, or "
                  "$GROUPCHAT_SERVER)");
   app.add_option("--data-dir", data_dir,
-                 "where groups keep their data; this group uses the sub-directory IP_PORT "
+                 "where groups keep their data; this group uses the sub-directory group-NAME "
+                 "(an IP_PORT directory of earlier versions is moved there) "
                  "(default $XDG_DATA_HOME/groupchat or ~/.local/share/groupchat, or "
                  "$GROUPCHAT_DATA_DIR)");
   app.add_option("--store", store_kind, "sqlite (durable) or memory (lost at exit)")
@@ -145,7 +146,16 @@ int main(int argc, char** argv) {
     return 2;
   }
   options.endpoint = *endpoint;
-  const auto group_dir = gc::group_data_dir(data_dir, *endpoint);
+  const auto group_dir = gc::group_data_dir(data_dir, options.name);
+  {
+    // Earlier versions kept a group's data under its address (IP_PORT).
+    auto moved =
+        gc::migrate_group_data_dir(group_dir, {gc::legacy_group_data_dir(data_dir, *endpoint)});
+    if (!moved.error.empty()) return fail(moved.error);
+    if (!moved.from.empty())
+      spdlog::info("moved the group's data from {} to {} (data is now kept by group name)",
+                   moved.from.string(), group_dir.string());
+  }
   if (key_flags.print_public_key || options.security == gc::SecurityMode::curve ||
       !options.registry_key.empty()) {
     auto loaded = gc::load_server_keys(key_flags, group_dir / "key", "group_server");

@@ -42,10 +42,11 @@ def ask(address, server_key, pair, body, timeout=5.0):
         return None
 
 
-def group_key(cluster, port):
-    """The group's public key, as --public-key prints it (its key file is made then)."""
+def group_key(cluster, port, name="secure"):
+    """The group's public key, as --public-key prints it (its key file is made then, in the
+    data directory of the group's name)."""
     out = subprocess.run(
-        [binary("group_server"), "g", f"127.0.0.1:{port}", "--data-dir",
+        [binary("group_server"), name, f"127.0.0.1:{port}", "--data-dir",
          str(cluster.tmp_path / "data"), "--public-key"],
         capture_output=True, text=True, timeout=30)
     assert out.returncode == 0, out.stderr
@@ -81,7 +82,7 @@ def test_public_key_is_stable_and_the_key_file_is_the_owners_alone(cluster):
     first = group_key(cluster, port)
     assert len(first) == 40
     assert group_key(cluster, port) == first
-    key_file = cluster.tmp_path / "data" / f"127.0.0.1_{port}" / "key"
+    key_file = cluster.tmp_path / "data" / "group-secure" / "key"
     mode = stat.S_IMODE(os.stat(key_file).st_mode)
     assert mode == 0o600, oct(mode)
     # The secret never reaches a log.
@@ -268,7 +269,7 @@ class Recorder:
 def test_captured_traffic_holds_no_plaintext_in_curve_mode(cluster, security):
     reg = curve_registry(cluster) if security == "curve" else cluster.registry()
     port = free_port()
-    key = group_key(cluster, port)
+    key = group_key(cluster, port, "g")
     grp = cluster.group("g", reg.address, port=port,
                         extra=reg.curve_flags if security == "curve" else [])
     proxy = Recorder(port)

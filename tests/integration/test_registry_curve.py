@@ -318,8 +318,8 @@ def test_group_server_key_flags_are_checked(cluster, tmp_path):
     p.wait_for(r"--server-key: .*is not a public key", stream="stderr")
 
 
-def group_public_key(port, data_dir):
-    out = subprocess.run([binary("group_server"), "g", f"127.0.0.1:{port}", "--data-dir",
+def group_public_key(port, data_dir, name="secure"):
+    out = subprocess.run([binary("group_server"), name, f"127.0.0.1:{port}", "--data-dir",
                           str(data_dir), "--public-key"], capture_output=True, text=True,
                          timeout=10)
     assert out.returncode == 0, out.stderr
