@@ -39,12 +39,13 @@ int main(int argc, char** argv) {
   std::string store_kind = "sqlite", sync = "normal";
 
   CLI::App app{
-      "group_server: one chat group. Binds a ROUTER on tcp://IP:PORT, registers NAME with the "
-      "registry (message_server), and serves joinGroup, leaveGroup, sendMessage and getMessage, "
-      "pushing each new message to the members that follow the group. "
-      "Messages and members are kept in SQLite under --data-dir and survive restarts. Prints the "
-      "reference's lines (JOIN REQUEST FROM ..., MESSAGE SEND FROM ...) on stdout, diagnostics on "
-      "stderr. Stops cleanly on SIGINT/SIGTERM (unregisters first)."};
+      "group_server: one chat group. Binds a ROUTER on tcp://IP:PORT and serves joinGroup, "
+      "leaveGroup, sendMessage and getMessage at once, pushing each new message to the members "
+      "that follow the group; registers NAME with the registry (message_server) as soon as it "
+      "answers, and again after it restarts. Messages and members are kept in SQLite under "
+      "--data-dir, by group name, and survive restarts. Prints the reference's lines (SUCCESS once "
+      "registered, JOIN REQUEST FROM ..., MESSAGE SEND FROM ..., Shutting down group...) on "
+      "stdout, diagnostics on stderr. Stops cleanly on SIGINT/SIGTERM (unregisters first)."};
   app.set_version_flag("--version", std::string("group_server ") + gc::kVersion);
   app.add_option("NAME", options.name, "the group's name, as listed by the registry")->required();
   app.add_option("IP:PORT", address, "address to bind and register, e.g. 127.0.0.1:5560")
@@ -73,7 +74,8 @@ int main(int argc, char** argv) {
                  "a live follow not renewed for this long ends (clients renew every second)")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{100}, int64_t{3600000}));
-  app.add_flag("--quiet", options.quiet, "do not print a line per request on stdout");
+  app.add_flag("--quiet", options.quiet,
+               "print nothing on stdout: no line per request, no SUCCESS, no Shutting down");
   size_t budget_mib = gc::kDefaultMemoryBudgetBytes >> 20;
   app.add_option("--memory-budget", budget_mib,
                  "MiB the server holds for its peers in all (queued replies and pushes, requests "
@@ -186,10 +188,10 @@ int main(int argc, char** argv) {
   gc::size_context_sockets(context, descriptors);
   gc::GroupServer server(context, *store, options);
   if (auto s = server.bind(); !s) return fail(s.message());
-  if (auto s = server.register_group(stop_fd); !s) {
-    if (s.message() == "interrupted") return 0;
-    return fail(s.message());
-  }
-  spdlog::info("serving on {}", endpoint->zmq());
-  return server.run(stop_fd, reload_fd);
+  server.start_registering();
+  spdlog::info("accepting users on {}; registering as '{}' at {} with the registry at {}",
+               endpoint->zmq(), options.name, endpoint->ip_port(), options.registry);
+  const int code = server.run(stop_fd, reload_fd);
+  if (!server.error().empty()) return fail(server.error());
+  return code;
 }

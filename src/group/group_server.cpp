@@ -112,19 +112,30 @@ Status GroupServer::bind() {
   return Status::ok();
 }
 
-Status GroupServer::register_group(int stop_fd) {
+void GroupServer::start_registering() {
   RegistryLinkOptions lo;
   lo.registry = options_.registry;
   lo.group_name = options_.name;
-  lo.ip_port = options_.endpoint.ip_port();
+  lo.ip_port = options_.advertise.empty() ? options_.endpoint.ip_port() : options_.advertise;
   if (!options_.registry_key.empty() && options_.keys)
     lo.curve = CurveClientKeys{*options_.keys, options_.registry_key};
   lo.curve_group = options_.security == SecurityMode::curve;
   link_ = std::make_unique<RegistryLink>(ctx_, lo);
-  auto s = link_->register_blocking(stop_fd);
-  if (s && !link_->heartbeating())
-    spdlog::info("the registry at {} is a reference one: no heartbeats", options_.registry);
-  return s;
+  link_->start(mono_ms());
+}
+
+void GroupServer::after_link() {
+  if (!link_->take_accepted()) return;
+  // The reference group prints the registry's verdict once registered.
+  if (!options_.quiet) {
+    std::fputs("SUCCESS\n", stdout);
+    std::fflush(stdout);
+  }
+  if (!serving_logged_) {
+    spdlog::info("serving on {}, listed by the registry at {}", options_.endpoint.zmq(),
+                 options_.registry);
+    serving_logged_ = true;
+  }
 }
 
 int GroupServer::run(int stop_fd, int reload_fd) {
@@ -143,14 +154,17 @@ int GroupServer::run(int stop_fd, int reload_fd) {
     // Messages not yet ended are looked for while there are connections.
     if (int64_t check = guard_->next_check_ms(); check >= 0) wake.at(check);
     zmq::socket_t* hb = link_ ? link_->socket() : nullptr;
+    zmq::socket_t* hb_monitor = link_ ? link_->monitor_socket() : nullptr;
     // The ZAP handler and the reload signal take the place of a missing
-    // heartbeat socket: items holds only what exists.
-    zmq::pollitem_t items[6] = {{router_.handle(), 0, ZMQ_POLLIN, 0},
+    // registry socket: items holds only what exists.
+    zmq::pollitem_t items[7] = {{router_.handle(), 0, ZMQ_POLLIN, 0},
                                 {nullptr, stop_fd, ZMQ_POLLIN, 0},
                                 {guard_->handle(), 0, ZMQ_POLLIN, 0}};
     size_t count = 3;
     const size_t hb_at = hb ? count++ : SIZE_MAX;
     if (hb) items[hb_at] = {hb->handle(), 0, ZMQ_POLLIN, 0};
+    const size_t monitor_at = hb_monitor ? count++ : SIZE_MAX;
+    if (hb_monitor) items[monitor_at] = {hb_monitor->handle(), 0, ZMQ_POLLIN, 0};
     const size_t zap_at = zap_ ? count++ : SIZE_MAX;
     if (zap_) items[zap_at] = {zap_->socket().handle(), 0, ZMQ_POLLIN, 0};
     const size_t reload_at = reload_fd >= 0 ? count++ : SIZE_MAX;
@@ -176,8 +190,14 @@ int GroupServer::run(int stop_fd, int reload_fd) {
     if (!store_.fault().empty()) break;
     if (link_) {
       now = mono_ms();
+      if (hb_monitor && (items[monitor_at].revents & ZMQ_POLLIN)) link_->on_monitor(now);
       if (hb && (items[hb_at].revents & ZMQ_POLLIN)) link_->on_readable(now);
       link_->on_timer(now);
+      after_link();
+      if (!link_->fatal().empty()) {
+        error_ = link_->fatal();
+        break;
+      }
     }
     now = mono_ms();
     if (now >= next_follow_sweep_ms_) {
@@ -191,7 +211,13 @@ int GroupServer::run(int stop_fd, int reload_fd) {
       next_peer_sweep_ms_ = now + 1000;
     }
   }
+  if (!error_.empty()) return 1;
   const bool faulted = !store_.fault().empty();
+  if (!faulted && !options_.quiet) {
+    // The reference group's line on Ctrl-C.
+    std::fputs("Shutting down group...\n", stdout);
+    std::fflush(stdout);
+  }
   if (faulted) {
     // Requests in flight get the fault too: answered until none has come for
     // 100 ms, for one second at most.

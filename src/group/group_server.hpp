@@ -31,10 +31,11 @@ namespace gc {
 
 struct GroupServerOptions {
   std::string name;
-  Endpoint endpoint;  // where to bind (and what to register)
+  Endpoint endpoint;      // where to bind
+  std::string advertise;  // IP:PORT registered, what users connect to (default: endpoint)
   std::string registry = kDefaultRegistryAddress;
   size_t max_message_bytes = kDefaultMaxMessageBytes;  // longest message text
-  bool quiet = false;                                  // no per-request stdout lines
+  bool quiet = false;                                  // nothing on stdout
   int64_t follow_expiry_ms = kDefaultFollowExpiryMs;   // a follow not renewed for this long ends
   // What the server holds for peers (queued replies and pushes, parked
   // requests), in total and per peer (net/peer_memory.hpp).
@@ -72,11 +73,16 @@ class GroupServer {
 
   // Binds the ROUTER. Error: "cannot bind tcp://IP:PORT: Address already in use".
   Status bind();
-  // Registers with the registry (blocking, ~5 s at most).
-  Status register_group(int stop_fd);
-  // Serves until stop_fd becomes readable, then unregisters. Returns the
-  // exit code. reload_fd (or -1): readable after SIGHUP: reload() then.
+  // Starts registering with the registry; returns at once. The loop of run()
+  // goes on with it while it serves (registry/registry_link.hpp).
+  void start_registering();
+  // Serves until stop_fd becomes readable, then prints the reference's
+  // "Shutting down group..." and unregisters. Returns the exit code: 1 also
+  // when the first registration failed for good (error() says why).
+  // reload_fd (or -1): readable after SIGHUP: reload() then.
   int run(int stop_fd, int reload_fd = -1);
+  // Why run() returned 1 for a reason of its own (empty otherwise).
+  const std::string& error() const { return error_; }
   // Curve mode with a members file: reads it again. A key no longer listed
   // stops being a member at once: its membership is removed, its follows
   // end, its connections are closed and new ones refused. A file that
@@ -85,6 +91,8 @@ class GroupServer {
 
  private:
   int64_t sweep_interval_ms() const;
+  // After the registry link ran: prints SUCCESS for a registration just accepted.
+  void after_link();
   bool curve() const { return options_.security == SecurityMode::curve; }
   // Who may complete a CURVE handshake (the ZAP handler's policy).
   std::optional<std::string> admit(std::string_view key) const;
@@ -153,6 +161,8 @@ class GroupServer {
   int64_t sync_due_ms_ = -1;         // when the store is next synced; -1: nothing to sync
   std::unique_ptr<ZapHandler> zap_;  // curve mode
   std::optional<KeySet> members_;    // the members file's keys, when there is one
+  std::string error_;
+  bool serving_logged_ = false;
 };
 
 }  // namespace gc

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "core/clock.hpp"
 #include "core/endpoint.hpp"
 #include "net/link_monitor.hpp"
@@ -26,6 +28,14 @@ bool receive_reply(zmq::socket_t& s, std::string& body) {
   return true;
 }
 
+// ZMTP heartbeats on the registry connection: a registry host that vanished
+// without closing it (power cut, cable) is noticed as a dropped connection.
+// Generous, for long round trips.
+constexpr int kZmtpHeartbeatIvlMs = 2000;
+constexpr int kZmtpHeartbeatTimeoutMs = 15000;
+// libzmq's reconnect interval grows from 100 ms to this while nothing listens.
+constexpr int kReconnectIvlMaxMs = 2000;
+
 }  // namespace
 
 RegistryLink::RegistryLink(zmq::context_t& ctx, RegistryLinkOptions options)
@@ -33,106 +43,85 @@ RegistryLink::RegistryLink(zmq::context_t& ctx, RegistryLinkOptions options)
   zmq_endpoint_ = zmq_address(options_.registry);
 }
 
-RegistryLink::~RegistryLink() = default;
+RegistryLink::~RegistryLink() {
+  // The socket first: a monitor outliving its socket needs no stop.
+  socket_.reset();
+  monitor_.reset();
+}
 
 std::string RegistryLink::request_body(RegistryAction action, bool heartbeat_flag) const {
   return make_registry_request(action, options_.group_name, options_.ip_port, heartbeat_flag,
                                options_.curve_group && action == RegistryAction::register_group);
 }
 
-void RegistryLink::new_socket() {
+void RegistryLink::new_socket(int64_t now_ms) {
+  socket_.reset();
+  monitor_.reset();
   socket_ = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::dealer);
   socket_->set(zmq::sockopt::linger, 0);
+  socket_->set(zmq::sockopt::heartbeat_ivl, kZmtpHeartbeatIvlMs);
+  socket_->set(zmq::sockopt::heartbeat_timeout, kZmtpHeartbeatTimeoutMs);
+  socket_->set(zmq::sockopt::reconnect_ivl_max, kReconnectIvlMaxMs);
   if (options_.curve)
     make_curve_client(*socket_, options_.curve->mine, options_.curve->server_public_key);
+  monitor_ = std::make_unique<LinkMonitor>(ctx_, *socket_, "registry-link");
   socket_->connect(zmq_endpoint_);
   in_flight_ = false;
+  connected_at_ms_ = monitor_->socket() ? -1 : now_ms;  // no monitor: count from now
+  socket_since_ms_ = now_ms;
 }
 
-bool RegistryLink::send(const std::string& body, int64_t now_ms) {
-  if (!socket_) new_socket();
+void RegistryLink::send_request(bool reg, int64_t now_ms) {
+  if (!socket_) new_socket(now_ms);
+  const std::string body = reg ? request_body(RegistryAction::register_group, true)
+                               : request_body(RegistryAction::heartbeat, false);
   try {
-    if (!socket_->send(zmq::message_t(), zmq::send_flags::sndmore | zmq::send_flags::dontwait))
-      return false;
-    if (!socket_->send(zmq::buffer(body), zmq::send_flags::dontwait)) return false;
+    // A connecting DEALER queues the request until a connection is up.
+    if (socket_->send(zmq::message_t(), zmq::send_flags::sndmore | zmq::send_flags::dontwait) &&
+        socket_->send(zmq::buffer(body), zmq::send_flags::dontwait)) {
+      in_flight_ = true;
+      in_flight_is_register_ = reg;
+      register_next_ = false;
+      sent_at_ms_ = now_ms;
+      return;
+    }
   } catch (const zmq::error_t& e) {
     spdlog::debug("registry send failed: {}", e.what());
-    return false;
   }
-  in_flight_ = true;
-  reply_deadline_ms_ = now_ms + heartbeat_ms_;
-  return true;
-}
-
-bool RegistryLink::apply_register_reply(const std::string& body, std::string& error) {
-  RegisterReply reply = decode_register_reply(body);
-  if (!reply.accepted) {
-    error = std::move(reply.error);
-    return false;
-  }
-  // A reference registry breaks on any action it does not know: no heartbeats to it.
-  heartbeating_ = !reply.reference;
-  if (reply.heartbeat_ms) heartbeat_ms_ = *reply.heartbeat_ms;
-  return true;
-}
-
-Status RegistryLink::register_blocking(int stop_fd) {
-  const std::string body = request_body(RegistryAction::register_group, true);
-  const int tries = std::max(1, options_.register_tries);
-  for (int attempt = 1; attempt <= tries; ++attempt) {
-    new_socket();
-    // A failed handshake is told apart from a registry that does not answer.
-    LinkMonitor handshake(ctx_, *socket_, "registry-link");
-    int64_t deadline = mono_ms() + options_.register_timeout_ms;
-    if (!send(body, mono_ms())) continue;
-    while (true) {
-      int64_t left = deadline - mono_ms();
-      if (left <= 0) break;
-      zmq::pollitem_t items[3] = {{socket_->handle(), 0, ZMQ_POLLIN, 0}};
-      int count = 1, stop_at = -1, watch_at = -1;
-      if (handshake.socket()) {
-        watch_at = count;
-        items[count++] = {handshake.socket()->handle(), 0, ZMQ_POLLIN, 0};
-      }
-      if (stop_fd >= 0) {
-        stop_at = count;
-        items[count++] = {nullptr, stop_fd, ZMQ_POLLIN, 0};
-      }
-      try {
-        poll_items(items, count, static_cast<long>(left));
-      } catch (const zmq::error_t& e) {
-        return Status::error(fmt::format("registering: {}", e.what()));
-      }
-      if (stop_at >= 0 && (items[stop_at].revents & ZMQ_POLLIN))
-        return Status::error("interrupted");
-      if (watch_at >= 0 && (items[watch_at].revents & ZMQ_POLLIN)) {
-        handshake.drain();
-        if (auto why = handshake_error(handshake.events()); !why.empty()) {
-          socket_.reset();
-          return Status::error(why);
-        }
-      }
-      std::string reply;
-      if ((items[0].revents & ZMQ_POLLIN) && receive_reply(*socket_, reply)) {
-        in_flight_ = false;
-        std::string error;
-        if (!apply_register_reply(reply, error))
-          return Status::error(
-              fmt::format("the registry at {} refused to register group '{}' at {}: {}",
-                          options_.registry, options_.group_name, options_.ip_port, error));
-        if (!heartbeating_) socket_.reset();
-        // The heartbeat socket lives on, past the monitor's reader.
-        if (socket_) handshake.stop();
-        next_send_ms_ = mono_ms() + heartbeat_ms_;
-        return Status::ok();
-      }
-    }
-  }
+  // Not even queued (cannot happen with a fresh socket): a new socket next time.
   socket_.reset();
-  return Status::error(fmt::format(
-      "no reply from the registry at {} after {} tries ({} ms each); is message_server running "
-      "there? Start it first, or pass --server HOST:PORT",
-      options_.registry, tries, options_.register_timeout_ms));
+  monitor_.reset();
+  register_next_ = reg;
+  next_send_ms_ = now_ms + heartbeat_ms_;
+}
+
+void RegistryLink::start(int64_t now_ms) {
+  started_ms_ = now_ms;
+  phase_ = Phase::registering;
+  new_socket(now_ms);
+  send_request(true, now_ms);
+}
+
+long RegistryLink::reply_timeout() const {
+  long base = std::max<long>(options_.reply_timeout_ms, heartbeat_ms_);
+  if (phase_ != Phase::registering) return base;
+  return std::min<long>(base << std::min(misses_, 5), kMaxReplyTimeoutMs);
+}
+
+long RegistryLink::timeout_ms(int64_t now_ms) const {
+  if (!fatal_.empty()) return -1;
+  int64_t at = -1;
+  if (in_flight_) {
+    if (connected_at_ms_ >= 0) at = std::max(sent_at_ms_, connected_at_ms_) + reply_timeout();
+    if (!accepted_once_ && !unanswered_warned_) {
+      int64_t warn = started_ms_ + options_.unanswered_warning_ms;
+      at = at < 0 ? warn : std::min(at, warn);
+    }
+  } else if (phase_ == Phase::heartbeat || register_next_) {
+    at = next_send_ms_;
+  }
+  if (at < 0) return -1;
+  return static_cast<long>(std::max<int64_t>(0, at - now_ms));
 }
 
 std::string RegistryLink::handshake_error(const LinkEvents& events) const {
@@ -175,33 +164,109 @@ std::string RegistryLink::handshake_error(const LinkEvents& events) const {
   return {};
 }
 
-long RegistryLink::timeout_ms(int64_t now_ms) const {
-  if (!heartbeating_) return -1;
-  int64_t at = in_flight_ ? reply_deadline_ms_ : next_send_ms_;
-  return static_cast<long>(std::max<int64_t>(0, at - now_ms));
+void RegistryLink::on_monitor(int64_t now_ms) {
+  if (!monitor_ || !monitor_->drain()) return;
+  const LinkEvents ev = monitor_->events();
+  if (is_handshake_problem(ev.problem)) {
+    std::string why = handshake_error(ev);
+    if (!accepted_once_) {
+      fatal_ = std::move(why);
+      socket_.reset();
+      monitor_.reset();
+      return;
+    }
+    if (!handshake_warned_) {
+      spdlog::warn("{}; retrying", why);
+      handshake_warned_ = true;
+    }
+  }
+  if (ev.handshake_ok && connected_at_ms_ < 0) {
+    connected_at_ms_ = now_ms;
+    handshake_warned_ = false;
+  }
+  if (ev.connect_failed && !accepted_once_ && !unanswered_warned_) {
+    spdlog::warn(
+        "not registered yet: nothing accepts connections at {} (is message_server running "
+        "there? or pass --server HOST:PORT); users can reach the group at {} meanwhile; "
+        "registering as soon as the registry answers",
+        options_.registry, options_.ip_port);
+    unanswered_warned_ = true;
+  }
+  if (ev.handshake_ok && ev.disconnections > 0) {
+    // The connection this socket had is gone: so is any reply on it.
+    const bool was_in_flight = in_flight_;
+    const bool resend_register = in_flight_ ? in_flight_is_register_ : register_next_;
+    new_socket(now_ms);
+    if (phase_ == Phase::reference) {
+      // A reference registry forgets nothing while it runs, but a restarted one
+      // knows no group: register again once it is back.
+      spdlog::info(
+          "the connection to the registry at {} dropped; registering again once it is back",
+          options_.registry);
+      send_request(true, now_ms);
+    } else if (was_in_flight) {
+      send_request(resend_register, now_ms);
+    } else {
+      register_next_ = resend_register;
+    }
+  }
+}
+
+void RegistryLink::on_readable(int64_t now_ms) {
+  std::string body;
+  while (socket_ && receive_reply(*socket_, body)) {
+    if (in_flight_)
+      handle_reply(body, now_ms);
+    else
+      spdlog::debug("registry reply with no request in flight: {}", body.substr(0, 200));
+  }
+}
+
+void RegistryLink::accepted(const RegisterReply& reply, int64_t now_ms) {
+  const bool again = accepted_once_;
+  accepted_once_ = true;
+  accepted_now_ = true;
+  misses_ = 0;
+  // A reference registry breaks on any action it does not know: no heartbeats to it.
+  phase_ = reply.reference ? Phase::reference : Phase::heartbeat;
+  if (reply.heartbeat_ms) heartbeat_ms_ = *reply.heartbeat_ms;
+  next_send_ms_ = now_ms + heartbeat_ms_;
+  if (again)
+    spdlog::info("registered again with the registry at {}", options_.registry);
+  else
+    spdlog::info("registered with the registry at {} as '{}' at {}{}", options_.registry,
+                 options_.group_name, options_.ip_port,
+                 reply.reference ? " (a reference registry: no heartbeats; its connection is "
+                                   "watched to register again after it restarts)"
+                                 : "");
 }
 
 void RegistryLink::handle_reply(const std::string& body, int64_t now_ms) {
-  bool was_register = in_flight_is_register_;
+  const bool was_register = in_flight_is_register_;
   in_flight_ = false;
   next_send_ms_ = now_ms + heartbeat_ms_;
   if (outage_warned_) {
-    spdlog::info("registry at {} answers again", options_.registry);
+    spdlog::info("the registry at {} answers again", options_.registry);
     outage_warned_ = false;
   }
   if (was_register) {
-    std::string error;
-    if (apply_register_reply(body, error)) {
-      spdlog::info("registered again with the registry at {}", options_.registry);
-      if (!heartbeating_) socket_.reset();
-    } else {
-      spdlog::warn("the registry at {} refused to register us: {}; retrying", options_.registry,
-                   error);
-      heartbeating_ = true;  // keep trying
-      register_next_ = true;
+    RegisterReply reply = decode_register_reply(body);
+    if (reply.accepted) {
+      accepted(reply, now_ms);
+      return;
     }
+    const std::string why =
+        fmt::format("the registry at {} refused to register group '{}' at {}: {}",
+                    options_.registry, options_.group_name, options_.ip_port, reply.error);
+    if (!accepted_once_) {
+      fatal_ = why;
+      return;
+    }
+    spdlog::warn("{}; retrying", why);
+    register_next_ = true;
     return;
   }
+  misses_ = 0;
   HeartbeatReply reply = decode_heartbeat_reply(body);
   switch (reply.verdict) {
     case HeartbeatVerdict::ok:
@@ -220,55 +285,72 @@ void RegistryLink::handle_reply(const std::string& body, int64_t now_ms) {
   }
 }
 
-void RegistryLink::on_readable(int64_t now_ms) {
-  if (!socket_) return;
-  std::string body;
-  while (receive_reply(*socket_, body)) {
-    if (in_flight_) handle_reply(body, now_ms);
-    if (!socket_) break;
-  }
-}
-
 void RegistryLink::on_timer(int64_t now_ms) {
-  if (!heartbeating_) return;
+  if (!fatal_.empty()) return;
   if (in_flight_) {
-    if (now_ms < reply_deadline_ms_) return;
+    if (!accepted_once_ && !unanswered_warned_ &&
+        now_ms >= started_ms_ + options_.unanswered_warning_ms) {
+      spdlog::warn(
+          "not registered yet: no answer from the registry at {} for {} ms (is message_server "
+          "running there? or pass --server HOST:PORT); users can reach the group at {} "
+          "meanwhile; registering as soon as the registry answers",
+          options_.registry, now_ms - started_ms_, options_.ip_port);
+      unanswered_warned_ = true;
+    }
+    if (connected_at_ms_ < 0) return;  // waiting for a connection: libzmq retries
+    const long timeout = reply_timeout();
+    if (now_ms < std::max(sent_at_ms_, connected_at_ms_) + timeout) return;
     // Lost reply: this socket may still receive it later, so replace it.
     if (!outage_warned_) {
-      spdlog::warn("no heartbeat reply from the registry at {}; retrying quietly until it is back",
-                   options_.registry);
+      spdlog::warn(
+          "no reply from the registry at {} within {} ms; retrying quietly on a new "
+          "connection until it answers",
+          options_.registry, timeout);
       outage_warned_ = true;
     }
-    // A restarted registry answers the next heartbeat with FAILED+reregister.
-    register_next_ = in_flight_is_register_;
-    new_socket();
-    next_send_ms_ = now_ms;
+    ++misses_;
+    const bool reg = in_flight_is_register_;
+    new_socket(now_ms);
+    send_request(reg, now_ms);
+    return;
   }
+  if (phase_ == Phase::reference && !register_next_) return;
   if (now_ms < next_send_ms_) return;
-  bool reg = register_next_;
-  if (send(request_body(reg ? RegistryAction::register_group : RegistryAction::heartbeat, reg),
-           now_ms)) {
-    in_flight_is_register_ = reg;
-    register_next_ = false;
-  } else {
-    next_send_ms_ = now_ms + heartbeat_ms_;
-  }
+  send_request(register_next_, now_ms);
 }
 
 void RegistryLink::unregister() {
-  if (!heartbeating_) return;
-  new_socket();
-  if (!send(request_body(RegistryAction::unregister, false), mono_ms())) return;
-  zmq::pollitem_t items[] = {{socket_->handle(), 0, ZMQ_POLLIN, 0}};
+  if (phase_ != Phase::heartbeat || !socket_) return;
+  // On the established connection when there is one: a new one would cost
+  // a handshake (several round trips) first.
+  const int pending = in_flight_ ? 1 : 0;
+  const std::string body = request_body(RegistryAction::unregister, false);
   try {
-    poll_items(items, 1, options_.unregister_timeout_ms);
+    if (!socket_->send(zmq::message_t(), zmq::send_flags::sndmore | zmq::send_flags::dontwait) ||
+        !socket_->send(zmq::buffer(body), zmq::send_flags::dontwait))
+      return;
   } catch (const zmq::error_t&) {
     return;
   }
-  std::string body;
-  if (!(items[0].revents & ZMQ_POLLIN) || !receive_reply(*socket_, body))
+  const int64_t until = mono_ms() + options_.unregister_timeout_ms;
+  int replies = 0;
+  std::string reply;
+  for (int64_t now = mono_ms(); now < until && replies <= pending; now = mono_ms()) {
+    zmq::pollitem_t items[] = {{socket_->handle(), 0, ZMQ_POLLIN, 0}};
+    try {
+      poll_items(items, 1, until - now);
+    } catch (const zmq::error_t&) {
+      break;
+    }
+    while (replies <= pending && receive_reply(*socket_, reply)) ++replies;
+  }
+  if (replies <= pending) {
     spdlog::debug("no reply to unregister from {}", options_.registry);
+    // Give a slow link a moment to take the request before the socket closes.
+    socket_->set(zmq::sockopt::linger, 500);
+  }
   socket_.reset();
+  monitor_.reset();
 }
 
 }  // namespace gc

@@ -1,17 +1,29 @@
 #pragma once
 // RegistryLink: the group's side of the registry protocol (docs/PROTOCOL.md,
-// "Registry"): register once at start (blocking, Lazy Pirate), then
-// heartbeat from the group's event loop without blocking it, and unregister
-// at a clean shutdown.
+// "Registry"), driven by the group's event loop and never blocking it: the
+// group serves users by address from the start and is listed once the
+// registry answers, however long that takes.
 //
-// A registry that answers the register with the bare string SUCCESS is the
-// reference one: it knows no other action, so nothing more is ever sent to it.
+// One DEALER socket (an empty delimiter frame first, so a REP registry
+// answers it too) carries one request at a time, watched by a socket monitor.
 //
-// Heartbeats go over a DEALER socket (an empty delimiter frame first, so a REP
-// registry accepts them too) with one request in flight. A reply that does not
-// come within the heartbeat interval counts as lost: the socket is replaced
-// (the Lazy Pirate rule: never reuse a socket that may still get an old reply)
-// and the next heartbeat goes out. FAILED with "reregister" → register again.
+// - Registering: the register waits in the socket until a connection is up
+//   (libzmq reconnects on its own while nothing listens), then for its reply.
+//   Only the time since the request could go out counts against the reply
+//   timeout (a fresh connection's handshake costs several round trips on a
+//   slow link); a reply missing that long is lost: a new socket, the register
+//   again, and the timeout doubles up to kMaxReplyTimeoutMs.
+// - A refusal (FAILED) or a failed handshake before the first acceptance is
+//   definitive: fatal() says why and the group stops. Later ones are logged
+//   and retried.
+// - Our registry (a JSON SUCCESS): heartbeats every heartbeat_ms; FAILED with
+//   "reregister" → register again; a lost reply → a new socket.
+// - A reference registry (the bare string SUCCESS) knows no other action, so
+//   nothing else is ever sent to it. The connection stays open, silent, and
+//   is watched: when it drops (the registry stopped or restarted) the group
+//   registers again once a connection is back.
+// - A connection that drops with a request in flight: a new socket, the
+//   request again (its reply would have gone to the old connection).
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -25,12 +37,21 @@
 
 namespace gc {
 
+// The longest a registration waits for its reply, once sent on an
+// established connection, before it is sent again on a new one.
+inline constexpr int kMaxReplyTimeoutMs = 32000;
+
 struct RegistryLinkOptions {
-  std::string registry;            // HOST:PORT of message_server
-  std::string group_name;          // as registered
-  std::string ip_port;             // the group's own address, the registry's key
-  int register_timeout_ms = 1700;  // per try; three tries make the ~5 s start-up bound
-  int register_tries = 3;
+  std::string registry;    // HOST:PORT of message_server
+  std::string group_name;  // as registered
+  std::string ip_port;     // the group's advertised address, the registry's key
+  // A reply missing this long (the heartbeat interval, if longer), counted
+  // from when the request could go out on an established connection, is
+  // lost. Registering doubles it after each loss.
+  int reply_timeout_ms = 2000;
+  // While the first registration has found no connection for this long, it
+  // is logged once (at once when the connection is refused).
+  int unanswered_warning_ms = 5000;
   int unregister_timeout_ms = 300;
   // Set: every socket to the registry is a CURVE client with the group's own
   // key pair, completing its handshake only with the holder of the
@@ -47,34 +68,48 @@ class RegistryLink {
   RegistryLink(const RegistryLink&) = delete;
   RegistryLink& operator=(const RegistryLink&) = delete;
 
-  // The first registration; blocks up to tries × timeout. stop_fd (or -1): a
-  // file descriptor that becomes readable when the program should stop; the
-  // wait ends early then, with an error "interrupted". A failed handshake
-  // (the registry holds another key, or speaks another mechanism) ends it at
-  // once with an error that says so.
-  Status register_blocking(int stop_fd = -1);
+  // Connects and sends the first register; returns at once.
+  void start(int64_t now_ms);
 
-  // True after a registry that speaks our protocol accepted us.
-  bool heartbeating() const { return heartbeating_; }
+  // True once a registry accepted us (stays true).
+  bool registered() const { return accepted_once_; }
+  // True while the registry speaks our protocol (heartbeats).
+  bool heartbeating() const { return phase_ == Phase::heartbeat; }
+  // True while registered with a reference registry (its connection watched).
+  bool reference() const { return phase_ == Phase::reference; }
+  // Non-empty when the first registration failed for good (the registry
+  // refused it, or the handshake failed): the group must stop.
+  const std::string& fatal() const { return fatal_; }
+  // True once after each accepted registration (the group prints the
+  // registry's verdict, SUCCESS, on stdout as the reference does).
+  bool take_accepted() {
+    bool a = accepted_now_;
+    accepted_now_ = false;
+    return a;
+  }
 
-  // For the event loop: the socket to poll for input (nullptr when none) and
-  // the milliseconds until on_timer() has something to do (-1: nothing).
+  // For the event loop: the sockets to poll for input (nullptr when none)
+  // and the milliseconds until on_timer() has something to do (-1: nothing).
   zmq::socket_t* socket() { return socket_.get(); }
+  zmq::socket_t* monitor_socket() { return monitor_ ? monitor_->socket() : nullptr; }
   long timeout_ms(int64_t now_ms) const;
   void on_readable(int64_t now_ms);
+  void on_monitor(int64_t now_ms);
   void on_timer(int64_t now_ms);
 
-  // Clean shutdown: tells the registry we are gone (one short try).
+  // Clean shutdown: tells our registry we are gone (one short try).
   void unregister();
 
  private:
+  enum class Phase { registering, heartbeat, reference };
+
   std::string request_body(RegistryAction action, bool heartbeat_flag) const;
-  void new_socket();
-  bool send(const std::string& body, int64_t now_ms);
-  // Handles one reply body; returns an error text for a refusal.
+  void new_socket(int64_t now_ms);
+  // Sends a register or a heartbeat; it waits in the socket while no connection is up.
+  void send_request(bool reg, int64_t now_ms);
   void handle_reply(const std::string& body, int64_t now_ms);
-  // Applies a register reply; false with `error` when it refused.
-  bool apply_register_reply(const std::string& body, std::string& error);
+  void accepted(const RegisterReply& reply, int64_t now_ms);
+  long reply_timeout() const;
   // What a failed handshake means for the user; empty while nothing definitive failed.
   std::string handshake_error(const LinkEvents& events) const;
 
@@ -82,14 +117,24 @@ class RegistryLink {
   RegistryLinkOptions options_;
   std::string zmq_endpoint_;
   std::unique_ptr<zmq::socket_t> socket_;
-  bool heartbeating_ = false;
+  std::unique_ptr<LinkMonitor> monitor_;
+  Phase phase_ = Phase::registering;
+  bool accepted_once_ = false;
+  bool accepted_now_ = false;
+  std::string fatal_;
   long heartbeat_ms_ = 1000;
+  int misses_ = 0;                // replies lost in a row
+  int64_t connected_at_ms_ = -1;  // when this socket's handshake succeeded; -1: not up
+  int64_t socket_since_ms_ = 0;
   bool in_flight_ = false;
   bool in_flight_is_register_ = false;
+  int64_t sent_at_ms_ = 0;
   bool register_next_ = false;
-  int64_t reply_deadline_ms_ = 0;
   int64_t next_send_ms_ = 0;
+  int64_t started_ms_ = 0;
   bool outage_warned_ = false;
+  bool unanswered_warned_ = false;
+  bool handshake_warned_ = false;
 };
 
 }  // namespace gc

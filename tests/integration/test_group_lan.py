@@ -1,0 +1,116 @@
+"""group_server on a LAN: slow links to the registry, starting before it, the
+address it binds and the one it lists, data kept by group name, and the lines
+it prints. The real binaries on loopback; round trips made long by DelayProxy.
+"""
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+from conftest import Proc, binary, free_port, join, request_json, send
+from delay_proxy import DelayProxy
+
+PEERS = os.path.join(os.path.dirname(__file__), "..", "peers")
+
+
+def listing(registry_address):
+    return request_json(registry_address, {"action": "get_group_list", "user_uuid": "lister"})
+
+
+def start_group(cluster, name, bind, registry, data_dir, extra=()):
+    return cluster.start("group_server",
+                         [name, bind, "--server", registry, "--data-dir", str(data_dir), *extra])
+
+
+def messages(address, user):
+    r = request_json(address, {"action": "getMessage", "user_uuid": user, "timestamp": None})
+    assert r["response"] == "SUCCESS", r
+    return [m["message"] for m in r["messages"]]
+
+
+class At:
+    """Something join/send can talk to: an address."""
+
+    def __init__(self, address):
+        self.address = address
+
+
+def ref_registry(cluster, port):
+    p = Proc([sys.executable, os.path.join(PEERS, "ref_message_server.py"), f"127.0.0.1:{port}"])
+    cluster.procs.append(p)
+    p.wait_for(r"serving on", stream="stderr")
+    return p
+
+
+def test_registers_over_a_slow_link_with_default_settings_and_stays_listed(cluster, tmp_path):
+    """300 ms each way between group and registry: a fresh connection costs ~1.8 s of
+    handshake before the register's 0.6 s round trip; the group is listed and its
+    heartbeats keep it listed past the registry's expiry."""
+    reg = cluster.registry()
+    with DelayProxy(reg.address, 0.3) as proxy:
+        port = free_port()
+        g = start_group(cluster, "slow", f"127.0.0.1:{port}", proxy.address, tmp_path / "d")
+        g.wait_for(r"^SUCCESS$", timeout=20)
+        g.wait_for(r"serving on tcp://127\.0\.0\.1:\d+, listed", stream="stderr", timeout=5)
+        entry = f"slow - 127.0.0.1:{port}"
+        assert entry in listing(reg.address)
+        # Heartbeats through the slow link: still listed well past the 3500 ms expiry.
+        until = time.monotonic() + 5.0
+        while time.monotonic() < until:
+            assert entry in listing(reg.address)
+            time.sleep(0.5)
+        assert g.find(r"no reply from the registry", stream="stderr") is None, g.out("stderr")
+        assert g.count(r"^SUCCESS$") == 1
+
+
+def test_a_group_started_before_its_registry_serves_at_once_and_is_listed_later(cluster, tmp_path):
+    reg_port = free_port()
+    port = free_port()
+    g = start_group(cluster, "early", f"127.0.0.1:{port}", f"127.0.0.1:{reg_port}", tmp_path / "d")
+    g.wait_for(rf"accepting users on tcp://127\.0\.0\.1:{port}", stream="stderr")
+    warning = g.wait_for(r"not registered yet", stream="stderr")
+    assert f"127.0.0.1:{reg_port}" in warning and "message_server" in warning
+    here = At(f"127.0.0.1:{port}")
+    join(here, "alice")
+    send(here, "alice", "before the registry")
+    assert g.find(r"^SUCCESS$") is None
+    reg = cluster.registry(port=reg_port)
+    g.wait_for(r"^SUCCESS$", timeout=10)
+    reg.wait_for(rf"^JOIN REQUEST FROM 127\.0\.0\.1:{port}$")
+    assert f"early - 127.0.0.1:{port}" in listing(reg.address)
+    assert messages(here.address, "alice") == ["before the registry"]
+
+
+def test_registers_again_after_a_reference_registry_restarts(cluster, tmp_path):
+    port = free_port()
+    ref = ref_registry(cluster, port)
+    g = start_group(cluster, "room", f"127.0.0.1:{free_port()}", f"127.0.0.1:{port}",
+                    tmp_path / "d")
+    address = g.args[2]
+    ref.wait_for(rf"^JOIN REQUEST FROM {address}$")
+    g.wait_for(r"^SUCCESS$")
+    ref.signal(signal.SIGTERM)
+    assert ref.wait(timeout=5) == 0
+    ref2 = ref_registry(cluster, port)
+    ref2.wait_for(rf"^JOIN REQUEST FROM {address}$", timeout=10)
+    assert request_json(f"127.0.0.1:{port}", {"action": "get_group_list", "user_uuid": "u"}) == [
+        f"room - {address}"]
+    g.wait_for(r"^SUCCESS$", start=g.out().index("SUCCESS") + 1)
+    assert g.count(r"^SUCCESS$") == 2
+    # Nothing but registers reached either registry.
+    assert not any("no reply to" in line for line in ref.out("stderr") + ref2.out("stderr"))
+
+
+def test_prints_the_reference_lines_success_and_shutting_down(cluster, tmp_path):
+    reg = cluster.registry()
+    port = free_port()
+    g = start_group(cluster, "room", f"127.0.0.1:{port}", reg.address, tmp_path / "d")
+    g.wait_for(r"^SUCCESS$")
+    join(At(f"127.0.0.1:{port}"), "alice")
+    g.wait_for(r"^JOIN REQUEST FROM alice$")
+    g.signal(signal.SIGINT)
+    assert g.wait(timeout=5) == 0
+    assert g.out() == ["SUCCESS", "JOIN REQUEST FROM alice", "Shutting down group..."]
+    reg.wait_for(rf"^LEAVE REQUEST FROM 127\.0\.0\.1:{port}$")
