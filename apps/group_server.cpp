@@ -7,11 +7,14 @@
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
+#include <vector>
 
 #include "connection_flags.hpp"
 #include "core/endpoint.hpp"
 #include "core/stop_signal.hpp"
 #include "core/version.hpp"
+#include "group/group_address.hpp"
 #include "key_flags.hpp"
 #include "net/curve.hpp"
 #include "store/data_dir.hpp"
@@ -48,8 +51,14 @@ int main(int argc, char** argv) {
       "stdout, diagnostics on stderr. Stops cleanly on SIGINT/SIGTERM (unregisters first)."};
   app.set_version_flag("--version", std::string("group_server ") + gc::kVersion);
   app.add_option("NAME", options.name, "the group's name, as listed by the registry")->required();
-  app.add_option("IP:PORT", address, "address to bind and register, e.g. 127.0.0.1:5560")
+  app.add_option("IP:PORT", address,
+                 "address to bind and register, e.g. 192.0.2.7:5560; a host name is resolved "
+                 "first; 0.0.0.0 or * binds every address and needs --advertise")
       ->required();
+  std::string advertise;
+  app.add_option("--advertise", advertise,
+                 "HOST:PORT to register instead of IP:PORT: the address other hosts connect to "
+                 "(a host name is resolved at start; never a wildcard)");
   app.add_option("--server", options.registry,
                  "the registry (message_server) as HOST:PORT (default localhost:5555, or "
                  "$GROUPCHAT_SERVER)");
@@ -142,17 +151,37 @@ int main(int argc, char** argv) {
   options.connections.max_total =
       gc::connections_for_descriptors(options.connections.max_total, descriptors);
 
-  auto endpoint = gc::parse_endpoint(address);
-  if (!endpoint) {
-    std::fprintf(stderr, "group_server: %s\n", endpoint.error().c_str());
+  auto planned = gc::plan_group_addresses(address, advertise, gc::resolve_ipv4);
+  if (!planned) {
+    std::fprintf(stderr, "group_server: %s\n", planned.error().c_str());
     return 2;
   }
-  options.endpoint = *endpoint;
+  const gc::Endpoint* endpoint = &planned->bind;
+  options.endpoint = planned->bind;
+  options.advertise = planned->advertise.ip_port();
+  if (!planned->bind_note.empty()) spdlog::info("binding {}", planned->bind_note);
+  if (auto registry = gc::parse_connect_endpoint(gc::without_tcp_prefix(options.registry))) {
+    std::optional<uint32_t> registry_ip = gc::parse_ipv4_host(registry->host);
+    if (!registry_ip) {
+      if (auto r = gc::resolve_ipv4(registry->host)) registry_ip = *r;
+    }
+    if (gc::loopback_advertised_to_remote(*gc::parse_ipv4_host(planned->advertise.host),
+                                          registry_ip))
+      spdlog::warn(
+          "advertising the loopback address {} to the registry at {}, which is not on this "
+          "host's loopback: users on other hosts cannot reach the group there; bind this host's "
+          "LAN address, or give it with --advertise HOST:PORT",
+          options.advertise, options.registry);
+  }
   const auto group_dir = gc::group_data_dir(data_dir, options.name);
   {
     // Earlier versions kept a group's data under its address (IP_PORT).
-    auto moved =
-        gc::migrate_group_data_dir(group_dir, {gc::legacy_group_data_dir(data_dir, *endpoint)});
+    std::vector<std::filesystem::path> legacy;
+    gc::Endpoint typed = *gc::parse_endpoint(address);
+    legacy.push_back(gc::legacy_group_data_dir(data_dir, typed));
+    if (typed.host != endpoint->host)
+      legacy.push_back(gc::legacy_group_data_dir(data_dir, *endpoint));
+    auto moved = gc::migrate_group_data_dir(group_dir, legacy);
     if (!moved.error.empty()) return fail(moved.error);
     if (!moved.from.empty())
       spdlog::info("moved the group's data from {} to {} (data is now kept by group name)",
@@ -190,7 +219,7 @@ int main(int argc, char** argv) {
   if (auto s = server.bind(); !s) return fail(s.message());
   server.start_registering();
   spdlog::info("accepting users on {}; registering as '{}' at {} with the registry at {}",
-               endpoint->zmq(), options.name, endpoint->ip_port(), options.registry);
+               endpoint->zmq(), options.name, options.advertise, options.registry);
   const int code = server.run(stop_fd, reload_fd);
   if (!server.error().empty()) return fail(server.error());
   return code;

@@ -83,6 +83,116 @@ def test_a_group_started_before_its_registry_serves_at_once_and_is_listed_later(
     assert messages(here.address, "alice") == ["before the registry"]
 
 
+def test_advertise_binds_one_address_and_lists_another(cluster, tmp_path):
+    reg = cluster.registry()
+    port = free_port()
+    g = start_group(cluster, "wide", f"0.0.0.0:{port}", reg.address, tmp_path / "d",
+                    ["--advertise", f"127.0.0.3:{port}"])
+    g.wait_for(r"^SUCCESS$")
+    assert listing(reg.address) == [f"wide - 127.0.0.3:{port}"]
+    # Bound to every address: reached at the advertised one, and at another.
+    join(At(f"127.0.0.3:{port}"), "alice")
+    send(At(f"127.0.0.2:{port}"), "alice", "via another address")
+    assert messages(f"127.0.0.3:{port}", "alice") == ["via another address"]
+
+
+def test_a_wildcard_is_never_advertised(cluster, tmp_path):
+    port = free_port()
+    cases = [
+        ([f"0.0.0.0:{port}"], r"0\.0\.0\.0:\d+ binds every address .*--advertise HOST:PORT"),
+        ([f"*:{port}"], r"\*:\d+ binds every address .*--advertise HOST:PORT"),
+        ([f"127.0.0.1:{port}", "--advertise", f"0.0.0.0:{port}"],
+         r"--advertise 0\.0\.0\.0:\d+: other hosts cannot connect to a wildcard address"),
+    ]
+    for args, pattern in cases:
+        r = subprocess.run([binary("group_server"), "g", *args, "--server", "127.0.0.1:1",
+                            "--data-dir", str(tmp_path / "d")],
+                           capture_output=True, text=True, timeout=10)
+        assert r.returncode == 2, (args, r.stderr)
+        assert any(re.search(pattern, line) for line in r.stderr.splitlines()), r.stderr
+        assert r.stdout == ""
+
+
+def test_a_host_name_is_resolved_before_binding(cluster, tmp_path):
+    reg = cluster.registry()
+    port = free_port()
+    g = start_group(cluster, "named", f"localhost:{port}", reg.address, tmp_path / "d")
+    g.wait_for(r"^SUCCESS$")
+    assert listing(reg.address) == [f"named - 127.0.0.1:{port}"]
+    join(At(f"127.0.0.1:{port}"), "alice")
+
+
+def test_loopback_advertised_to_a_registry_elsewhere_warns_and_the_group_serves(cluster, tmp_path):
+    """192.0.2.1 (TEST-NET-1) is never routed: the registry there never answers."""
+    port = free_port()
+    g = start_group(cluster, "lonely", f"127.0.0.1:{port}", "192.0.2.1:5555", tmp_path / "d")
+    line = g.wait_for(r"advertising the loopback address", stream="stderr")
+    assert f"127.0.0.1:{port}" in line and "192.0.2.1:5555" in line and "--advertise" in line
+    join(At(f"127.0.0.1:{port}"), "alice")
+    # Not to a registry on loopback.
+    reg = cluster.registry()
+    other = start_group(cluster, "near", f"127.0.0.1:{free_port()}", reg.address, tmp_path / "e")
+    other.wait_for(r"^SUCCESS$")
+    assert other.find(r"advertising the loopback address", stream="stderr") is None
+
+
+def test_history_is_found_again_after_the_address_changes(cluster, tmp_path):
+    reg = cluster.registry()
+    data = tmp_path / "d"
+    first = f"127.0.0.1:{free_port()}"
+    g = start_group(cluster, "room", first, reg.address, data)
+    g.wait_for(r"^SUCCESS$")
+    join(At(first), "alice")
+    send(At(first), "alice", "kept by name")
+    g.signal(signal.SIGINT)
+    assert g.wait(timeout=5) == 0
+    second = f"127.0.0.1:{free_port()}"
+    g2 = start_group(cluster, "room", second, reg.address, data)
+    g2.wait_for(r"^SUCCESS$")
+    assert messages(second, "alice") == ["kept by name"]
+    assert (data / "group-room" / "group.db").exists()
+
+
+def test_a_second_process_of_one_name_on_one_data_dir_is_refused(cluster, tmp_path):
+    reg = cluster.registry()
+    data = tmp_path / "d"
+    g = start_group(cluster, "room", f"127.0.0.1:{free_port()}", reg.address, data)
+    g.wait_for(r"^SUCCESS$")
+    twin = start_group(cluster, "room", f"127.0.0.1:{free_port()}", reg.address, data)
+    assert twin.wait(timeout=10) == 1
+    twin.wait_for(r"another process holds the database", stream="stderr")
+    # With its own data, the registry refuses the name: a clear error, exit 1.
+    other = start_group(cluster, "room", f"127.0.0.1:{free_port()}", reg.address, tmp_path / "e")
+    assert other.wait(timeout=10) == 1
+    other.wait_for(r"refused to register group 'room'.*already served", stream="stderr")
+
+
+def test_an_address_directory_of_earlier_versions_is_moved_with_its_key(cluster, tmp_path):
+    reg = cluster.registry()
+    data = tmp_path / "d"
+    port = free_port()
+    key = subprocess.run([binary("group_server"), "room", f"127.0.0.1:{port}", "--data-dir",
+                          str(data), "--public-key"], capture_output=True, text=True, timeout=10)
+    assert key.returncode == 0, key.stderr
+    g = start_group(cluster, "room", f"127.0.0.1:{port}", reg.address, data)
+    g.wait_for(r"^SUCCESS$")
+    join(At(f"127.0.0.1:{port}"), "alice")
+    send(At(f"127.0.0.1:{port}"), "alice", "from the old layout")
+    g.signal(signal.SIGTERM)
+    assert g.wait(timeout=5) == 0
+    # As an earlier version left it: the data under IP_PORT.
+    os.rename(data / "group-room", data / f"127.0.0.1_{port}")
+    g2 = start_group(cluster, "room", f"127.0.0.1:{port}", reg.address, data)
+    moved = g2.wait_for(r"moved the group's data from", stream="stderr")
+    assert f"127.0.0.1_{port}" in moved and "group-room" in moved
+    g2.wait_for(r"^SUCCESS$")
+    assert messages(f"127.0.0.1:{port}", "alice") == ["from the old layout"]
+    assert not (data / f"127.0.0.1_{port}").exists()
+    again = subprocess.run([binary("group_server"), "room", f"127.0.0.1:{port}", "--data-dir",
+                            str(data), "--public-key"], capture_output=True, text=True, timeout=10)
+    assert again.returncode == 0 and again.stdout == key.stdout
+
+
 def test_registers_again_after_a_reference_registry_restarts(cluster, tmp_path):
     port = free_port()
     ref = ref_registry(cluster, port)
