@@ -19,7 +19,8 @@ EXIT_WITHIN_S = 15.0
 
 
 def db_path(group, data_dir):
-    return os.path.join(data_dir, f"127.0.0.1_{group.port}", "group.db")
+    """The group's database: DATA_DIR/group-NAME/group.db (every group here is 'alpha')."""
+    return os.path.join(data_dir, "group-alpha", "group.db")
 
 
 def sends_after_the_fault(group, user, max_sends=50):
