@@ -68,6 +68,7 @@ void RegistryLink::new_socket(int64_t now_ms) {
   socket_->connect(zmq_endpoint_);
   in_flight_ = false;
   connected_at_ms_ = monitor_->socket() ? -1 : now_ms;  // no monitor: count from now
+  tcp_connected_at_ms_ = -1;
   socket_since_ms_ = now_ms;
 }
 
@@ -103,7 +104,9 @@ void RegistryLink::start(int64_t now_ms) {
 }
 
 long RegistryLink::reply_timeout() const {
-  long base = std::max<long>(options_.reply_timeout_ms, heartbeat_ms_);
+  long base = std::max<long>(
+      {options_.reply_timeout_ms, heartbeat_ms_,
+       static_cast<long>(std::min<int64_t>(2 * link_handshake_ms_, kMaxReplyTimeoutMs))});
   if (phase_ != Phase::registering) return base;
   return std::min<long>(base << std::min(misses_, 5), kMaxReplyTimeoutMs);
 }
@@ -176,13 +179,26 @@ void RegistryLink::on_monitor(int64_t now_ms) {
       return;
     }
     if (!handshake_warned_) {
-      spdlog::warn("{}; retrying", why);
+      if (ev.problem == LinkProblem::handshake_failed)
+        // Once registered, a connection closed during its handshake is more
+        // often a registry restarting or something in between than a change of mode.
+        spdlog::warn(
+            "connections to the registry at {} close during their handshake (a registry "
+            "restarting, something in between, or a registry now in the other security mode); "
+            "retrying",
+            options_.registry);
+      else
+        spdlog::warn("{}; retrying", why);
       handshake_warned_ = true;
     }
   }
+  if (ev.connected && tcp_connected_at_ms_ < 0) tcp_connected_at_ms_ = now_ms;
   if (ev.handshake_ok && connected_at_ms_ < 0) {
     connected_at_ms_ = now_ms;
     handshake_warned_ = false;
+    // The ZMTP handshake after the TCP connection takes a round trip or two: a
+    // measure of the link for the reply timeout.
+    if (tcp_connected_at_ms_ >= 0) link_handshake_ms_ = now_ms - tcp_connected_at_ms_;
   }
   if (ev.connect_failed && !accepted_once_ && !unanswered_warned_) {
     spdlog::warn(

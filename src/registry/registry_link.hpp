@@ -11,8 +11,10 @@
 //   (libzmq reconnects on its own while nothing listens), then for its reply.
 //   Only the time since the request could go out counts against the reply
 //   timeout (a fresh connection's handshake costs several round trips on a
-//   slow link); a reply missing that long is lost: a new socket, the register
-//   again, and the timeout doubles up to kMaxReplyTimeoutMs.
+//   slow link), which is at least twice the last ZMTP handshake's duration (a
+//   measure of the round trip); a reply missing that long is lost: a new
+//   socket, the register again, and the timeout doubles up to
+//   kMaxReplyTimeoutMs.
 // - A refusal (FAILED) or a failed handshake before the first acceptance is
 //   definitive: fatal() says why and the group stops. Later ones are logged
 //   and retried.
@@ -123,8 +125,10 @@ class RegistryLink {
   bool accepted_now_ = false;
   std::string fatal_;
   long heartbeat_ms_ = 1000;
-  int misses_ = 0;                // replies lost in a row
-  int64_t connected_at_ms_ = -1;  // when this socket's handshake succeeded; -1: not up
+  int misses_ = 0;                    // replies lost in a row
+  int64_t connected_at_ms_ = -1;      // when this socket's handshake succeeded; -1: not up
+  int64_t tcp_connected_at_ms_ = -1;  // when its TCP connection was made; -1: not yet
+  int64_t link_handshake_ms_ = 0;     // the last ZMTP handshake's duration
   int64_t socket_since_ms_ = 0;
   bool in_flight_ = false;
   bool in_flight_is_register_ = false;

@@ -65,6 +65,28 @@ def test_registers_over_a_slow_link_with_default_settings_and_stays_listed(clust
         assert g.count(r"^SUCCESS$") == 1
 
 
+def test_a_partition_from_the_registry_heals_into_a_listing_again(cluster, tmp_path):
+    """Cut the slow link long enough for the registry to drop the group; once it heals the
+    group's heartbeat is answered 'reregister' and it registers again."""
+    reg = cluster.registry(extra=["--heartbeat-ms", "500", "--expiry-ms", "2500"])
+    with DelayProxy(reg.address, 0.3) as proxy:
+        port = free_port()
+        g = start_group(cluster, "cut", f"127.0.0.1:{port}", proxy.address, tmp_path / "d")
+        g.wait_for(r"^SUCCESS$", timeout=20)
+        entry = f"cut - 127.0.0.1:{port}"
+        assert entry in listing(reg.address)
+        proxy.cut()
+        deadline = time.monotonic() + 10
+        while entry in listing(reg.address):
+            assert time.monotonic() < deadline, "never dropped while cut off"
+            time.sleep(0.2)
+        joins = len(reg.out())
+        proxy.heal()
+        reg.wait_for(rf"^JOIN REQUEST FROM 127\.0\.0\.1:{port}$", start=joins, timeout=20)
+        assert entry in listing(reg.address)
+        g.wait_for(r"^SUCCESS$", start=g.out().index("SUCCESS") + 1)
+
+
 def test_a_group_started_before_its_registry_serves_at_once_and_is_listed_later(cluster, tmp_path):
     reg_port = free_port()
     port = free_port()
