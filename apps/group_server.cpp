@@ -52,8 +52,9 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("group_server ") + gc::kVersion);
   app.add_option("NAME", options.name, "the group's name, as listed by the registry")->required();
   app.add_option("IP:PORT", address,
-                 "address to bind and register, e.g. 192.0.2.7:5560; a host name is resolved "
-                 "first; 0.0.0.0 or * binds every address and needs --advertise")
+                 "address to bind (and to register, unless --advertise), e.g. 192.0.2.7:5560; a "
+                 "host name is resolved first; 0.0.0.0 or * binds every address and needs "
+                 "--advertise")
       ->required();
   std::string advertise;
   app.add_option("--advertise", advertise,
