@@ -30,7 +30,7 @@ def _load_integration_conftest():
 _load_integration_conftest()
 from integration_conftest import (  # noqa: E402,F401  (re-exported for the tests)
     DEFAULT_TIMEOUT, PUBLIC_ID, Cluster, Keys, Proc, address_of, binary, cluster, chat, connect,
-    curve_connect, curve_request, free_port, join, json_lines, make_chat, public_id, request,
+    curve_connect, curve_request, free_port, free_ports, join, json_lines, make_chat, public_id, request,
     request_json, send, wait_json_lines,
 )
 

@@ -7,7 +7,7 @@ import subprocess
 
 import zmq
 
-from conftest import Keys, binary, connect, curve_connect, curve_request, free_port
+from conftest import Keys, binary, connect, curve_connect, curve_request, free_port, free_ports
 
 
 def start_curve_registry(cluster, extra=()):
@@ -62,7 +62,7 @@ def test_curve_groups_nobody_serves_are_dropped_within_the_caps(cluster):
     reg = start_curve_registry(cluster, extra=["--max-groups", "40", "--max-groups-per-source",
                                                "40", "--expiry-ms", "60000"])
     liar = Keys()
-    ports = [free_port() for _ in range(40)]
+    ports = free_ports(40)
     for i, port in enumerate(ports):
         reply = ask(reg, {"action": "register", "group_name": f"g{i}", "ip_port":
                           f"127.0.0.1:{port}", "heartbeat": True, "security": "curve"}, liar)
