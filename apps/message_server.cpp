@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 
 #include "connection_flags.hpp"
 #include "core/endpoint.hpp"
@@ -65,8 +66,9 @@ int main(int argc, char** argv) {
   CLI::App app{
       "message_server: the registry of live groups. Groups register here; user clients "
       "ask it for the list of live groups (get_group_list). Prints the reference's lines "
-      "(JOIN REQUEST FROM ..., GROUP LIST REQUEST FROM ...) on stdout, diagnostics on "
-      "stderr. Stops cleanly on SIGINT/SIGTERM."};
+      "(Starting message server on port PORT..., JOIN REQUEST FROM ..., GROUP LIST REQUEST "
+      "FROM ..., and on SIGINT/SIGTERM Shutting down server... and Server shut down.) on "
+      "stdout, diagnostics on stderr. Stops cleanly on SIGINT/SIGTERM."};
   app.set_version_flag("--version", std::string("message_server ") + gc::kVersion);
   app.add_option("--bind", bind,
                  "address to listen on: IP:PORT, *:PORT or tcp://IP:PORT (default *:5555, or "
@@ -170,16 +172,25 @@ int main(int argc, char** argv) {
   if (const int watch = gc::registry_max_zmq_sockets(options);
       watch > context.get(zmq::ctxopt::max_sockets))
     context.set(zmq::ctxopt::max_sockets, watch);
-  gc::RegistryServer server(context, options);
-  if (auto status = server.load_files(); !status) {
+  auto server = std::make_unique<gc::RegistryServer>(context, options);
+  if (auto status = server->load_files(); !status) {
     std::fprintf(stderr, "message_server: %s\n", status.message().c_str());
     return 1;
   }
-  if (auto status = server.bind(); !status) {
+  if (auto status = server->bind(); !status) {
     std::fprintf(stderr, "message_server: %s\n", status.message().c_str());
     return 1;
   }
   spdlog::info("serving on {}", options.bind);
-  server.run(stop_fd, reload_fd);
+  // The reference's lines, on stdout, where it prints them (with the port bound).
+  std::printf("Starting message server on port %u...\n", static_cast<unsigned>(server->port()));
+  std::fflush(stdout);
+  server->run(stop_fd, reload_fd);
+  std::printf("Shutting down server...\n");
+  std::fflush(stdout);
+  server.reset();
+  context.close();
+  std::printf("Server shut down.\n");
+  std::fflush(stdout);
   return 0;
 }

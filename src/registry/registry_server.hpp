@@ -70,6 +70,8 @@ class RegistryServer {
   Status load_files();
   // Binds the ROUTER socket. The error says what failed and what to do.
   Status bind();
+  // The port bound (0 before bind()).
+  uint16_t port() const { return host_.port; }
   // Serves until stop_fd (a self-pipe written by the signal handler) becomes
   // readable; re-reads the files when reload_fd (-1: none) becomes readable.
   // The loop sleeps until real work is due: zero wake-ups while idle with no

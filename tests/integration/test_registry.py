@@ -92,7 +92,9 @@ def test_bad_request_gets_failed_with_error_and_server_keeps_serving(cluster, bo
     failed_with(request(reg.address, body), part)
     serves(reg)
     reg.wait_for(r"^GROUP LIST REQUEST FROM probe$")
-    assert reg.out() == ["GROUP LIST REQUEST FROM probe"]  # refusals print nothing
+    # Refusals print nothing.
+    assert reg.out() == [f"Starting message server on port {reg.port}...",
+                         "GROUP LIST REQUEST FROM probe"]
 
 
 def test_multi_frame_request_is_refused(cluster):
@@ -130,12 +132,18 @@ def test_frame_over_hard_cap_drops_only_that_connection(cluster):
     s.close()
 
 
-def test_sigterm_and_sigint_exit_cleanly(cluster):
+def test_sigterm_and_sigint_exit_cleanly_printing_the_references_lines(cluster):
     for sig in (signal.SIGTERM, signal.SIGINT):
         reg = cluster.registry()
         serves(reg)
         reg.signal(sig)
         assert reg.wait(timeout=5) == 0
+        # As the reference prints them, with the port bound; diagnostics stay on stderr.
+        assert reg.out() == [f"Starting message server on port {reg.port}...",
+                             "GROUP LIST REQUEST FROM probe",
+                             "Shutting down server...", "Server shut down."]
+        assert not [line for line in reg.out("stderr")
+                    if "Starting message server" in line or "Server shut down" in line]
 
 
 def test_bind_failure_exits_nonzero_with_a_clear_message(cluster):
