@@ -94,6 +94,18 @@ int main(int argc, char** argv) {
                "accept a registration whose IP is not of the host it comes from (e.g. groups "
                "behind NAT, or one host registering others); by default a group must register "
                "from the host it advertises");
+  app.add_option("--rewatch-ms", options.registry.rewatch_ms,
+                 "a group that never heartbeats (a reference group) and whose endpoint stopped "
+                 "answering is dropped from the list, then watched this long and listed again "
+                 "as soon as it answers (a paused process); 0: forget it at once")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{86400000}));
+  app.add_option("--max-rewatched", options.registry.max_rewatched,
+                 "most dropped groups watched for their return at once; past it the one "
+                 "watched longest is forgotten (they also yield their slots to new groups "
+                 "under --max-groups)")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{0}, size_t{100000}));
   size_t budget_mib = gc::kDefaultMemoryBudgetBytes >> 20;
   app.add_option("--memory-budget", budget_mib,
                  "MiB the registry holds for its peers in all (queued replies); a peer with more "

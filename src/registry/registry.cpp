@@ -107,8 +107,9 @@ Registry::Group* Registry::find_address(std::string_view address) {
 }
 
 const Registry::Group* Registry::find_name(std::string_view name) const {
-  auto it =
-      std::find_if(groups_.begin(), groups_.end(), [&](const Group& g) { return g.name == name; });
+  // A rewatched entry holds no name: it was dropped.
+  auto it = std::find_if(groups_.begin(), groups_.end(),
+                         [&](const Group& g) { return g.name == name && !is_rewatched(g); });
   return it == groups_.end() ? nullptr : &*it;
 }
 
@@ -190,10 +191,12 @@ void Registry::on_register(const Request& req, int64_t now_ms, RegistryOutput& o
   const uint32_t peer = *req.peer;
 
   Group* group = find_address(address);
-  // A watched group whose connection was lost is gone: its address is free
-  // for a new registration. Any other entry is live and keeps its name and
-  // its registrant until it is dropped or unregisters.
-  const bool taken_over = group && !group->heartbeat && group->watch == Watch::lost;
+  // A watched group whose connection was lost is gone (a rewatched one was
+  // dropped): its address is free for a new registration. Any other entry is
+  // live and keeps its name and its registrant until it is dropped or
+  // unregisters.
+  const bool taken_over = group && !group->heartbeat &&
+                          (group->watch == Watch::lost || group->watch == Watch::rewatched);
   if (group && !taken_over) {
     if (group->name != name)
       return refuse(fmt::format(
@@ -216,12 +219,15 @@ void Registry::on_register(const Request& req, int64_t now_ms, RegistryOutput& o
         "group name '{}' is already served at {}; choose another name, or register again once "
         "that group is gone (a stopped group is dropped within {} ms)",
         name, holder->address, drop_bound_ms()));
-  if (!group && groups_.size() >= config_.max_groups)
+  // Rewatched entries count for neither cap: they yield their slots below.
+  if (!group && size() >= config_.max_groups)
     return refuse(fmt::format("the registry holds {} groups, its limit (--max-groups); try later",
                               config_.max_groups));
-  if (!group || group->registrant != peer) {
-    auto from_peer = static_cast<size_t>(std::count_if(
-        groups_.begin(), groups_.end(), [&](const Group& g) { return g.registrant == peer; }));
+  if (!group || group->registrant != peer || is_rewatched(*group)) {
+    auto from_peer =
+        static_cast<size_t>(std::count_if(groups_.begin(), groups_.end(), [&](const Group& g) {
+          return g.registrant == peer && !is_rewatched(g) && &g != group;
+        }));
     if (from_peer >= config_.max_groups_per_source)
       return refuse(fmt::format(
           "{} groups are registered from {}, the limit per address (--max-groups-per-source)",
@@ -238,6 +244,21 @@ void Registry::on_register(const Request& req, int64_t now_ms, RegistryOutput& o
     out.bindings_changed = true;
     out.notes.push_back(fmt::format("bound the name '{}' to the key {}", name, req.key));
   }
+
+  // Accepted. A rewatched entry of this name elsewhere yields it, and the
+  // oldest rewatched entry yields its slot when the registry is full.
+  if (auto it = std::find_if(groups_.begin(), groups_.end(),
+                             [&](const Group& g) {
+                               return is_rewatched(g) && g.name == name && g.address != address;
+                             });
+      it != groups_.end()) {
+    out.notes.push_back(fmt::format("forgot the dropped '{}' at {}: the name is registered at {}",
+                                    it->name, it->address, address));
+    remove(std::string(it->address), out);
+  }
+  if (!group && groups_.size() >= config_.max_groups)
+    forget_oldest_rewatched(out, "its slot is taken by a new group (--max-groups)");
+  group = find_address(address);
 
   std::string kind = heartbeat ? "heartbeat" : "watched endpoint";
   if (group == nullptr || taken_over) {
@@ -314,7 +335,7 @@ void Registry::on_heartbeat(const Request& req, int64_t now_ms, RegistryOutput& 
   const std::string& name = req.decoded.group_name;
   const std::string& address = req.address;
   Group* group = find_address(address);
-  if (group == nullptr || group->name != name) {
+  if (group == nullptr || group->name != name || is_rewatched(*group)) {
     out.reply = registry_reregister(
         fmt::format("not registered: no live group '{}' at {}; register again", name, address));
     out.notes.push_back(
@@ -389,13 +410,14 @@ std::vector<GroupEntry> Registry::group_entries() const {
   std::vector<GroupEntry> out;
   out.reserve(groups_.size());
   for (const Group& g : groups_)
-    if (g.proven) out.push_back(GroupEntry{g.name, g.address, g.curve, g.curve ? g.key : ""});
+    if (g.proven && !is_rewatched(g))
+      out.push_back(GroupEntry{g.name, g.address, g.curve, g.curve ? g.key : ""});
   return out;
 }
 
 RegistryOutput Registry::tick(int64_t now_ms) {
   RegistryOutput out;
-  std::vector<std::string> expired;
+  std::vector<std::string> expired, lost;
   for (const Group& g : groups_) {
     if (!g.proven && g.proof_deadline_ms && *g.proof_deadline_ms <= now_ms) {
       expired.push_back(g.address);
@@ -404,17 +426,57 @@ RegistryOutput Registry::tick(int64_t now_ms) {
           "serves there, or not with that key); it was never listed",
           g.name, g.address, g.key, config_.watch_connect_ms));
     } else if (g.deadline_ms && *g.deadline_ms <= now_ms) {
-      expired.push_back(g.address);
-      if (g.heartbeat)
+      // A lost watched group may only be paused: it is rewatched, not forgotten.
+      (!g.heartbeat && g.watch == Watch::lost ? lost : expired).push_back(g.address);
+      if (g.heartbeat) {
         out.notes.push_back(fmt::format("dropped '{}' at {}: no heartbeat for {} ms", g.name,
                                         g.address, config_.expiry_ms));
-      else
+      } else if (g.watch == Watch::lost) {
+        // rewatch() says what it does.
+      } else if (g.watch == Watch::rewatched) {
+        out.notes.push_back(
+            fmt::format("forgot the dropped '{}' at {}: it did not answer for {} ms", g.name,
+                        g.address, config_.rewatch_ms));
+      } else {
         out.notes.push_back(
             fmt::format("dropped '{}' at {}: its endpoint is not reachable", g.name, g.address));
+      }
     }
   }
   for (const auto& address : expired) remove(address, out);
+  for (const auto& address : lost) rewatch(address, now_ms, out);
   return out;
+}
+
+void Registry::rewatch(std::string_view address, int64_t now_ms, RegistryOutput& out) {
+  Group* group = find_address(address);
+  if (group == nullptr) return;
+  if (config_.rewatch_ms <= 0 || config_.max_rewatched == 0) {
+    out.notes.push_back(fmt::format("dropped '{}' at {}: its endpoint is not reachable",
+                                    group->name, group->address));
+    remove(address, out);
+    return;
+  }
+  while (rewatched() >= config_.max_rewatched)
+    forget_oldest_rewatched(out, "more dropped groups are watched (--max-rewatched)");
+  group = find_address(address);  // forgetting another entry moved the vector's elements
+  group->watch = Watch::rewatched;
+  group->deadline_ms = now_ms + config_.rewatch_ms;
+  out.notes.push_back(fmt::format(
+      "dropped '{}' at {}: its endpoint is not reachable; watching it for {} ms and listing it "
+      "again if it answers",
+      group->name, group->address, config_.rewatch_ms));
+}
+
+void Registry::forget_oldest_rewatched(RegistryOutput& out, std::string_view why) {
+  auto oldest = groups_.end();
+  for (auto it = groups_.begin(); it != groups_.end(); ++it)
+    if (is_rewatched(*it) && (oldest == groups_.end() || *it->deadline_ms < *oldest->deadline_ms))
+      oldest = it;
+  if (oldest == groups_.end()) return;
+  out.notes.push_back(
+      fmt::format("forgot the dropped '{}' at {}: {}", oldest->name, oldest->address, why));
+  remove(std::string(oldest->address), out);
 }
 
 RegistryOutput Registry::on_watch_event(std::string_view address, WatchEvent event,
@@ -432,7 +494,10 @@ RegistryOutput Registry::on_watch_event(std::string_view address, WatchEvent eve
   }
   if (group->heartbeat) return out;
   if (event == WatchEvent::connected) {
-    if (group->watch != Watch::connected)
+    if (group->watch == Watch::rewatched)
+      out.notes.push_back(
+          fmt::format("'{}' at {} answers again: listed again", group->name, group->address));
+    else if (group->watch != Watch::connected)
       out.notes.push_back(
           fmt::format("watching '{}' at {}: connected", group->name, group->address));
     group->watch = Watch::connected;
@@ -484,9 +549,12 @@ void Registry::enforce_keys(RegistryOutput& out) {
       why = "its name is now bound to another key";
     else if (allowed_ && !allowed_->count({g.key, g.name}))
       why = "the groups file no longer lists its key with its name";
+    if (is_rewatched(g) && why.empty() && bound == bindings_.end()) why = "its name was released";
     if (!why.empty()) {
       gone.push_back(g.address);
-      out.notes.push_back(fmt::format("dropped '{}' at {}: {}", g.name, g.address, why));
+      out.notes.push_back(fmt::format("{} '{}' at {}: {}",
+                                      is_rewatched(g) ? "forgot the dropped" : "dropped", g.name,
+                                      g.address, why));
     } else if (bound == bindings_.end()) {
       // A live group keeps its name: release a name once its group is gone.
       bindings_.emplace(g.name, g.key);
@@ -496,6 +564,15 @@ void Registry::enforce_keys(RegistryOutput& out) {
     }
   }
   for (const auto& address : gone) remove(address, out);
+}
+
+size_t Registry::size() const {
+  return static_cast<size_t>(std::count_if(groups_.begin(), groups_.end(),
+                                           [](const Group& g) { return !is_rewatched(g); }));
+}
+
+size_t Registry::rewatched() const {
+  return groups_.size() - size();
 }
 
 std::vector<std::string> Registry::addresses() const {
@@ -509,7 +586,7 @@ std::vector<std::string> Registry::group_list() const {
   std::vector<std::string> list;
   list.reserve(groups_.size());
   for (const Group& g : groups_)
-    if (g.proven) list.push_back(g.name + " - " + g.address);
+    if (g.proven && !is_rewatched(g)) list.push_back(g.name + " - " + g.address);
   return list;
 }
 

@@ -11,7 +11,14 @@
 // the server keeps a connection to it and reports connected/disconnected;
 // the group must be connected within watch_connect_ms of registering and is
 // dropped watch_reconnect_ms after its connection is lost unless it comes
-// back. Every deadline is a monotonic time in milliseconds.
+// back. A watched group dropped that way (it had been connected: a process
+// that is paused, or whose host went away, may serve again) is kept
+// "rewatched": unlisted, its watch still connecting, for rewatch_ms at most
+// (at most max_rewatched of them, the oldest forgotten first), and listed
+// again in its place as soon as its endpoint answers. A rewatched entry
+// holds neither its name nor its address: any registration that needs them
+// takes them, and it yields its slot to any new group at max_groups. Every
+// deadline is a monotonic time in milliseconds.
 //
 // Trust. Every address is read into one canonical form (a dotted quad and a
 // decimal port) before it is compared, listed or watched, so no spelling of
@@ -48,12 +55,19 @@
 
 namespace gc {
 
+// A dropped watched group is watched for its return this long, at most this many.
+inline constexpr int64_t kDefaultRewatchMs = 3'600'000;
+inline constexpr size_t kDefaultMaxRewatched = 256;
+
 struct RegistryConfig {
   int64_t heartbeat_ms = 1000;      // interval told to heartbeating groups
   int64_t expiry_ms = 3500;         // a heartbeating group is dropped this long after its last one
   int64_t watch_connect_ms = 5000;  // a watched group must be reachable this soon after register
   // A watched group that lost its connection may come back this soon.
   int64_t watch_reconnect_ms = 1000;
+  // A dropped watched group is watched this long for its return (0: forgotten at once).
+  int64_t rewatch_ms = kDefaultRewatchMs;
+  size_t max_rewatched = kDefaultMaxRewatched;  // rewatched entries at most; the oldest go first
   // Caps on what registrations may hold (docs/PROTOCOL.md, "Registry registrations").
   size_t max_groups = kDefaultMaxGroups;                      // in total
   size_t max_groups_per_source = kDefaultMaxGroupsPerSource;  // registered from one peer address
@@ -143,14 +157,19 @@ class Registry {
   std::vector<std::string> group_list() const;
   // Every live group as list_groups describes it, in registration order.
   std::vector<GroupEntry> group_entries() const;
-  // The address of every entry, listed or not yet proven, in registration order.
+  // The address of every entry, listed, not yet proven or rewatched, in registration order.
   std::vector<std::string> addresses() const;
-  size_t size() const { return groups_.size(); }
+  // Live entries (listed or not yet proven); rewatched ones are not counted.
+  size_t size() const;
+  // Dropped watched groups still watched for their return.
+  size_t rewatched() const;
 
  private:
-  // A watched group's connection: not yet up since it registered, up, or
-  // lost after having been up (its process is gone or hung).
-  enum class Watch { pending, connected, lost };
+  // A watched group's connection: not yet up since it registered, up, lost
+  // after having been up (its process is gone or hung), or rewatched: lost
+  // for longer than watch_reconnect_ms, so unlisted, and watched for its
+  // return until deadline_ms.
+  enum class Watch { pending, connected, lost, rewatched };
   struct Group {
     std::string address;  // canonical IP:PORT
     std::string name;
@@ -191,6 +210,13 @@ class Registry {
   std::string check_registration(const Request& req) const;
   // The ms after which a stopped group of either kind is gone at the latest.
   int64_t drop_bound_ms() const;
+  // A watched entry dropped from the list and watched for its return.
+  static bool is_rewatched(const Group& g) { return g.watch == Watch::rewatched; }
+  // Turns a lost watched group into a rewatched one (or forgets it, with
+  // rewatch_ms 0), making room under max_rewatched.
+  void rewatch(std::string_view address, int64_t now_ms, RegistryOutput& out);
+  // Forgets the rewatched entry that would be forgotten first (the earliest deadline).
+  void forget_oldest_rewatched(RegistryOutput& out, std::string_view why);
 
   Group* find_address(std::string_view address);
   const Group* find_name(std::string_view name) const;

@@ -312,6 +312,7 @@ void RegistryServer::start_watch(const std::string& address, const std::string& 
     watcher->socket.set(zmq::sockopt::heartbeat_ivl, options_.watch_heartbeat_ivl_ms);
     watcher->socket.set(zmq::sockopt::heartbeat_timeout, options_.watch_heartbeat_timeout_ms);
     watcher->socket.set(zmq::sockopt::connect_timeout, options_.watch_heartbeat_timeout_ms);
+    watcher->socket.set(zmq::sockopt::reconnect_ivl_max, options_.watch_reconnect_max_ms);
     // A curve group's watch is the proof: the handshake succeeds only with
     // the holder of the key it registered with.
     if (!server_key.empty() && options_.keys)

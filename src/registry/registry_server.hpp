@@ -36,6 +36,10 @@ struct RegistryServerOptions {
   // (the monitors cannot wake the poll). A killed group is dropped
   // watch_reconnect_ms plus at most this after its connection drops.
   int64_t watch_poll_ms = 250;
+  // The longest pause between a watch's attempts to connect (libzmq doubles
+  // it from 100 ms up to this): a rewatched group, or a host that went away,
+  // is tried this often, and a group that answers again is seen this soon.
+  int watch_reconnect_max_ms = 2000;
   // What the registry holds for its peers (queued replies), in all; a peer
   // with more than its share queued (it sends and does not read: a REQ
   // client never has more than one reply on its way) is disconnected.
@@ -54,8 +58,8 @@ struct RegistryServerOptions {
 // The libzmq sockets the registry may need at most (ZMQ_MAX_SOCKETS for its
 // context, set before the first socket): the ROUTER, three per watched group
 // (its DEALER, the monitor socket libzmq makes for it and ours that reads
-// it), the ZAP handler's, and a margin. Each of them also holds one file descriptor (its
-// mailbox), and each watch one more for its TCP connection.
+// it; rewatched groups count among --max-groups), the ZAP handler's, and a margin. Each of them
+// also holds one file descriptor (its mailbox), and each watch one more for its TCP connection.
 int registry_max_zmq_sockets(const RegistryServerOptions& options);
 
 class RegistryServer {

@@ -174,7 +174,8 @@ def test_help_and_version():
     h = subprocess.run([binary("message_server"), "--help"], capture_output=True, text=True, timeout=10)
     assert h.returncode == 0
     for flag in ("--bind", "--expiry-ms", "--heartbeat-ms", "--version", "*:5555", "--max-groups",
-                 "--max-groups-per-source", "--allow-any-registrant"):
+                 "--max-groups-per-source", "--allow-any-registrant", "--rewatch-ms",
+                 "--max-rewatched"):
         assert flag in h.stdout
     v = subprocess.run([binary("message_server"), "--version"], capture_output=True, text=True, timeout=10)
     assert v.returncode == 0

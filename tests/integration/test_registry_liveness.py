@@ -105,17 +105,26 @@ def test_watching_does_not_disturb_a_reference_group(cluster):
     assert grp.count(r"no reply", stream="stderr") == 0
 
 
-def test_reference_group_that_hangs_vanishes_by_zmtp_heartbeat(cluster):
+def test_reference_group_that_hangs_vanishes_by_zmtp_heartbeat_and_returns_when_it_resumes(cluster):
     reg = cluster.registry()
     grp = start_ref_group(cluster, "frozen", reg)
+    other = start_ref_group(cluster, "steady", reg)
     entry = f"frozen - {grp.address}"
     wait_listed(reg, entry)
+    wait_listed(reg, f"steady - {other.address}")
     reg.wait_for(rf"watching 'frozen' at {grp.address}: connected", stream="stderr")
     grp.signal(signal.SIGSTOP)  # TCP stays up; only the missing PONGs give it away
     try:
         wait_listed(reg, entry, present=False)
+        reg.wait_for(rf"dropped 'frozen' at {grp.address}: its endpoint is not reachable; "
+                     r"watching it for 3600000 ms", stream="stderr")
     finally:
-        grp.kill()
+        grp.signal(signal.SIGCONT)
+    # Still watched: listed again, in its place, once it answers; it never registered again.
+    assert wait_listed(reg, entry, timeout=VANISH_S) == [entry, f"steady - {other.address}"]
+    reg.wait_for(rf"'frozen' at {grp.address} answers again: listed again", stream="stderr")
+    assert reg.count(rf"^JOIN REQUEST FROM {grp.address}$") == 1
+    assert request_json(grp.address, {"action": "joinGroup", "user_uuid": "u1"}) == {"response": "SUCCESS"}
 
 
 def test_registered_address_that_never_answers_counts_as_dead(cluster):

@@ -250,8 +250,152 @@ TEST(Registry, LostWatchedGroupIsDroppedUnlessItReconnectsInTime) {
   r.on_watch_event("127.0.0.1:2", WatchEvent::connected, 10'200);  // came back
   EXPECT_EQ(r.next_deadline(), 11'000);
   auto out = r.tick(11'000);
-  EXPECT_EQ(out.watch, (std::vector<WatchCommand>{{WatchChange::stop, "127.0.0.1:1", ""}}));
+  EXPECT_TRUE(out.watch.empty());  // dropped from the list, still watched for its return
   EXPECT_EQ(listed(r, 11'000), (std::vector<std::string>{"b - 127.0.0.1:2"}));
+  EXPECT_EQ(r.size(), 1u);
+  EXPECT_EQ(r.rewatched(), 1u);
+}
+
+// --- a dropped watched group (paused, or its host away) is watched for its return ---
+
+namespace {
+// Registers NAME at ADDR (watched), connects it at t=100 and loses it at LOST_AT.
+void connect_and_lose(Registry& r, const std::string& name, const std::string& addr,
+                      int64_t lost_at, const char* peer = kPeer) {
+  r.handle(reg(name, addr), 0, peer);
+  r.on_watch_event(addr, WatchEvent::connected, 100);
+  r.on_watch_event(addr, WatchEvent::disconnected, lost_at);
+}
+}  // namespace
+
+TEST(Registry, ADroppedWatchedGroupIsListedAgainInItsPlaceWhenItAnswers) {
+  Registry r(test_config());
+  connect_and_lose(r, "paused", "127.0.0.1:1", 10'000);
+  r.handle(reg("other", "127.0.0.1:2"), 0, kPeer);
+  r.on_watch_event("127.0.0.1:2", WatchEvent::connected, 100);
+  r.tick(11'000);
+  EXPECT_EQ(listed(r, 11'000), (std::vector<std::string>{"other - 127.0.0.1:2"}));
+  EXPECT_EQ(r.next_deadline(), 11'000 + gc::kDefaultRewatchMs);
+  // A disconnect while it is away changes nothing; its endpoint answering lists it again.
+  EXPECT_TRUE(r.on_watch_event("127.0.0.1:1", WatchEvent::disconnected, 30'000).watch.empty());
+  auto out = r.on_watch_event("127.0.0.1:1", WatchEvent::connected, 60'000);
+  EXPECT_TRUE(out.watch.empty());
+  ASSERT_EQ(out.notes.size(), 1u);
+  EXPECT_EQ(out.notes[0], "'paused' at 127.0.0.1:1 answers again: listed again");
+  EXPECT_EQ(listed(r, 60'000),
+            (std::vector<std::string>{"paused - 127.0.0.1:1", "other - 127.0.0.1:2"}));
+  EXPECT_EQ(r.next_deadline(), std::nullopt);
+  EXPECT_EQ(r.rewatched(), 0u);
+  // Lost again later: the same cycle.
+  r.on_watch_event("127.0.0.1:1", WatchEvent::disconnected, 70'000);
+  r.tick(71'000);
+  EXPECT_EQ(r.rewatched(), 1u);
+}
+
+TEST(Registry, ARewatchedGroupIsForgottenAfterRewatchMs) {
+  RegistryConfig c = test_config();
+  c.rewatch_ms = 60'000;
+  Registry r(c);
+  connect_and_lose(r, "gone", "127.0.0.1:1", 10'000);
+  r.tick(11'000);
+  EXPECT_EQ(r.next_deadline(), 71'000);
+  EXPECT_TRUE(r.tick(70'999).watch.empty());
+  auto out = r.tick(71'000);
+  EXPECT_EQ(out.watch, (std::vector<WatchCommand>{{WatchChange::stop, "127.0.0.1:1", ""}}));
+  EXPECT_EQ(r.rewatched(), 0u);
+  EXPECT_EQ(r.next_deadline(), std::nullopt);
+  // Its endpoint answering now is a late event for a watch already stopped.
+  EXPECT_TRUE(r.on_watch_event("127.0.0.1:1", WatchEvent::connected, 72'000).notes.empty());
+  EXPECT_EQ(listed(r, 72'000), std::vector<std::string>{});
+}
+
+TEST(Registry, RewatchMsZeroForgetsADroppedGroupAtOnce) {
+  RegistryConfig c = test_config();
+  c.rewatch_ms = 0;
+  Registry r(c);
+  connect_and_lose(r, "gone", "127.0.0.1:1", 10'000);
+  auto out = r.tick(11'000);
+  EXPECT_EQ(out.watch, (std::vector<WatchCommand>{{WatchChange::stop, "127.0.0.1:1", ""}}));
+  EXPECT_EQ(r.rewatched(), 0u);
+}
+
+TEST(Registry, AGroupThatNeverConnectedIsNotRewatched) {
+  Registry r(test_config());
+  r.handle(reg("ghost", "127.0.0.1:1"), 0, kPeer);
+  auto out = r.tick(5000);
+  EXPECT_EQ(out.watch, (std::vector<WatchCommand>{{WatchChange::stop, "127.0.0.1:1", ""}}));
+  EXPECT_EQ(r.rewatched(), 0u);
+}
+
+TEST(Registry, ARewatchedGroupHoldsNeitherItsNameNorItsAddress) {
+  Registry r(test_config());
+  connect_and_lose(r, "a", "127.0.0.1:1", 10'000);
+  connect_and_lose(r, "b", "127.0.0.1:2", 10'000);
+  r.tick(11'000);
+  // Its name, registered elsewhere: accepted, and the dropped entry is forgotten.
+  auto out = r.handle(reg("a", "127.0.0.1:3"), 12'000, kPeer);
+  EXPECT_EQ(out.reply, "SUCCESS");
+  EXPECT_EQ(out.watch, (std::vector<WatchCommand>{{WatchChange::stop, "127.0.0.1:1", ""},
+                                                  {WatchChange::start, "127.0.0.1:3", ""}}));
+  // Its address, under another name and from another address of the host: taken over in place.
+  out = r.handle(reg("c", "127.0.0.1:2"), 12'000, "127.0.0.2");
+  EXPECT_EQ(out.reply, "SUCCESS");
+  EXPECT_EQ(out.watch, (std::vector<WatchCommand>{{WatchChange::stop, "127.0.0.1:2", ""},
+                                                  {WatchChange::start, "127.0.0.1:2", ""}}));
+  EXPECT_EQ(listed(r, 12'000), (std::vector<std::string>{"c - 127.0.0.1:2", "a - 127.0.0.1:3"}));
+  EXPECT_EQ(r.rewatched(), 0u);
+}
+
+TEST(Registry, ARewatchedGroupRegisteringAgainIsListedAtOnce) {
+  Registry r(test_config());
+  connect_and_lose(r, "a", "127.0.0.1:1", 10'000);
+  r.tick(11'000);
+  // A heartbeat does not revive it: it is asked to register again, and is listed when it does.
+  EXPECT_EQ(json::parse(r.handle(hb("a", "127.0.0.1:1"), 12'000, kPeer).reply)["reregister"], true);
+  EXPECT_EQ(listed(r, 12'000), std::vector<std::string>{});
+  EXPECT_EQ(r.handle(reg("a", "127.0.0.1:1"), 12'000, kPeer).reply, "SUCCESS");
+  EXPECT_EQ(listed(r, 12'000), std::vector<std::string>{"a - 127.0.0.1:1"});
+  EXPECT_EQ(r.next_deadline(), 12'000 + 5000);  // a fresh registration: it must connect
+  // Unregistering a rewatched group forgets it.
+  connect_and_lose(r, "b", "127.0.0.1:2", 20'000);
+  r.tick(21'000);
+  EXPECT_EQ(r.rewatched(), 1u);
+  auto out = r.handle(unreg("b", "127.0.0.1:2"), 22'000, kPeer);
+  EXPECT_EQ(out.watch, (std::vector<WatchCommand>{{WatchChange::stop, "127.0.0.1:2", ""}}));
+  EXPECT_EQ(r.rewatched(), 0u);
+}
+
+TEST(RegistryHostile, RewatchedGroupsAreBoundedAndYieldTheirSlots) {
+  RegistryConfig c = test_config();
+  c.max_rewatched = 2;
+  c.max_groups = 3;
+  c.max_groups_per_source = 2;
+  Registry r(c);
+  connect_and_lose(r, "a", "127.0.0.1:1", 10'000);
+  r.tick(11'000);
+  connect_and_lose(r, "b", "127.0.0.1:2", 12'000);
+  r.tick(13'000);
+  // Neither counts for the cap per source: two more register from the same address.
+  EXPECT_EQ(r.handle(reg("c", "127.0.0.1:3"), 14'000, kPeer).reply, "SUCCESS");
+  r.on_watch_event("127.0.0.1:3", WatchEvent::connected, 14'100);
+  // The registry is full (3 entries): a new group takes the oldest rewatched slot.
+  auto out = r.handle(reg("d", "127.0.0.1:4"), 15'000, kPeer);
+  EXPECT_EQ(out.reply, "SUCCESS");
+  EXPECT_EQ(out.watch, (std::vector<WatchCommand>{{WatchChange::stop, "127.0.0.1:1", ""},
+                                                  {WatchChange::start, "127.0.0.1:4", ""}}));
+  EXPECT_EQ(r.rewatched(), 1u);
+  // Past the cap per source, live groups still count.
+  EXPECT_NE(error_of(r.handle(reg("e", "127.0.0.1:5"), 15'000, kPeer))
+                .find("the limit per address (--max-groups-per-source)"),
+            std::string::npos);
+  // More dropped than max_rewatched: the one watched longest is forgotten.
+  r.on_watch_event("127.0.0.1:4", WatchEvent::connected, 15'100);
+  r.on_watch_event("127.0.0.1:3", WatchEvent::disconnected, 16'000);
+  r.on_watch_event("127.0.0.1:4", WatchEvent::disconnected, 16'000);
+  out = r.tick(17'000);
+  EXPECT_EQ(out.watch, (std::vector<WatchCommand>{{WatchChange::stop, "127.0.0.1:2", ""}}));
+  EXPECT_EQ(r.rewatched(), 2u);
+  EXPECT_EQ(r.size(), 0u);
 }
 
 TEST(Registry, DisconnectBeforeFirstConnectKeepsTheConnectWindow) {
