@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 
 #include "protocol/registry_protocol.hpp"
 #include "registry/registry.hpp"
@@ -251,4 +252,42 @@ TEST(RegistryCurve, NewNamesPastTheBindingCapAreRefusedBoundOnesStillRegister) {
   EXPECT_NE(error_of(out).find("--max-bound-names"), std::string::npos) << out.reply;
   EXPECT_EQ(response_of(r.handle(reg("g", "127.0.0.1:5561", true, false), 3, kPeer, kKeyA)),
             "SUCCESS");
+}
+
+TEST(RegistryCurve, ARewatchedCurveGroupIsListedAgainByItsKeysHandshake) {
+  Registry r(curve_config());
+  r.handle(reg("g", "127.0.0.1:5560", false, true), 0, kPeer, kKeyA);
+  r.on_watch_event("127.0.0.1:5560", WatchEvent::connected, 10);
+  r.on_watch_event("127.0.0.1:5560", WatchEvent::disconnected, 20);
+  auto out = r.tick(20 + curve_config().watch_reconnect_ms);
+  EXPECT_TRUE(out.watch.empty());  // the watch, a CURVE client expecting kKeyA, goes on
+  EXPECT_EQ(r.rewatched(), 1u);
+  EXPECT_EQ(entries(r, 2000), std::vector<gc::GroupEntry>{});
+  // Its name stays bound: another key cannot take it meanwhile.
+  EXPECT_NE(error_of(r.handle(reg("g", "127.0.0.1:5561", false, true), 3000, kPeer, kKeyB))
+                .find("bound to another key"),
+            std::string::npos);
+  r.on_watch_event("127.0.0.1:5560", WatchEvent::connected, 4000);
+  EXPECT_EQ(entries(r, 4001), (std::vector<gc::GroupEntry>{{"g", "127.0.0.1:5560", true, kKeyA}}));
+}
+
+TEST(RegistryCurve, ARewatchedGroupWhoseNameIsReleasedOrBoundElsewhereIsForgotten) {
+  Registry r(curve_config());
+  const std::pair<std::string, std::string> groups[] = {{"g", "127.0.0.1:5560"},
+                                                        {"h", "127.0.0.1:5561"}};
+  for (const auto& [name, addr] : groups) {
+    r.handle(reg(name, addr, false, false), 0, kPeer, kKeyA);
+    r.on_watch_event(addr, WatchEvent::connected, 10);
+    r.on_watch_event(addr, WatchEvent::disconnected, 20);
+  }
+  r.tick(20 + curve_config().watch_reconnect_ms);
+  ASSERT_EQ(r.rewatched(), 2u);
+  // The operator releases h and binds g to another key: neither is watched any more, and a
+  // released name is not bound again for a group that is not live.
+  auto out = r.set_bindings({{"g", kKeyB}});
+  EXPECT_EQ(out.watch, (std::vector<WatchCommand>{{WatchChange::stop, "127.0.0.1:5560", ""},
+                                                  {WatchChange::stop, "127.0.0.1:5561", ""}}));
+  EXPECT_FALSE(out.bindings_changed);
+  EXPECT_EQ(r.bindings(), (gc::NameBindings{{"g", kKeyB}}));
+  EXPECT_EQ(r.rewatched(), 0u);
 }
