@@ -10,8 +10,10 @@
 //   @allow TEXT NAME  the groups file now lists only this key (padded) with NAME
 // Checked after every step: every request got a reply its sender can read;
 // the endpoint watches it asks for are consistent (never started twice, never
-// stopped unless started, only for live groups); a group list answers what
-// group_list() holds; after a tick nothing is left whose deadline has passed;
+// stopped unless started, only for entries: live groups, or dropped watched
+// groups still rewatched, at most max_rewatched of those and max_groups in
+// all); a group list answers what group_list() holds; after a tick nothing is
+// left whose deadline has passed;
 // in curve mode every listed group's name is bound to its key, and a curve
 // group is listed with the key its name is bound to;
 // stdout lines hold no control character (a newline or an escape sequence
@@ -49,18 +51,24 @@ void apply(const RegistryOutput& out, Model& model) {
   }
 }
 
-void check_state(const Registry& registry, const Model& model, bool curve) {
+void check_state(const Registry& registry, const RegistryConfig& config, const Model& model,
+                 bool curve) {
   auto list = registry.group_list();
   auto addresses = registry.addresses();
-  FUZZ_CHECK(addresses.size() == registry.size(), "addresses and size disagree");
+  FUZZ_CHECK(addresses.size() == registry.size() + registry.rewatched(),
+             "addresses and size disagree");
+  FUZZ_CHECK(addresses.size() <= config.max_groups, "%zu entries, over max_groups",
+             addresses.size());
+  FUZZ_CHECK(registry.rewatched() <= config.max_rewatched, "%zu rewatched, over the cap",
+             registry.rewatched());
   // Only a curve group that has not proven its key is live and not listed.
   FUZZ_CHECK(curve ? list.size() <= registry.size() : list.size() == registry.size(),
              "group_list and size disagree");
-  FUZZ_CHECK(model.watched.size() <= registry.size(), "%zu watches for %zu groups",
-             model.watched.size(), registry.size());
+  FUZZ_CHECK(model.watched.size() <= addresses.size(), "%zu watches for %zu entries",
+             model.watched.size(), addresses.size());
   for (const std::string& address : model.watched)
     FUZZ_CHECK(std::find(addresses.begin(), addresses.end(), address) != addresses.end(),
-               "a watch left on %s, which is not a live group", address.c_str());
+               "a watch left on %s, which is no entry", address.c_str());
   if (!curve) return;
   const NameBindings& bound = registry.bindings();
   for (const GroupEntry& g : registry.group_entries()) {
@@ -86,6 +94,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const bool curve = !lines.empty() && fuzz::control(lines.front(), "curve");
   RegistryConfig config;
   config.curve = curve;
+  // Small caps, so that inputs reach them.
+  config.max_groups = 8;
+  config.max_rewatched = 3;
   Registry registry(config);
   Model model;
   int64_t now_ms = 1'000'000;
@@ -138,7 +149,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                    out.reply.c_str());
       }
     }
-    check_state(registry, model, curve);
+    check_state(registry, config, model, curve);
     now_ms += 1;
   }
   return 0;
