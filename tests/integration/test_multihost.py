@@ -19,6 +19,7 @@ import re
 import signal
 import subprocess
 import time
+import warnings
 
 import pytest
 
@@ -145,6 +146,8 @@ class Lan:
 def lan(tmp_path_factory):
     why = namespaces_unavailable()
     if why:
+        # Also as a warning: pytest -q prints warnings, not the reasons of skips.
+        warnings.warn(f"multi-host test skipped: {why}")
         pytest.skip(f"multi-host test skipped: {why}")
     remove_leftovers()
     tmp_path = tmp_path_factory.mktemp("lan")
