@@ -55,6 +55,12 @@ class GroupStore {
   // its buffers; `more` is set when either stopped it).
   virtual Status read_after_seq(uint64_t after_seq, size_t limit, MessagePage& page,
                                 size_t max_bytes = SIZE_MAX) = 0;
+  // The newest messages with seq > after_seq, at most limit and, past the
+  // newest, at most max_bytes of page_bytes() in all; returned oldest first
+  // (fills `page`; `more` is false: nothing newer matched). What the caps
+  // leave out is older than what is returned.
+  virtual Status read_newest(uint64_t after_seq, size_t limit, MessagePage& page,
+                             size_t max_bytes = SIZE_MAX) = 0;
   // The seq of the first message with time_us >= since_us; last_seq() + 1
   // when there is none. Because time is non-decreasing with seq, "messages at
   // or after T" are exactly the messages with seq >= this.

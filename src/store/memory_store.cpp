@@ -55,6 +55,20 @@ Status MemoryStore::read_after_seq(uint64_t after_seq, size_t limit, MessagePage
   return Status::ok();
 }
 
+Status MemoryStore::read_newest(uint64_t after_seq, size_t limit, MessagePage& page,
+                                size_t max_bytes) {
+  page.messages.clear();
+  page.more = false;
+  size_t bytes = 0;
+  for (uint64_t i = messages_.size(); i > after_seq && page.messages.size() < limit; --i) {
+    bytes += page_bytes(messages_[i - 1]);
+    if (!page.messages.empty() && bytes > max_bytes) break;
+    page.messages.push_back(messages_[i - 1]);
+  }
+  std::reverse(page.messages.begin(), page.messages.end());
+  return Status::ok();
+}
+
 Result<uint64_t> MemoryStore::first_seq_at_or_after(int64_t since_us) {
   auto it = std::lower_bound(messages_.begin(), messages_.end(), since_us,
                              [](const StoredMessage& m, int64_t t) { return m.time_us < t; });

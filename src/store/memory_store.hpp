@@ -19,6 +19,8 @@ class MemoryStore final : public GroupStore {
   Result<uint64_t> append(const StoredMessage& msg) override;
   Status read_after_seq(uint64_t after_seq, size_t limit, MessagePage& page,
                         size_t max_bytes = SIZE_MAX) override;
+  Status read_newest(uint64_t after_seq, size_t limit, MessagePage& page,
+                     size_t max_bytes = SIZE_MAX) override;
   Result<uint64_t> first_seq_at_or_after(int64_t since_us) override;
   Result<std::optional<StoredMessage>> find_by_client_msg_id(
       const std::string& user_uuid, const std::string& client_msg_id) override;

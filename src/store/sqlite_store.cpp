@@ -105,7 +105,7 @@ constexpr const char* kMessageColumns = "seq, user_uuid, name, text, time_us, cl
 
 struct SqliteStore::Statements {
   Stmt begin, commit, rollback;
-  Stmt insert_message, read_after, time_at_or_after, find_client_id, tail;
+  Stmt insert_message, read_after, read_newest, time_at_or_after, find_client_id, tail;
   Stmt add_member, remove_member, find_member, count_members;
 };
 
@@ -411,6 +411,9 @@ Status SqliteStore::prepare_all() {
   if (!(s = prep(st_->read_after,
                  "SELECT " + cols + " FROM messages WHERE seq > ? ORDER BY seq LIMIT ?")))
     return s;
+  if (!(s = prep(st_->read_newest,
+                 "SELECT " + cols + " FROM messages WHERE seq > ? ORDER BY seq DESC LIMIT ?")))
+    return s;
   if (!(s = prep(st_->time_at_or_after,
                  "SELECT seq, time_us FROM messages WHERE seq >= ? ORDER BY seq LIMIT 1")))
     return s;
@@ -549,6 +552,29 @@ Status SqliteStore::read_after_seq(uint64_t after_seq, size_t limit, MessagePage
   page.messages.resize(n);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE)
     return Status::error(error_text("reading messages", rc));
+  return Status::ok();
+}
+
+Status SqliteStore::read_newest(uint64_t after_seq, size_t limit, MessagePage& page,
+                                size_t max_bytes) {
+  sqlite3_stmt* s = st_->read_newest;
+  ResetOnExit reset{s};
+  sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(after_seq));
+  sqlite3_bind_int64(s, 2, static_cast<sqlite3_int64>(limit));
+  size_t n = 0, bytes = 0;
+  page.more = false;
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    if (page.messages.size() <= n) page.messages.emplace_back();
+    read_message(s, page.messages[n]);
+    bytes += page_bytes(page.messages[n]);
+    if (n > 0 && bytes > max_bytes) break;  // this one and older ones do not fit
+    ++n;
+  }
+  page.messages.resize(n);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    return Status::error(error_text("reading the newest messages", rc));
+  std::reverse(page.messages.begin(), page.messages.end());
   return Status::ok();
 }
 

@@ -57,6 +57,9 @@ class WatchedStore final : public GroupStore {
   Status read_after_seq(uint64_t a, size_t l, MessagePage& p, size_t max_bytes) override {
     return inner.read_after_seq(a, l, p, max_bytes);
   }
+  Status read_newest(uint64_t a, size_t l, MessagePage& p, size_t b) override {
+    return inner.read_newest(a, l, p, b);
+  }
   Result<uint64_t> first_seq_at_or_after(int64_t t) override {
     return inner.first_seq_at_or_after(t);
   }

@@ -333,6 +333,9 @@ class FailingStore final : public GroupStore {
   Status read_after_seq(uint64_t a, size_t l, MessagePage& p, size_t b) override {
     return inner.read_after_seq(a, l, p, b);
   }
+  Status read_newest(uint64_t a, size_t l, MessagePage& p, size_t b) override {
+    return inner.read_newest(a, l, p, b);
+  }
   Result<uint64_t> first_seq_at_or_after(int64_t t) override {
     return inner.first_seq_at_or_after(t);
   }

@@ -95,6 +95,36 @@ TYPED_TEST(GroupStoreContract, ReadIsBoundedByLimitAndSaysMore) {
   EXPECT_TRUE(this->seqs_after(99).empty());
 }
 
+TYPED_TEST(GroupStoreContract, ReadNewestGivesTheNewestOldestFirstWithinTheCaps) {
+  auto& s = this->store;
+  MessagePage page;
+  ASSERT_TRUE(s->read_newest(0, 5, page));
+  EXPECT_TRUE(page.messages.empty());
+  for (int i = 1; i <= 10; ++i) ASSERT_TRUE(s->append(this->msg(std::string(10, 'x'), i)));
+  auto seqs = [&] {
+    std::vector<uint64_t> v;
+    for (const auto& m : page.messages) v.push_back(m.seq);
+    return v;
+  };
+  using V = std::vector<uint64_t>;
+  ASSERT_TRUE(s->read_newest(0, 3, page));
+  EXPECT_EQ(seqs(), (V{8, 9, 10}));
+  EXPECT_FALSE(page.more);
+  EXPECT_EQ(page.messages[2].text, std::string(10, 'x'));
+  ASSERT_TRUE(s->read_newest(7, 5, page));
+  EXPECT_EQ(seqs(), (V{8, 9, 10}));
+  ASSERT_TRUE(s->read_newest(10, 5, page));
+  EXPECT_TRUE(page.messages.empty());
+  ASSERT_TRUE(s->read_newest(0, 100, page));
+  EXPECT_EQ(page.messages.size(), 10u);
+  // Bytes: page_bytes of one message is 1 + 10 + 96 = 107; 250 bytes hold two.
+  ASSERT_TRUE(s->read_newest(0, 100, page, 250));
+  EXPECT_EQ(seqs(), (V{9, 10}));
+  // The newest one always goes out.
+  ASSERT_TRUE(s->read_newest(0, 100, page, 1));
+  EXPECT_EQ(seqs(), (V{10}));
+}
+
 TYPED_TEST(GroupStoreContract, FirstSeqByTime) {
   auto& s = this->store;
   EXPECT_EQ(*s->first_seq_at_or_after(0), 1u);  // empty: last_seq + 1
