@@ -61,6 +61,7 @@ int main(int argc, char** argv) {
   std::string since;
   int64_t since_seq = -1;
   int limit = 0;
+  int last = 0;
   bool json_out = false;
 
   auto* groups_cmd = app.add_subcommand("groups", "list the live groups");
@@ -74,12 +75,17 @@ int main(int argc, char** argv) {
   auto* get_cmd = app.add_subcommand("get", "print messages, oldest first");
   get_cmd->add_option("group", group, "group address IP:PORT")->required();
   get_cmd->add_option("--since", since,
-                      "messages at or after TIME (HH:MM:SS, YYYY-MM-DDTHH:MM:SS, "
+                      "messages at or after TIME, your local time unless it ends in Z or an "
+                      "offset (HH:MM:SS, YYYY-MM-DD, YYYY-MM-DDTHH:MM:SS[.f][Z|+HH:MM], "
                       "YYYY-MM-DD HH:MM:SS)");
   get_cmd->add_option("--since-seq", since_seq, "messages after this seq")
       ->check(CLI::NonNegativeNumber);
   get_cmd->add_option("--limit", limit, "at most N messages (one page)")
       ->check(CLI::Range(1, static_cast<int>(gc::kMaxGetLimit)));
+  get_cmd
+      ->add_option("--last", last, "only the newest N messages (of those the other options select)")
+      ->check(CLI::Range(1, static_cast<int>(gc::kMaxGetLimit)))
+      ->excludes("--limit");
   get_cmd->add_flag("--json", json_out, "one JSON object per message");
   auto* follow_cmd = app.add_subcommand(
       "follow", "print the group's messages as they arrive, until SIGINT/SIGTERM (like tail -f)");
@@ -120,7 +126,7 @@ int main(int argc, char** argv) {
     if (!ep) return usage_error(ep.error());
     group_ep = *ep;
   }
-  std::optional<std::string> since_wire;
+  std::optional<gc::SinceTime> since_wire;
   if (!since.empty()) {
     auto w = gc::since_for_wire(since, gc::now_us());
     if (!w) return usage_error("--since: " + w.error());
@@ -250,9 +256,10 @@ int main(int argc, char** argv) {
       return gc::run_membership(g, static_cast<bool>(*join_cmd), remember, std::cout, std::cerr);
     if (*send_cmd) return gc::run_send(g, words, std::cin, std::cout, std::cerr);
     gc::MessageQuery q;
-    q.timestamp = since_wire;
+    if (since_wire) since_wire->apply(q);
     if (since_seq >= 0) q.since_seq = since_seq;
     if (limit > 0) q.limit = limit;
+    if (last > 0) q.last = last;
     return gc::run_get(g, q, json_out, std::cout, std::cerr);
   }
 

@@ -139,14 +139,16 @@ std::string describe_refusal(const std::string& address, const std::string& erro
   return fmt::format("{} refused: {}", address, visible_text(error));
 }
 
-Result<std::string> since_for_wire(std::string_view text, int64_t now_epoch_us) {
+Result<SinceTime> since_for_wire(std::string_view text, int64_t now_epoch_us) {
   auto t = parse_since(text, now_epoch_us);
-  if (!t) return Result<std::string>::error(t.error());
-  std::string iso = format_local_iso(*t);  // YYYY-MM-DDTHH:MM:SS.ffffff
-  if (auto dot = iso.find('.');
-      dot != std::string::npos && text.find('.') == std::string_view::npos)
-    iso.resize(dot);
-  return iso;
+  if (!t) return Result<SinceTime>::error(t.error());
+  return SinceTime{*t, format_instant(*t), format_local_seconds(*t)};
+}
+
+void SinceTime::apply(MessageQuery& query) const {
+  query.timestamp = naive;
+  query.since_time = instant;
+  query.since_us = epoch_us;
 }
 
 namespace {
@@ -254,11 +256,38 @@ CallResult<FetchedPage> GroupClient::get(const MessageQuery& query) {
   if (!r.ok()) return R::failure(r.status(), r.error());
   auto page = decode_messages(r->body);
   if (!page) return bad_reply<FetchedPage>(address_, raw, page.error());
-  if (query.limit && page->messages.size() > static_cast<size_t>(*query.limit))
+  if (page->from_reference) {
+    // A reference group ignores last, limit and since_seq: page here. Its
+    // messages have no seq, but with no timestamp it returns the whole
+    // history in order, so a message's position is its seq.
+    auto& ms = page->messages;
+    // It selected by the whole second: drop what is before the exact instant.
+    // Its timestamps are its local time, taken to be the user's.
+    if (query.since_us) {
+      std::erase_if(ms, [&](const ChatMessage& m) {
+        auto t = parse_since(m.timestamp, *query.since_us);
+        return t && *t < *query.since_us;
+      });
+    }
+    if (query.since_seq && !query.timestamp) {
+      const auto skip = static_cast<size_t>(std::min<int64_t>(
+          std::max<int64_t>(*query.since_seq, 0), static_cast<int64_t>(ms.size())));
+      ms.erase(ms.begin(), ms.begin() + static_cast<std::ptrdiff_t>(skip));
+    }
+    if (query.last && ms.size() > static_cast<size_t>(*query.last))
+      ms.erase(ms.begin(), ms.end() - *query.last);
+    if (!query.last && query.limit && ms.size() > static_cast<size_t>(*query.limit)) {
+      ms.resize(static_cast<size_t>(*query.limit));
+      page->more = true;
+    }
+    return std::move(*page);
+  }
+  const auto asked = query.last ? query.last : query.limit;
+  if (asked && page->messages.size() > static_cast<size_t>(*asked))
     return R::failure(CallStatus::bad_reply,
                       fmt::format("unexpected reply from {}: a page of {} messages, more than "
                                   "the {} asked for",
-                                  address_, page->messages.size(), *query.limit));
+                                  address_, page->messages.size(), *asked));
   std::optional<int64_t> previous = query.since_seq;
   for (const auto& m : page->messages) {
     if (!m.seq) continue;

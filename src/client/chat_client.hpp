@@ -204,10 +204,22 @@ class GroupClient {
 // "refused" text for a person: the server's error, or a note that it gave none.
 std::string describe_refusal(const std::string& address, const std::string& error);
 
-// Checks a "since" time as a user typed it (the forms parse_since accepts) and
-// returns it in the form every group understands: YYYY-MM-DDTHH:MM:SS, with
-// .ffffff only when the text had a fraction. (The reference group parses only
-// %Y-%m-%dT%H:%M:%S; HH:MM:SS alone would break it.)
-Result<std::string> since_for_wire(std::string_view text, int64_t now_epoch_us);
+// A "since" time as a user typed it (the forms parse_since accepts), read in
+// the user's own zone (TZ) unless it names one, and the forms it is sent in:
+// - instant: ISO 8601 with the offset, microseconds ("since_time", ours):
+//   our group selects exactly by it, whatever zone it runs in;
+// - naive: the same instant floored to the second, as the user's local time
+//   "YYYY-MM-DDTHH:MM:SS" ("timestamp"): the one form a reference group
+//   parses (HH:MM:SS or a fraction would kill its handler). A reference group
+//   is assumed to run in the user's zone; the client drops, from its reply,
+//   what is before the exact instant.
+struct SinceTime {
+  int64_t epoch_us = 0;
+  std::string instant;
+  std::string naive;
+  // Sets query's timestamp, since_time and since_us.
+  void apply(MessageQuery& query) const;
+};
+Result<SinceTime> since_for_wire(std::string_view text, int64_t now_epoch_us);
 
 }  // namespace gc

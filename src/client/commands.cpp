@@ -83,9 +83,16 @@ int run_get(GroupClient& group, const MessageQuery& query, bool json, std::ostre
     out.flush();
     return static_cast<bool>(out);
   };
-  if (query.limit) {
+  auto warn_reference = [&](const FetchedPage& page) {
+    if (page.from_reference && query.since_seq && query.timestamp)
+      err << "warning: " << group.address()
+          << " is a reference group, which has no seqs: --since-seq was not applied together "
+             "with --since\n";
+  };
+  if (query.limit || query.last) {
     auto r = group.get(query);
     if (!r.ok()) return report_call_failure(r.status(), group.address(), r.error(), err);
+    warn_reference(r.value());
     print(r.value());
     if (r->more && r->end_seq())
       err << "note: more messages follow; continue with --since-seq " << *r->end_seq() << "\n";
@@ -93,7 +100,10 @@ int run_get(GroupClient& group, const MessageQuery& query, bool json, std::ostre
     return kExitOk;
   }
   // Each page is printed as it arrives; a later page's failure follows what was printed.
-  auto r = group.get_pages(query, [&](FetchedPage& page) { return print(page); });
+  auto r = group.get_pages(query, [&](FetchedPage& page) {
+    warn_reference(page);
+    return print(page);
+  });
   if (!r.ok()) return report_call_failure(r.status(), group.address(), r.error(), err);
   if (printed == 0) err << kNoMessages << "\n";
   return kExitOk;

@@ -197,7 +197,7 @@ void Shell::get_messages(const std::string& text, const std::string& since) {
       err_ << "error: " << wire.error() << "\n" << std::flush;
       return;
     }
-    q.timestamp = *wire;
+    wire->apply(q);
   }
   GroupClient group(transport_, address, config_.user_uuid, config_.name);
   // Each page is printed as it arrives.

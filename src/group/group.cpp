@@ -214,25 +214,52 @@ void Group::send(const GroupRequest& req, int64_t now_us, GroupOutcome& out) {
 void Group::get(const GroupRequest& req, int64_t now_us, GroupOutcome& out) {
   if (!require_member(req, out)) return;
   uint64_t after = req.since_seq.value_or(0);
-  if (req.timestamp && !req.timestamp->empty()) {
-    auto since = parse_since(*req.timestamp, now_us);
-    if (!since) return encode_failed(out.reply, since.error());
-    auto first = store_.first_seq_at_or_after(*since);
+  // since_time (ours, an exact instant) is preferred: the same request's
+  // timestamp then carries a whole-second local form for a reference group.
+  std::optional<Result<int64_t>> since;
+  if (req.since_time && !req.since_time->empty())
+    since = parse_instant(*req.since_time);
+  else if (req.timestamp && !req.timestamp->empty())
+    since = parse_since(*req.timestamp, now_us);
+  if (since) {
+    if (!*since) return encode_failed(out.reply, since->error());
+    auto first = store_.first_seq_at_or_after(**since);
     if (!first) return fail_store(out, first.error());
     // Both filters hold: seq > after AND seq >= first.
     if (*first > 0) after = std::max(after, *first - 1);
   }
-  if (auto s = store_.read_after_seq(after, req.limit, page_, config_.max_reply_bytes); !s)
+  if (req.last && req.limit) return encode_failed(out.reply, "give 'last' or 'limit', not both");
+  // A request that names no page (the reference's: no last, limit or
+  // since_seq) gets the newest messages, never the oldest page of a long history.
+  const bool newest = req.last || (!req.limit && !req.since_seq);
+  if (newest) {
+    if (auto s = store_.read_newest(after, req.last.value_or(kDefaultGetLimit), page_,
+                                    config_.max_reply_bytes);
+        !s)
+      return fail_store(out, s.message());
+  } else if (auto s = store_.read_after_seq(after, req.limit.value_or(kDefaultGetLimit), page_,
+                                            config_.max_reply_bytes);
+             !s) {
     return fail_store(out, s.message());
+  }
   // Members see each other by public id, never by the stored identity.
   page_ids_.resize(page_.messages.size());
   for (size_t i = 0; i < page_.messages.size(); ++i)
     page_ids_[i] = ids_.of(page_.messages[i].user_uuid);
   encode_messages(out.reply, page_, page_ids_, store_.last_seq(), store_.history_id());
-  // Escaping can make the text longer than the store measured it.
+  // Escaping can make the text longer than the store measured it: halve the
+  // page, keeping its oldest half (the next page starts after it) or, for the
+  // newest messages, its newest half.
   while (out.reply.size() > config_.max_reply_bytes && page_.messages.size() > 1) {
-    page_.messages.resize((page_.messages.size() + 1) / 2);
-    page_.more = true;
+    const size_t keep = (page_.messages.size() + 1) / 2;
+    if (newest) {
+      const auto drop = static_cast<std::ptrdiff_t>(page_.messages.size() - keep);
+      page_.messages.erase(page_.messages.begin(), page_.messages.begin() + drop);
+      page_ids_.erase(page_ids_.begin(), page_ids_.begin() + drop);
+    } else {
+      page_.messages.resize(keep);
+      page_.more = true;
+    }
     encode_messages(out.reply, page_, page_ids_, store_.last_seq(), store_.history_id());
   }
 }

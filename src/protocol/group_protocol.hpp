@@ -33,8 +33,10 @@ struct GroupRequest {
   std::string client_msg_id;  // empty when absent
   // getMessage filters. timestamp: absent or null → no time filter.
   std::optional<std::string> timestamp;
+  std::optional<std::string> since_time;  // ours: an exact instant, preferred to timestamp
   std::optional<uint64_t> since_seq;
-  size_t limit = kDefaultGetLimit;
+  std::optional<size_t> limit;  // absent: see Group::get (a default page)
+  std::optional<size_t> last;   // ours: the newest N that pass the other filters
 
   void clear();
 };
@@ -51,8 +53,15 @@ Status decode_group_request_dom(std::string_view body, GroupRequest& out);
 // What a client asks for with getMessage.
 struct MessageQuery {
   std::optional<std::string> timestamp;  // sent as is: messages at or after it
-  std::optional<int64_t> since_seq;      // ours: messages with seq > since_seq
-  std::optional<int> limit;              // ours: at most this many in one page
+  // ours: the exact instant (ISO 8601 with an offset), which our group prefers
+  // to timestamp; timestamp then carries it for a reference group.
+  std::optional<std::string> since_time;
+  // Not sent: the same instant in epoch microseconds. A reference group's
+  // reply (whole seconds) is trimmed to it on the client.
+  std::optional<int64_t> since_us;
+  std::optional<int64_t> since_seq;  // ours: messages with seq > since_seq
+  std::optional<int> limit;          // ours: at most this many in one page
+  std::optional<int> last;           // ours: the newest this many (instead of limit)
 };
 
 // Request bodies as our client sends them. name: the display name, sent when
@@ -61,7 +70,9 @@ std::string make_join_request(const std::string& user_uuid, const std::string& n
 std::string make_leave_request(const std::string& user_uuid);
 std::string make_send_request(const std::string& user_uuid, const std::string& name,
                               const std::string& text, const std::string& client_msg_id);
-// Always carries "timestamp" (null when unset), which the reference group reads.
+// Always carries "timestamp" (null when unset), which the reference group reads,
+// and says which page it wants: "last" when set, else "limit" (kDefaultGetLimit
+// when unset), so that our group never answers it with its default newest page.
 std::string make_get_request(const std::string& user_uuid, const MessageQuery& query);
 std::string make_follow_request(const std::string& user_uuid, std::optional<int64_t> since_seq);
 std::string make_whoami_request(const std::string& user_uuid);
@@ -122,6 +133,9 @@ struct FetchedPage {
   // The group's latest seq as the server reported it (not necessarily the seq
   // of the last message here).
   std::optional<int64_t> last_seq;
+  // No last_seq: a reference group answered, which knows no seqs and no
+  // paging and returns every message its filters select.
+  bool from_reference = false;
   // The seq of the last message returned: where the next page starts.
   std::optional<int64_t> end_seq() const {
     return messages.empty() ? std::nullopt : messages.back().seq;

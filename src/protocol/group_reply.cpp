@@ -208,6 +208,7 @@ Result<FetchedPage> decode_messages(const json& reply) {
   auto last = decode_last_seq(reply);
   if (!last) return R::error(last.error());
   page.last_seq = *last;
+  page.from_reference = !page.last_seq;
   return page;
 }
 

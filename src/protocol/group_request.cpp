@@ -16,8 +16,10 @@ void GroupRequest::clear() {
   name.clear();
   client_msg_id.clear();
   timestamp.reset();
+  since_time.reset();
   since_seq.reset();
-  limit = kDefaultGetLimit;
+  limit.reset();
+  last.reset();
 }
 
 namespace {
@@ -100,12 +102,18 @@ Status decode_group_request_dom(std::string_view body, GroupRequest& out) {
     if (auto s = optional_string(doc, "timestamp", kMaxTimestampBytes, timestamp, present); !s)
       return s;
     if (present) out.timestamp = std::move(timestamp);
+    std::string since_time;
+    if (auto s = optional_string(doc, "since_time", kMaxTimestampBytes, since_time, present); !s)
+      return s;
+    if (present) out.since_time = std::move(since_time);
 
-    std::optional<int64_t> since_seq, limit;
+    std::optional<int64_t> since_seq, limit, last;
     if (auto s = optional_integer(doc, "since_seq", 0, INT64_MAX, since_seq); !s) return s;
     if (since_seq) out.since_seq = static_cast<uint64_t>(*since_seq);
     if (auto s = optional_integer(doc, "limit", 1, kMaxGetLimit, limit); !s) return s;
     if (limit) out.limit = static_cast<size_t>(*limit);
+    if (auto s = optional_integer(doc, "last", 1, kMaxGetLimit, last); !s) return s;
+    if (last) out.last = static_cast<size_t>(*last);
   } catch (const std::exception& e) {
     // Not expected after the type checks above; still a reply, never a crash.
     return Status::error(std::string("bad request: ") + e.what());
@@ -151,6 +159,8 @@ class FlatRequestScanner {
     kTimestamp = 1u << 5,
     kSinceSeq = 1u << 6,
     kLimit = 1u << 7,
+    kLast = 1u << 8,
+    kSinceTime = 1u << 9,
     kOther = 0,
   };
 
@@ -158,6 +168,7 @@ class FlatRequestScanner {
     switch (key.size()) {
       case 4:
         if (key == "name") return kName;
+        if (key == "last") return kLast;
         break;
       case 5:
         if (key == "limit") return kLimit;
@@ -172,6 +183,9 @@ class FlatRequestScanner {
         if (key == "user_uuid") return kUserUuid;
         if (key == "timestamp") return kTimestamp;
         if (key == "since_seq") return kSinceSeq;
+        break;
+      case 10:
+        if (key == "since_time") return kSinceTime;
         break;
       case 13:
         if (key == "client_msg_id") return kClientMsgId;
@@ -191,6 +205,7 @@ class FlatRequestScanner {
     if (out_.name.size() > kMaxDisplayNameBytes) return false;
     if (out_.client_msg_id.size() > kMaxClientMsgIdBytes) return false;
     if (out_.timestamp && out_.timestamp->size() > kMaxTimestampBytes) return false;
+    if (out_.since_time && out_.since_time->size() > kMaxTimestampBytes) return false;
     return true;
   }
 
@@ -227,6 +242,8 @@ class FlatRequestScanner {
         return c == '"' && read_string(out_.client_msg_id);
       case kTimestamp:
         return c == '"' && read_string(out_.timestamp.emplace());
+      case kSinceTime:
+        return c == '"' && read_string(out_.since_time.emplace());
       case kSinceSeq: {
         uint64_t v = 0;
         if (!read_natural(v) || v > static_cast<uint64_t>(INT64_MAX)) return false;
@@ -237,6 +254,12 @@ class FlatRequestScanner {
         uint64_t v = 0;
         if (!read_natural(v) || v < 1 || v > static_cast<uint64_t>(kMaxGetLimit)) return false;
         out_.limit = static_cast<size_t>(v);
+        return true;
+      }
+      case kLast: {
+        uint64_t v = 0;
+        if (!read_natural(v) || v < 1 || v > static_cast<uint64_t>(kMaxGetLimit)) return false;
+        out_.last = static_cast<size_t>(v);
         return true;
       }
       case kOther:
@@ -473,8 +496,12 @@ std::string make_send_request(const std::string& user_uuid, const std::string& n
 std::string make_get_request(const std::string& user_uuid, const MessageQuery& q) {
   json j = {{"action", "getMessage"}, {"user_uuid", user_uuid}};
   j["timestamp"] = q.timestamp ? json(*q.timestamp) : json(nullptr);
+  if (q.since_time) j["since_time"] = *q.since_time;
   if (q.since_seq) j["since_seq"] = *q.since_seq;
-  if (q.limit) j["limit"] = *q.limit;
+  if (q.last)
+    j["last"] = *q.last;
+  else
+    j["limit"] = q.limit ? *q.limit : static_cast<int>(kDefaultGetLimit);
   return dump(j);
 }
 

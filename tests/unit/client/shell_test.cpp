@@ -327,17 +327,75 @@ TEST(ChatClientTest, RegistryRefusalAndBareStringsAreTold) {
   EXPECT_TRUE(empty->empty());
 }
 
-TEST(ChatClientTest, GetRequestCarriesOurFiltersOnlyWhenSet) {
+TEST(ChatClientTest, GetRequestAlwaysNamesItsPageAndCarriesOurFiltersOnlyWhenSet) {
   MessageQuery q;
-  EXPECT_EQ(json::parse(make_get_request("u", q)),
-            json({{"action", "getMessage"}, {"user_uuid", "u"}, {"timestamp", nullptr}}));
+  // Without a limit our group would answer its newest page: the first page is asked for.
+  EXPECT_EQ(
+      json::parse(make_get_request("u", q)),
+      json(
+          {{"action", "getMessage"}, {"user_uuid", "u"}, {"timestamp", nullptr}, {"limit", 1000}}));
   q.since_seq = 4;
   q.limit = 10;
   q.timestamp = "2026-01-01T00:00:00";
+  q.since_us = 5;  // never sent
   auto j = json::parse(make_get_request("u", q));
   EXPECT_EQ(j["since_seq"], 4);
   EXPECT_EQ(j["limit"], 10);
   EXPECT_EQ(j["timestamp"], "2026-01-01T00:00:00");
+  EXPECT_FALSE(j.contains("since_time"));
+  EXPECT_EQ(j.size(), 6u);
+  q.last = 3;
+  q.since_time = "2026-01-01T00:00:00.500000+09:00";
+  j = json::parse(make_get_request("u", q));
+  EXPECT_EQ(j["last"], 3);
+  EXPECT_FALSE(j.contains("limit"));
+  EXPECT_EQ(j["since_time"], "2026-01-01T00:00:00.500000+09:00");
+}
+
+TEST(ChatClientTest, AReferencePageIsTrimmedAndPagedOnTheClient) {
+  // A reference group's reply has no last_seq and ignores last/limit/since_seq.
+  ScriptedTransport t;
+  GroupClient g(t, "127.0.0.1:6000", "u");
+  const std::string all =
+      R"({"response":"SUCCESS","messages":[)"
+      R"({"user_uuid":"a","message":"1","timestamp":"2026-01-01T10:00:00"},)"
+      R"({"user_uuid":"a","message":"2","timestamp":"2026-01-01T10:00:00.400000"},)"
+      R"({"user_uuid":"a","message":"3","timestamp":"2026-01-01T10:00:00.600000"},)"
+      R"({"user_uuid":"a","message":"4","timestamp":"2026-01-01T10:00:01.5"}]})";
+  auto texts = [](const FetchedPage& p) {
+    std::string s;
+    for (const auto& m : p.messages) s += m.message;
+    return s;
+  };
+  MessageQuery last;
+  last.last = 2;
+  t.reply(all);
+  auto r = g.get(last);
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_TRUE(r->from_reference);
+  EXPECT_EQ(texts(r.value()), "34");
+  MessageQuery limit;
+  limit.limit = 3;
+  t.reply(all);
+  r = g.get(limit);
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(texts(r.value()), "123");
+  EXPECT_TRUE(r->more);
+  MessageQuery after;
+  after.since_seq = 3;
+  t.reply(all);
+  r = g.get(after);
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(texts(r.value()), "4");
+  // The exact instant: the reference selected by the whole second.
+  auto since = since_for_wire("2026-01-01T10:00:00.5", now_us());
+  ASSERT_TRUE(since) << since.error();
+  MessageQuery exact;
+  since->apply(exact);
+  t.reply(all);
+  r = g.get(exact);
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(texts(r.value()), "34");
 }
 
 TEST(ShellFeedTest, SendMessageCollectsLinesUntilEndThenSends) {
@@ -398,8 +456,19 @@ TEST(SinceForWireTest, AcceptsTheParseSinceFormsAndRejectsOthers) {
   const int64_t now = now_us();
   auto hms = since_for_wire("08:30:00", now);
   ASSERT_TRUE(hms) << hms.error();
-  EXPECT_EQ(hms->size(), 19u);  // YYYY-MM-DDTHH:MM:SS, today
-  EXPECT_EQ(hms->substr(10), "T08:30:00");
+  EXPECT_EQ(hms->naive.size(), 19u);  // YYYY-MM-DDTHH:MM:SS, today
+  EXPECT_EQ(hms->naive.substr(10), "T08:30:00");
+  // A fraction stays in the exact instant only: the reference parses whole seconds.
+  auto frac = since_for_wire("2026-11-21T22:44:00.5", now);
+  ASSERT_TRUE(frac) << frac.error();
+  EXPECT_EQ(frac->naive, "2026-11-21T22:44:00");
+  EXPECT_EQ(frac->instant.substr(0, 26), "2026-11-21T22:44:00.500000");
+  EXPECT_EQ(*parse_instant(frac->instant), frac->epoch_us);
+  MessageQuery q;
+  frac->apply(q);
+  EXPECT_EQ(q.timestamp, frac->naive);
+  EXPECT_EQ(q.since_time, frac->instant);
+  EXPECT_EQ(q.since_us, frac->epoch_us);
   EXPECT_FALSE(since_for_wire("8:30", now));
   EXPECT_FALSE(since_for_wire("2026-13-01T00:00:00", now));
 }

@@ -281,12 +281,87 @@ TEST_F(GroupTest, SinceSeqAndTimestampCombineAsAnd) {
   EXPECT_EQ(r["messages"][0]["seq"], 6);
 }
 
-TEST_F(GroupTest, DefaultLimitIsAThousand) {
+TEST_F(GroupTest, ARequestNamingNoPageGetsTheNewestThousand) {
+  // The reference's getMessage has no limit, last or since_seq: it gets the
+  // newest messages, oldest first, never the oldest page of a long history.
   join("u1");
-  for (int i = 0; i < 1001; ++i) send("u1", "x");
+  for (int i = 1; i <= 1003; ++i) send("u1", std::to_string(i));
   auto r = get("u1");
-  EXPECT_EQ(r["messages"].size(), 1000u);
+  ASSERT_EQ(r["messages"].size(), 1000u);
+  EXPECT_EQ(r["messages"].front()["seq"], 4);
+  EXPECT_EQ(r["messages"].back()["seq"], 1003);
+  EXPECT_EQ(r["more"], false);
+  // A limit alone still pages from the start, 1000 by default with since_seq.
+  r = get("u1", {{"limit", 1000}});
+  EXPECT_EQ(r["messages"].front()["seq"], 1);
   EXPECT_EQ(r["more"], true);
+  r = get("u1", {{"since_seq", 0}});
+  ASSERT_EQ(r["messages"].size(), 1000u);
+  EXPECT_EQ(r["messages"].front()["seq"], 1);
+  EXPECT_EQ(r["more"], true);
+}
+
+TEST_F(GroupTest, LastGivesTheNewestThatPassTheOtherFiltersOldestFirst) {
+  join("u1");
+  for (int i = 1; i <= 10; ++i) send("u1", std::to_string(i), kNoon + i * 1'000'000);
+  auto seqs = [](const json& r) {
+    std::vector<int> v;
+    for (auto& m : r["messages"]) v.push_back(m["seq"]);
+    return v;
+  };
+  using V = std::vector<int>;
+  EXPECT_EQ(seqs(get("u1", {{"last", 3}})), (V{8, 9, 10}));
+  EXPECT_EQ(get("u1", {{"last", 3}})["more"], false);
+  EXPECT_EQ(seqs(get("u1", {{"last", 30}})), (V{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}));
+  // Filters first, then the newest of what passes.
+  EXPECT_EQ(seqs(get("u1", {{"last", 3}, {"since_seq", 8}})), (V{9, 10}));
+  std::string t4 = format_local_iso(kNoon + 4'000'000);
+  EXPECT_EQ(seqs(get("u1", {{"last", 30}, {"timestamp", t4}})), (V{4, 5, 6, 7, 8, 9, 10}));
+  EXPECT_EQ(seqs(get("u1", {{"last", 2}, {"timestamp", t4}, {"since_seq", 1}})), (V{9, 10}));
+  EXPECT_TRUE(get("u1", {{"last", 2}, {"since_seq", 10}})["messages"].empty());
+  // The scanner and the full parser agree on the field.
+  EXPECT_EQ(seqs(call_raw(R"({"action":"getMessage","user_uuid":"u1","last":1})")), (V{10}));
+  EXPECT_EQ(seqs(call_raw(R"({"action":"getMessage","user_uuid":"u1", "last" : 1 })")), (V{10}));
+}
+
+TEST_F(GroupTest, LastIsCheckedLikeLimit) {
+  join("u1");
+  send("u1", "x");
+  EXPECT_EQ(get("u1", {{"last", 0}})["error"], "field 'last' must be an integer from 1 to 10000");
+  EXPECT_EQ(get("u1", {{"last", 10001}})["error"],
+            "field 'last' must be an integer from 1 to 10000");
+  EXPECT_EQ(get("u1", {{"last", "3"}})["error"], "field 'last' must be an integer from 1 to 10000");
+  EXPECT_EQ(get("u1", {{"last", 2}, {"limit", 2}})["error"], "give 'last' or 'limit', not both");
+}
+
+TEST_F(GroupTest, TheNewestPageUnderTheReplyCapKeepsTheNewest) {
+  MemoryStore small_store;
+  GroupConfig config{100};
+  config.max_message_bytes = 4096;
+  config.max_reply_bytes = 2000;
+  Group small{small_store, config};
+  GroupOutcome o;
+  auto call_small = [&](const json& req) {
+    small.handle_body(req.dump(), kNoon, o);
+    return json::parse(o.reply);
+  };
+  call_small({{"action", "joinGroup"}, {"user_uuid", "u1"}});
+  for (int i = 1; i <= 20; ++i)
+    call_small(
+        {{"action", "sendMessage"}, {"user_uuid", "u1"}, {"message", std::string(300, 'a')}});
+  auto r = call_small({{"action", "getMessage"}, {"user_uuid", "u1"}});
+  ASSERT_GE(r["messages"].size(), 1u);
+  EXPECT_LT(r["messages"].size(), 20u);
+  EXPECT_EQ(r["messages"].back()["seq"], 20);
+  EXPECT_LE(o.reply.size(), 2000u);
+  // Escaping that doubles the text still leaves the newest one.
+  for (int i = 21; i <= 24; ++i)
+    call_small(
+        {{"action", "sendMessage"}, {"user_uuid", "u1"}, {"message", std::string(300, '"')}});
+  r = call_small({{"action", "getMessage"}, {"user_uuid", "u1"}, {"last", 10}});
+  ASSERT_GE(r["messages"].size(), 1u);
+  EXPECT_EQ(r["messages"].back()["seq"], 24);
+  EXPECT_LE(o.reply.size(), 2000u);
 }
 
 TEST_F(GroupTest, UnknownActionAndBadInputGetErrorsWithoutPrinting) {
