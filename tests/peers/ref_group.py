@@ -9,10 +9,15 @@ tcp://IP:PORT and serves joinGroup / leaveGroup / sendMessage / getMessage with
 the reference's replies and stdout lines. It never heartbeats and never
 unregisters (the reference does neither).
 
-Where the reference's handler thread crashes (leaveGroup by a non-member, a
-timestamp not in %Y-%m-%dT%H:%M:%S, malformed JSON, a missing field) this
-program gives that one request no reply and keeps serving others. Unknown
-actions get no reply, as in the reference. Messages live in memory only.
+Where the reference's handler thread dies (leaveGroup by a non-member, a
+timestamp not in %Y-%m-%dT%H:%M:%S (a fraction, a bare date, HH:MM:SS),
+malformed JSON, a missing field) this program does what the reference does: it
+answers that request with nothing and from then on answers NOBODY, while the
+process lives on and its socket still accepts connections. It says so once on
+stderr ("ref_group: handler thread died: ..."), as Python prints the thread's
+traceback. Unknown actions get no reply and the handler goes on, as in the
+reference. Messages live in memory only, stamped with datetime.now().isoformat()
+(local time, no zone; microseconds left out when they are zero, as Python does).
 """
 import argparse
 import datetime
@@ -74,7 +79,12 @@ def main():
     users = set()
     messages = []  # (datetime, {"user_uuid", "message", "timestamp"})
 
+    dead = False
     while running:
+        if dead:
+            # The handler thread is gone: nothing reads the socket any more.
+            signal.sigtimedwait([signal.SIGTERM, signal.SIGINT], 1.0)
+            continue
         if not sock.poll(200):
             continue
         frames = sock.recv_multipart()
@@ -104,7 +114,7 @@ def main():
             elif action == "getMessage":
                 print(f"MESSAGE REQUEST FROM {uuid}", flush=True)
                 if uuid in users:
-                    ts = req.get("timestamp")
+                    ts = req["timestamp"]
                     if ts:
                         since = datetime.datetime.strptime(ts, "%Y-%m-%dT%H:%M:%S")
                         out = [m for t, m in messages if t >= since]
@@ -114,7 +124,9 @@ def main():
                 else:
                     reply = {"response": "FAILED"}
         except Exception as e:  # the reference's handler thread dies here
-            print(f"ref_group: no reply to {frames[-1][:80]!r}: {e!r}", file=sys.stderr, flush=True)
+            print(f"ref_group: handler thread died: {e!r} (on {frames[-1][:80]!r}); "
+                  "no request is answered any more", file=sys.stderr, flush=True)
+            dead = True
             continue
         if reply is None:
             print(f"ref_group: no reply to unknown request {frames[-1][:80]!r}", file=sys.stderr, flush=True)

@@ -5,7 +5,7 @@
 
 Reads commands from stdin, one a line, words separated by single spaces:
   join_group IP:PORT | leave_group IP:PORT | get_group_list |
-  get_messages IP:PORT [TIMESTAMP] | send_message IP:PORT (text lines, then END) | exit
+  get_messages IP:PORT [TIMESTAMP] (the third word only) | send_message IP:PORT (text lines, then END) | exit
 and prints what the reference prints: the `response` of each reply, the group
 list one entry a line, messages as `UUID : TEXT (TIMESTAMP)`, the not-a-member
 line for a failed get, `Invalid command` otherwise. A fresh uuid1 per run, as
@@ -69,8 +69,9 @@ def main():
             if raw is not None:
                 for entry in json.loads(raw):
                     print(entry, flush=True)
-        elif cmd == "get_messages" and len(parts) in (2, 3):
-            timestamp = parts[2] if len(parts) == 3 else None
+        elif cmd == "get_messages" and len(parts) >= 2:
+            # The third word, whatever follows: "YYYY-MM-DD HH:MM:SS" arrives as a bare date.
+            timestamp = parts[2] if len(parts) >= 3 else None
             reply = group_request(parts[1], {"action": "getMessage", "user_uuid": user_uuid,
                                              "timestamp": timestamp})
             if reply is None:
