@@ -133,8 +133,9 @@ struct FetchedPage {
   // The group's latest seq as the server reported it (not necessarily the seq
   // of the last message here).
   std::optional<int64_t> last_seq;
-  // No last_seq: a reference group answered, which knows no seqs and no
-  // paging and returns every message its filters select.
+  // No last_seq, more or history_id and no message with a seq: a reference
+  // group answered, which knows no seqs and no paging and returns every
+  // message its filters select.
   bool from_reference = false;
   // The seq of the last message returned: where the next page starts.
   std::optional<int64_t> end_seq() const {

@@ -1,5 +1,6 @@
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <tuple>
 
 #include "core/json_text.hpp"
@@ -208,7 +209,12 @@ Result<FetchedPage> decode_messages(const json& reply) {
   auto last = decode_last_seq(reply);
   if (!last) return R::error(last.error());
   page.last_seq = *last;
-  page.from_reference = !page.last_seq;
+  // The reference's reply holds only response and messages, each without a
+  // seq; ours always carries last_seq, more and history_id.
+  page.from_reference = !page.last_seq && !reply.contains("more") &&
+                        !reply.contains("history_id") &&
+                        std::none_of(page.messages.begin(), page.messages.end(),
+                                     [](const ChatMessage& msg) { return msg.seq.has_value(); });
   return page;
 }
 

@@ -262,7 +262,8 @@ def test_get_pages_through_more_than_one_server_page(chat):
             assert json.loads(s.recv_multipart()[-1])["response"] == "SUCCESS"
     finally:
         s.close()
-    first = request_json(g, {"action": "getMessage", "user_uuid": uid, "timestamp": None})
+    first = request_json(g, {"action": "getMessage", "user_uuid": uid, "timestamp": None,
+                             "limit": 1000})
     assert first["more"] is True and len(first["messages"]) < total  # the premise: several pages
     expected = [f"m{i}" for i in range(total)]
     r = run(chat, "--user-id", uid, "get", g)
