@@ -33,7 +33,43 @@ void FollowState::start(int64_t now_ms, FollowOutput& out) {
   fetching_ = false;
   outstanding_ = 0;
   waiting_since_ms_ = -1;
-  send_follow(now_ms, out);
+  heard_ = false;
+  probed_ = false;
+  probe_outstanding_ = false;
+  if (polling_)
+    send_poll(now_ms, out);
+  else
+    send_follow(now_ms, out);
+}
+
+void FollowState::send_poll(int64_t now_ms, FollowOutput& out) {
+  // No timestamp: the whole history, which a reference group returns in
+  // order. Our group (answering a probe) gets a limit and answers one page.
+  MessageQuery query;
+  query.limit = timing_.fetch_limit;
+  out.requests.push_back(make_get_request(user_uuid_, query));
+  if (outstanding_++ == 0) waiting_since_ms_ = now_ms;
+  next_poll_ms_ = now_ms + timing_.poll_ms;
+}
+
+void FollowState::on_poll_page(FetchedPage& page, FollowOutput& out) {
+  const auto n = static_cast<int64_t>(page.messages.size());
+  if (last_ < 0) {  // from now on: what is there now was stored before
+    last_ = n;
+    return;
+  }
+  if (n < last_) {
+    // Fewer messages than shown: the group lost its history (a reference
+    // group keeps it in memory only) and began again.
+    out.notice =
+        "the group's history is shorter than what was shown (it was restarted); "
+        "showing its new history from its first message";
+    last_ = 0;
+  }
+  for (int64_t i = last_; i < n; ++i)
+    out.to_show.push_back(std::move(page.messages[static_cast<size_t>(i)]));
+  last_ = n;
+  known_last_ = n;
 }
 
 void FollowState::send_follow(int64_t now_ms, FollowOutput& out) {
@@ -99,6 +135,7 @@ void FollowState::on_frame(std::string_view body, int64_t now_ms, FollowOutput& 
 void FollowState::on_reply(json frame, int64_t now_ms, FollowOutput& out) {
   // A reply to one of our requests.
   out.answered = true;
+  heard_ = true;
   if (outstanding_ > 0 && --outstanding_ == 0)
     waiting_since_ms_ = -1;
   else if (outstanding_ > 0)
@@ -129,12 +166,28 @@ void FollowState::on_reply(json frame, int64_t now_ms, FollowOutput& out) {
     history_id_ = std::move(*id);
   }
   if (fields.contains("messages")) {
+    const bool probe = probe_outstanding_ && !fetching_;
+    probe_outstanding_ = false;
     fetching_ = false;
     auto page = decode_messages(fields);
     if (!page) {
       // Fetched again at the next renewal, not at once: a group that always
       // answers so would otherwise keep us asking as fast as it answers.
       return problem("skipped a page: " + page.error(), out);
+    }
+    if (page->from_reference && (probe || polling_)) {
+      if (!polling_)
+        out.notice = "the group does not push messages (a reference group); polling it every " +
+                     std::to_string(timing_.poll_ms) + " ms instead";
+      polling_ = true;
+      return on_poll_page(*page, out);
+    }
+    if (probe) {
+      // Our group answered the probe: it is alive; its page was not asked for
+      // from where we stand, so only its last_seq counts (as a follow reply's).
+      if (*reply_last) known_last_ = std::max(known_last_, **reply_last);
+      if (last_ < 0) last_ = std::max<int64_t>(reply_last->value_or(known_last_), 0);
+      return catch_up_if_behind(now_ms, out);
     }
     if (*reply_last) known_last_ = std::max(known_last_, **reply_last);
     return on_page(*page, now_ms, out);
@@ -185,15 +238,28 @@ void FollowState::on_page(FetchedPage& page, int64_t now_ms, FollowOutput& out) 
 
 void FollowState::on_tick(int64_t now_ms, FollowOutput& out) {
   if (waiting_since_ms_ >= 0 && now_ms - waiting_since_ms_ >= timing_.reply_timeout_ms) {
+    if (!polling_ && !heard_ && !probed_) {
+      // Nothing answered the follow: a group that does not push answers a
+      // getMessage all the same. Asked once per connection.
+      probed_ = true;
+      probe_outstanding_ = true;
+      outstanding_ = 0;
+      send_poll(now_ms, out);
+      return;
+    }
     // Lazy Pirate for a long-lived connection: no answer, so start afresh.
     out.reconnect = true;
+    return;
+  }
+  if (polling_) {
+    if (outstanding_ == 0 && now_ms >= next_poll_ms_) send_poll(now_ms, out);
     return;
   }
   if (now_ms >= next_renew_ms_) send_follow(now_ms, out);
 }
 
 int64_t FollowState::next_deadline_ms() const {
-  int64_t d = next_renew_ms_;
+  int64_t d = polling_ ? next_poll_ms_ : next_renew_ms_;
   if (waiting_since_ms_ >= 0) d = std::min(d, waiting_since_ms_ + timing_.reply_timeout_ms);
   return d;
 }

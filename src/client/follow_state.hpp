@@ -10,6 +10,15 @@
 // sequence number). The IO layer sends the requests it is told to, feeds every
 // frame and clock tick in, and recreates its socket when told to reconnect.
 //
+// A group that does not push (the reference's group.py) answers no `follow`
+// at all. When a connection's follow goes unanswered for reply_timeout_ms,
+// one getMessage is sent on it as a probe: a reply without our fields
+// (no last_seq) is a reference group, and the follower then polls getMessage
+// every poll_ms instead, says so once (notice), and shows what it has not
+// shown: with no timestamp a reference group returns its whole history in
+// order, so a message's position is its seq. No answer to the probe either:
+// the group is silent, and the follower reconnects as before.
+//
 // Seqs only mean something within one history. Our group server names its
 // history in every follow and getMessage reply ("history_id"); when the id
 // changes (the group's file was lost and a new history began at seq 1), the
@@ -30,6 +39,7 @@ struct FollowTiming {
   int renew_ms = kFollowRenewMs;  // how often the follow is renewed
   int reply_timeout_ms = 3000;    // no reply to a request for this long: reconnect
   int fetch_limit = 1000;         // page size for catching up
+  int poll_ms = 1000;             // a group that does not push: how often it is polled
 };
 
 // How many unusable frames one follower reports before it goes quiet about them.
@@ -75,10 +85,16 @@ class FollowState {
   // its own messages carry as user_uuid); empty until then, and from a
   // reference group.
   const std::string& public_id() const { return public_id_; }
+  // True once the group was found not to push (a reference group): polled.
+  bool polling() const { return polling_; }
 
  private:
   void send_follow(int64_t now_ms, FollowOutput& out);
   void send_fetch(int64_t now_ms, FollowOutput& out);
+  // getMessage of the whole history (a reference group's only page): the
+  // probe, and each poll.
+  void send_poll(int64_t now_ms, FollowOutput& out);
+  void on_poll_page(FetchedPage& page, FollowOutput& out);
   void offer(ChatMessage msg, FollowOutput& out);
   void catch_up_if_behind(int64_t now_ms, FollowOutput& out);
   // The server named another history than the one followed: start it afresh.
@@ -98,6 +114,11 @@ class FollowState {
   std::string history_id_;  // the history followed; empty until a reply names one
   std::string public_id_;   // ours in the group; empty until a reply names it
   int problems_ = 0;        // unusable frames so far
+  bool heard_ = false;      // a reply came on this connection
+  bool probed_ = false;     // the probe was sent on this connection
+  bool probe_outstanding_ = false;
+  bool polling_ = false;      // the group does not push: polled
+  int64_t next_poll_ms_ = 0;  // when polling: the next poll
 };
 
 }  // namespace gc

@@ -39,7 +39,11 @@ void Follower::start(int64_t now_ms, FollowOutput& out) {
 void Follower::flush(FollowOutput& out, size_t first_request) {
   for (size_t i = first_request; i < out.requests.size(); ++i) {
     const std::string& body = out.requests[i];
-    (void)socket_->send(zmq::buffer(body.data(), body.size()), zmq::send_flags::dontwait);
+    // An empty delimiter first, as a REQ socket sends: the reference group
+    // reads [identity, "", body] and its handler dies on anything else. Ours
+    // takes either and answers with the same envelope.
+    if (socket_->send(zmq::const_buffer(), zmq::send_flags::dontwait | zmq::send_flags::sndmore))
+      (void)socket_->send(zmq::buffer(body.data(), body.size()), zmq::send_flags::dontwait);
   }
   out.requests.resize(first_request);
 }

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import zmq
 
-from conftest import Proc, connect, free_port, join, request, request_json
+from conftest import Proc, binary, connect, free_port, join, request, request_json
 
 PEERS = os.path.join(os.path.dirname(__file__), "..", "peers")
 PY = "/usr/bin/python3"
@@ -162,3 +162,27 @@ def test_a_reference_user_sees_the_newest_messages_and_may_give_a_bare_date(clus
     # "YYYY-MM-DD HH:MM:SS" arrives as the bare date: midnight, accepted.
     assert texts("\n".join(out[1001:])) == newest
 
+
+def test_follow_falls_back_to_polling_a_reference_group_and_shows_each_message_once(cluster):
+    reg = start_peer(cluster, "ref_message_server.py", [f"127.0.0.1:{free_port()}"])
+    reg.address = reg.args[-1]
+    port = free_port()
+    grp = start_peer(cluster, "ref_group.py", ["polled", f"127.0.0.1:{port}", "--server", reg.address])
+    g = f"127.0.0.1:{port}"
+    server = ["--server", reg.address]
+    assert cluster.client([*server, "join", g]).returncode == 0
+    assert cluster.client([*server, "send", g, "old"]).returncode == 0
+    env = dict(os.environ, XDG_CONFIG_HOME=str(cluster.tmp_path / "config"))
+    follow = Proc([binary("user_client"), *server, "--timeout-ms", "500", "follow", g], env=env)
+    cluster.procs.append(follow)
+    follow.wait_for(r"does not push messages .*polling it every 1000 ms", stream="stderr")
+    for text in ("one", "two"):
+        assert cluster.client([*server, "send", g, text]).returncode == 0
+        follow.wait_for(rf" : {text} \(")
+    assert cluster.client([*server, "send", g, "three"]).returncode == 0
+    follow.wait_for(r" : three \(")
+    assert texts("\n".join(follow.lines["stdout"])) == ["one", "two", "three"]  # "old" came before
+    assert follow.count(r"polling", stream="stderr") == 1
+    assert follow.count(r"no reply", stream="stderr") == 0
+    # Our follower's requests are well-formed for it: its handler never died.
+    assert grp.find(r"handler thread died", stream="stderr") is None

@@ -375,5 +375,110 @@ TEST(FollowStateTest, AnUnreadablePageWaitsForTheNextRenewal) {
   EXPECT_EQ(out.problems[0], "skipped a page: a message has no \"user_uuid\"");
 }
 
+std::string reference_page(int n) {
+  json msgs = json::array();
+  for (int i = 1; i <= n; ++i)
+    msgs.push_back({{"user_uuid", "u"}, {"message", "r" + std::to_string(i)}, {"timestamp", "t"}});
+  return json{{"response", "SUCCESS"}, {"messages", msgs}}.dump();
+}
+
+std::vector<std::string> texts(const FollowOutput& out) {
+  std::vector<std::string> v;
+  for (const auto& m : out.to_show) v.push_back(m.message);
+  return v;
+}
+
+TEST(FollowStateTest, AGroupThatDoesNotPushIsProbedThenPolledAndSaysSoOnce) {
+  FollowTiming timing;
+  timing.reply_timeout_ms = 300;
+  timing.poll_ms = 1000;
+  FollowState f("u", std::nullopt, timing);
+  FollowOutput out;
+  f.start(0, out);
+  ASSERT_EQ(out.requests.size(), 1u);  // follow: a reference group gives no reply
+  out.clear();
+  f.on_tick(300, out);
+  EXPECT_FALSE(out.reconnect);  // not yet: a getMessage probe first
+  ASSERT_EQ(out.requests.size(), 1u);
+  EXPECT_EQ(request(out, 0)["action"], "getMessage");
+  EXPECT_TRUE(request(out, 0)["timestamp"].is_null());
+  out.clear();
+  f.on_frame(reference_page(2), 310, out);  // no last_seq: a reference group
+  EXPECT_TRUE(f.polling());
+  EXPECT_NE(out.notice.find("polling"), std::string::npos) << out.notice;
+  EXPECT_TRUE(out.to_show.empty());  // from now on: the two were there before
+  out.clear();
+  EXPECT_EQ(f.next_deadline_ms(), 1300);
+  f.on_tick(1000, out);
+  EXPECT_TRUE(out.requests.empty());
+  f.on_tick(1300, out);
+  ASSERT_EQ(out.requests.size(), 1u);
+  out.clear();
+  f.on_frame(reference_page(4), 1310, out);
+  EXPECT_EQ(texts(out), (std::vector<std::string>{"r3", "r4"}));
+  EXPECT_TRUE(out.notice.empty());  // said once
+  out.clear();
+  f.on_tick(2310, out);
+  f.on_frame(reference_page(4), 2320, out);  // nothing new: nothing shown twice
+  EXPECT_TRUE(out.to_show.empty());
+  out.clear();
+  // A poll unanswered: reconnect, and on the new connection poll at once.
+  f.on_tick(3320, out);
+  ASSERT_EQ(out.requests.size(), 1u);
+  out.clear();
+  f.on_tick(3620, out);
+  EXPECT_TRUE(out.reconnect);
+  out.clear();
+  f.start(3621, out);
+  ASSERT_EQ(out.requests.size(), 1u);
+  EXPECT_EQ(request(out, 0)["action"], "getMessage");
+  out.clear();
+  // The group restarted with a shorter history: shown from its first message.
+  f.on_frame(reference_page(1), 3630, out);
+  EXPECT_EQ(texts(out), (std::vector<std::string>{"r1"}));
+  EXPECT_FALSE(out.notice.empty());
+}
+
+TEST(FollowStateTest, SinceSeqAgainstAGroupThatDoesNotPushCountsPositions) {
+  FollowTiming timing;
+  timing.reply_timeout_ms = 300;
+  FollowState f("u", 1, timing);
+  FollowOutput out;
+  f.start(0, out);
+  f.on_tick(300, out);
+  out.clear();
+  f.on_frame(reference_page(3), 310, out);
+  EXPECT_EQ(texts(out), (std::vector<std::string>{"r2", "r3"}));
+}
+
+TEST(FollowStateTest, ASilentGroupIsProbedOnceThenReconnected) {
+  FollowTiming timing;
+  timing.reply_timeout_ms = 300;
+  FollowState f("u", std::nullopt, timing);
+  FollowOutput out;
+  f.start(0, out);
+  f.on_tick(300, out);
+  EXPECT_FALSE(out.reconnect);
+  out.clear();
+  f.on_tick(600, out);  // the probe unanswered too
+  EXPECT_TRUE(out.reconnect);
+  EXPECT_FALSE(f.polling());
+}
+
+TEST(FollowStateTest, OurGroupAnsweringTheProbeIsFollowedAsBefore) {
+  FollowTiming timing;
+  timing.reply_timeout_ms = 300;
+  FollowState f("u", 5, timing);
+  FollowOutput out;
+  f.start(0, out);
+  f.on_tick(300, out);  // the follow reply was lost; the probe goes out
+  out.clear();
+  f.on_frame(page(9, 9, false), 310, out);  // ours: last_seq 9; the page is not shown
+  EXPECT_FALSE(f.polling());
+  EXPECT_TRUE(out.to_show.empty());
+  ASSERT_EQ(out.requests.size(), 1u);  // catches up from 5 instead
+  EXPECT_EQ(request(out, 0)["since_seq"], 5);
+}
+
 }  // namespace
 }  // namespace gc
