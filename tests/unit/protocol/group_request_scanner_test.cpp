@@ -52,6 +52,8 @@ void expect_same(std::string_view body) {
   EXPECT_EQ(a.request.timestamp, b.request.timestamp) << body;
   EXPECT_EQ(a.request.since_seq, b.request.since_seq) << body;
   EXPECT_EQ(a.request.limit, b.request.limit) << body;
+  EXPECT_EQ(a.request.last, b.request.last) << body;
+  EXPECT_EQ(a.request.since_time, b.request.since_time) << body;
 }
 
 const std::vector<std::string>& samples() {
@@ -78,6 +80,14 @@ const std::vector<std::string>& samples() {
       R"({"action":"getMessage","user_uuid":"u","limit":0})",
       R"({"action":"getMessage","user_uuid":"u","limit":10001})",
       R"({"action":"getMessage","user_uuid":"u","limit":true})",
+      R"({"action":"getMessage","user_uuid":"u","last":1})",
+      R"({"action":"getMessage","user_uuid":"u","last":0})",
+      R"({"action":"getMessage","user_uuid":"u","last":10001})",
+      R"({"action":"getMessage","user_uuid":"u","last":"5"})",
+      R"({"action":"getMessage","user_uuid":"u","last":null,"since_time":null})",
+      R"({"action":"getMessage","user_uuid":"u","last":2,"last":3})",
+      R"({"action":"getMessage","user_uuid":"u","since_time":"2026-01-02T03:04:05.5+09:00"})",
+      R"({"action":"getMessage","user_uuid":"u","since_time":5})",
       R"({"action":"sendMessage","user_uuid":"u","message":"a\"b\\c\/d\b\f\n\r\t"})",
       R"({"action":"sendMessage","user_uuid":"u","message":"\u00e9\u20ac\ud83d\ude00\u0000"})",
       R"({"action":"sendMessage","user_uuid":"u","message":"\ud83d"})",
@@ -156,9 +166,12 @@ TEST(GroupRequestScanner, AgreesOnIdentifiersAtAndOverTheirLimits) {
     expect_same(R"({"action":"joinGroup","user_uuid":"u","name":")" + v + "\"}");
     expect_same(R"({"action":"sendMessage","user_uuid":"u","client_msg_id":")" + v + "\"}");
   }
-  for (size_t n : {63u, 64u, 65u})
+  for (size_t n : {63u, 64u, 65u}) {
     expect_same(R"({"action":"getMessage","user_uuid":"u","timestamp":")" + std::string(n, '1') +
                 "\"}");
+    expect_same(R"({"action":"getMessage","user_uuid":"u","since_time":")" + std::string(n, '1') +
+                "\"}");
+  }
 }
 
 // Every prefix and many random single-byte changes of valid requests: the
@@ -167,6 +180,7 @@ TEST(GroupRequestScanner, AgreesOnTruncatedAndMutatedRequests) {
   const std::vector<std::string> valid = {
       R"({"action":"sendMessage","user_uuid":"u-1","message":"h\u00e9llo \"w\"","name":"Ann","client_msg_id":"c1"})",
       R"({"action":"getMessage","user_uuid":"u","timestamp":"2026-01-02T03:04:05","since_seq":17,"limit":100})",
+      R"({"action":"getMessage","user_uuid":"u","since_time":"2026-01-02T03:04:05Z","last":100})",
   };
   const std::string alphabet = "{}[]:,\"\\ -0123456789.eEtrufalsn\x01\x7f\xc3\xa9\xff";
   std::mt19937 rng(12345);
