@@ -122,8 +122,11 @@ def test_one_get_over_a_big_history_is_capped_and_pages_to_the_end(make_chat):
     join(g2, "v")
     send(g2, "v", "x" * 5000)
     send(g2, "v", "y" * 5000)
-    r = request_json(g2.address, {"action": "getMessage", "user_uuid": "v"})
+    r = request_json(g2.address, {"action": "getMessage", "user_uuid": "v", "limit": 10})
     assert [m["seq"] for m in r["messages"]] == [1] and r["more"] is True
+    # A request that names no page gets the newest that fit: the newest alone.
+    r = request_json(g2.address, {"action": "getMessage", "user_uuid": "v"})
+    assert [m["seq"] for m in r["messages"]] == [2] and r["more"] is False
 
 
 def test_many_envelope_frames_close_the_connection(make_chat):
