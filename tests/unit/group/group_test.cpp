@@ -239,6 +239,36 @@ TEST_F(GroupTest, GetByTimestampInEachForm) {
   EXPECT_TRUE(get("u1", {{"timestamp", "2026-03-05T00:00:00"}})["messages"].empty());
 }
 
+TEST_F(GroupTest, SinceTimeIsAnExactInstantPreferredToTimestamp) {
+  join("u1");
+  const int64_t t0 = *parse_since("2026-03-04T10:00:00Z", 0);
+  send("u1", "a", t0);
+  send("u1", "b", t0 + 500'000);
+  auto texts = [&](const json& r) {
+    std::vector<std::string> v;
+    for (auto& m : r["messages"]) v.push_back(m["message"]);
+    return v;
+  };
+  using V = std::vector<std::string>;
+  // The same instant in three spellings; timestamp is not read beside it.
+  for (const char* since : {"2026-03-04T10:00:00.25Z", "2026-03-04T19:00:00.250000+09:00",
+                            "2026-03-04T02:00:00.25-08:00"}) {
+    EXPECT_EQ(texts(get("u1", {{"since_time", since}, {"timestamp", "2999-01-01T00:00:00"}})),
+              (V{"b"}))
+        << since;
+    EXPECT_EQ(texts(get("u1", {{"timestamp", since}})), (V{"b"})) << since;
+  }
+  // An empty since_time is absent: timestamp counts.
+  EXPECT_EQ(texts(get("u1", {{"since_time", ""}, {"timestamp", "2000-01-01"}})), (V{"a", "b"}));
+  auto r = get("u1", {{"since_time", "2026-03-04T10:00:00"}});
+  EXPECT_EQ(r["response"], "FAILED");
+  EXPECT_EQ(r["error"].get<std::string>().rfind("cannot parse since_time '2026-03-04T10:00:00'", 0),
+            0u)
+      << r;
+  r = get("u1", {{"since_time", std::string(65, '1')}});
+  EXPECT_EQ(r["error"], "field 'since_time' of 65 bytes is over the limit of 64 bytes");
+}
+
 TEST_F(GroupTest, UnparseableTimestampIsRefused) {
   join("u1");
   auto r = get("u1", {{"timestamp", "yesterday"}});

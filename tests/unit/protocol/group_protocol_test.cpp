@@ -43,7 +43,9 @@ TEST(GroupProtocol, AbsentAndNullOptionalFieldsTakeDefaults) {
   EXPECT_FALSE(r.timestamp.has_value());
   EXPECT_FALSE(r.message.has_value());
   EXPECT_FALSE(r.since_seq.has_value());
-  EXPECT_EQ(r.limit, static_cast<size_t>(kDefaultGetLimit));
+  EXPECT_FALSE(r.limit.has_value());  // Group::get decides what a request without one gets
+  EXPECT_FALSE(r.last.has_value());
+  EXPECT_FALSE(r.since_time.has_value());
   EXPECT_TRUE(r.name.empty());
 }
 
