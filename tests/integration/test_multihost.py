@@ -16,6 +16,7 @@ Synchronisation is on printed lines and replies, each wait with a deadline."""
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import time
@@ -30,6 +31,9 @@ SUBNET = "10.231.0"
 REGISTRY_HOST, GROUP_A_HOST, GROUP_B_HOST, CLIENT_HOST = "reg", "ga", "gb", "cli"
 ADDRESSES = {REGISTRY_HOST: f"{SUBNET}.1", GROUP_A_HOST: f"{SUBNET}.2",
              GROUP_B_HOST: f"{SUBNET}.3", CLIENT_HOST: f"{SUBNET}.4"}
+# Every host knows the others by name: `ip netns exec` mounts /etc/netns/NS/hosts
+# over /etc/hosts for what it runs, so the names exist only inside the namespaces.
+NAMES = {host: f"{host}.lan.test" for host in ADDRESSES}
 REGISTRY = f"{ADDRESSES[REGISTRY_HOST]}:5555"
 GROUP_A = f"{ADDRESSES[GROUP_A_HOST]}:5560"
 GROUP_B = f"{ADDRESSES[GROUP_B_HOST]}:5560"
@@ -75,6 +79,14 @@ def remove_leftovers():
                 except (ProcessLookupError, ValueError):
                     pass
             ip("netns", "del", name, check=False)
+    if os.path.isdir(ETC_NETNS):
+        for name in os.listdir(ETC_NETNS):
+            m = re.fullmatch(r"gcmh(\d+)-\w+", name)
+            if m and not os.path.exists(f"/proc/{m.group(1)}"):
+                shutil.rmtree(os.path.join(ETC_NETNS, name), ignore_errors=True)
+
+
+ETC_NETNS = "/etc/netns"
 
 
 class Lan:
@@ -84,6 +96,8 @@ class Lan:
         self.tmp_path = tmp_path
         self.prefix = f"gcmh{os.getpid()}"
         self.made = []  # namespaces made, removed in reverse order
+        self.etc = []  # their /etc/netns/NS directories, removed with them
+        self.made_etc_netns = not os.path.exists(ETC_NETNS)
         self.procs = []
 
     def ns(self, host):
@@ -94,6 +108,12 @@ class Lan:
         for host in ["sw", *ADDRESSES]:
             ip("netns", "add", self.ns(host))
             self.made.append(self.ns(host))
+            etc = os.path.join(ETC_NETNS, self.ns(host))
+            os.makedirs(etc, exist_ok=True)
+            self.etc.append(etc)
+            with open(os.path.join(etc, "hosts"), "w") as f:
+                f.write("127.0.0.1 localhost\n")
+                f.writelines(f"{ADDRESSES[h]} {NAMES[h]}\n" for h in ADDRESSES)
             ip("-n", self.ns(host), "link", "set", "lo", "up")
         ip("-n", switch, "link", "add", "br0", "type", "bridge")
         ip("-n", switch, "link", "set", "br0", "up")
@@ -140,6 +160,13 @@ class Lan:
                     pass
             # Its veth ends go with it, and the bridge with the switch's.
             ip("netns", "del", ns, check=False)
+        for etc in self.etc:
+            shutil.rmtree(etc, ignore_errors=True)
+        if self.made_etc_netns:
+            try:
+                os.rmdir(ETC_NETNS)
+            except OSError:
+                pass
 
 
 @pytest.fixture(scope="module")
@@ -274,3 +301,26 @@ def test_a_partitioned_group_host_leaves_the_list_and_returns_with_nothing_lost(
     # The reference group serves again, with what it had.
     ok(lan.client("--user-id", "p-writer", "join", REF_B))
     ok(lan.client("--user-id", "p-writer", "send", REF_B, "after the partition"))
+
+
+def test_groups_bound_by_host_name_or_to_every_address_list_an_address_other_hosts_reach(lan):
+    """A group given its host's name binds the address the name resolves to and lists that
+    number; a group bound to every address lists the one given by --advertise (a name too)."""
+    a, b = ADDRESSES[GROUP_A_HOST], ADDRESSES[GROUP_B_HOST]
+    delta = lan.start(GROUP_A_HOST, [
+        binary("group_server"), "delta", "0.0.0.0:5561", "--advertise", f"{NAMES[GROUP_A_HOST]}:5561",
+        "--server", f"{NAMES[REGISTRY_HOST]}:5555", "--data-dir", str(lan.tmp_path / "data-d")])
+    epsilon = lan.start(GROUP_B_HOST, [
+        binary("group_server"), "epsilon", f"{NAMES[GROUP_B_HOST]}:5562",
+        "--server", f"{NAMES[REGISTRY_HOST]}:5555", "--data-dir", str(lan.tmp_path / "data-e")])
+    for g in (delta, epsilon):
+        g.wait_for(r"^SUCCESS$")
+    wait_listed(lan, [f"delta - {a}:5561", f"epsilon - {b}:5562"])
+    for group in (f"{a}:5561", f"{NAMES[GROUP_B_HOST]}:5562"):
+        ok(lan.client("--user-id", "n-writer", "join", group))
+        ok(lan.client("--user-id", "n-writer", "send", group, f"hello {group}"))
+        assert messages(lan, "n-writer", group) == [f"hello {group}"]
+    for g in (delta, epsilon):
+        g.signal(signal.SIGTERM)
+        assert g.wait() == 0
+        assert g.out()[-1] == "Shutting down group..."
