@@ -262,6 +262,8 @@ def test_a_partitioned_group_host_leaves_the_list_and_returns_with_nothing_lost(
                                        GROUP_B, "--json", "--since-seq", "0"])
     ok(lan.client("--user-id", "p-writer", "send", GROUP_B, "before"))
     follower.wait_for(r'"message":"before"')
+    # Only a reference group the registry had reached is watched again after a loss.
+    lan.registry.wait_for(rf"watching 'gamma' at {REF_B}: connected", stream="stderr")
 
     lan.set_link(GROUP_B_HOST, up=False)
     try:
