@@ -1,6 +1,7 @@
 #include "core/endpoint.hpp"
 
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <netinet/in.h>
 
 #include <algorithm>
@@ -97,6 +98,43 @@ Result<Endpoint> parse_connect_endpoint(std::string_view text) {
         "127.0.0.1:" +
         std::to_string(ep->port));
   return ep;
+}
+
+Result<uint32_t> resolve_ipv4_host(std::string_view host) {
+  using R = Result<uint32_t>;
+  if (auto ip = parse_ipv4_host(host)) return *ip;
+  const std::string name(host.substr(0, 255));
+  if (host.empty() || host.size() > 253 || host == "*")
+    return R::error("'" + name + "' is not a host name");
+  addrinfo hints{};
+  hints.ai_family = AF_INET;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  const int rc = getaddrinfo(name.c_str(), nullptr, &hints, &found);
+  if (rc != 0 || found == nullptr) {
+    std::string why = rc == EAI_NONAME || rc == EAI_NODATA
+                          ? "no such host"
+                          : (rc == EAI_SYSTEM ? std::string("the resolver failed")
+                                              : std::string(gai_strerror(rc)));
+    if (found) freeaddrinfo(found);
+    return R::error("the host name '" + name + "' does not resolve (" + why + ")");
+  }
+  uint32_t ip = 0;
+  bool have = false;
+  for (addrinfo* a = found; a && !have; a = a->ai_next) {
+    if (a->ai_family != AF_INET || a->ai_addr == nullptr) continue;
+    ip = ntohl(reinterpret_cast<const sockaddr_in*>(a->ai_addr)->sin_addr.s_addr);
+    have = true;
+  }
+  freeaddrinfo(found);
+  if (!have) return R::error("the host name '" + name + "' has no IPv4 address");
+  return ip;
+}
+
+Result<std::string> resolved_address(const Endpoint& endpoint) {
+  auto ip = resolve_ipv4_host(endpoint.host);
+  if (!ip) return Result<std::string>::error(ip.error());
+  return ipv4_text(*ip) + ":" + std::to_string(endpoint.port);
 }
 
 }  // namespace gc

@@ -47,6 +47,18 @@ std::optional<uint32_t> parse_ipv4_host(std::string_view host);
 std::optional<uint32_t> parse_ipv4_peer(std::string_view text);
 // The dotted quad, e.g. "127.0.0.1".
 std::string ipv4_text(uint32_t ip);
+// The IPv4 address a host names, as libzmq would connect to it (it speaks
+// IPv4 unless told otherwise): an address in any spelling parse_ipv4_host
+// reads, else the first address the resolver (getaddrinfo, AF_INET) gives.
+// The error says the name does not resolve, and why ("Name or service not
+// known", ...). A resolver that cannot answer blocks for as long as its own
+// timeouts (resolv.conf); a name under ".invalid" never resolves, at once.
+Result<uint32_t> resolve_ipv4_host(std::string_view host);
+// An address with its host resolved: "a.b.c.d:port". The one form of a
+// server's address that every spelling of it shares ("localhost:5560",
+// "127.1:5560", "tcp://127.0.0.1:5560", a host name of it).
+Result<std::string> resolved_address(const Endpoint& endpoint);
+
 // 127.0.0.0/8.
 inline bool is_loopback_ipv4(uint32_t ip) {
   return (ip >> 24) == 127;

@@ -56,5 +56,26 @@ TEST(EndpointTest, PeerAddressesAreReadExactly) {
   EXPECT_FALSE(is_loopback_ipv4(0x0a000001));
 }
 
+TEST(EndpointTest, ResolvesEverySpellingOfAnIpv4AddressWithoutAResolver) {
+  auto a = resolve_ipv4_host("127.1");
+  ASSERT_TRUE(a) << a.error();
+  EXPECT_EQ(*a, 0x7f000001u);
+  auto b = resolved_address(Endpoint{"LocalHost", 5560});
+  ASSERT_TRUE(b) << b.error();
+  EXPECT_EQ(*b, "127.0.0.1:5560");
+}
+
+TEST(EndpointTest, ANameThatDoesNotResolveSaysSo) {
+  // ".invalid" is reserved never to resolve (RFC 6761).
+  auto a = resolve_ipv4_host("nohost.invalid");
+  ASSERT_FALSE(a);
+  EXPECT_NE(a.error().find("'nohost.invalid' does not resolve"), std::string::npos) << a.error();
+  auto b = resolved_address(Endpoint{"nohost.invalid", 5560});
+  ASSERT_FALSE(b);
+  EXPECT_NE(b.error().find("does not resolve"), std::string::npos) << b.error();
+  EXPECT_FALSE(resolve_ipv4_host("*"));
+  EXPECT_FALSE(resolve_ipv4_host(""));
+}
+
 }  // namespace
 }  // namespace gc
