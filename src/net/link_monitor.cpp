@@ -48,6 +48,7 @@ bool LinkMonitor::drain() {
       switch (event) {
         case ZMQ_EVENT_CONNECTED:
           events_.connected = true;
+          ++events_.connects;
           break;
         case ZMQ_EVENT_CONNECT_RETRIED:
           // Also after a failed handshake; it says nothing listens only
@@ -62,6 +63,7 @@ bool LinkMonitor::drain() {
           break;
         case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
           events_.handshake_ok = true;
+          ++events_.handshakes;
           events_.problem = LinkProblem::none;
           break;
         case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:

@@ -27,6 +27,8 @@ struct LinkEvents {
   bool connected = false;       // a TCP connection was made
   bool handshake_ok = false;    // a ZMTP handshake succeeded
   int disconnections = 0;       // established connections that closed
+  int connects = 0;             // TCP connections made
+  int handshakes = 0;           // ZMTP handshakes that succeeded
   bool connect_failed = false;  // an attempt found nothing listening
   LinkProblem problem = LinkProblem::none;
   int zap_status = 0;  // key_refused: the ZAP status code (400, ...)
@@ -63,6 +65,17 @@ class LinkMonitor {
 inline bool is_handshake_problem(LinkProblem p) {
   return p == LinkProblem::handshake_failed || p == LinkProblem::mechanism_mismatch ||
          p == LinkProblem::key_refused;
+}
+// The same for a client that connects with CURVE (curve) or openly. A
+// handshake that failed without detail is a connection closed before its
+// handshake ended: for a CURVE client the server's way of refusing a HELLO
+// it cannot read (it holds another key); for an open client only a link that
+// broke (a partition, a peer that stopped, a proxy), since a curve server
+// answers an open client with a mechanism mismatch. libzmq connects again;
+// the caller waits.
+inline bool is_definitive_handshake_problem(LinkProblem p, bool curve) {
+  if (p == LinkProblem::handshake_failed) return curve;
+  return is_handshake_problem(p);
 }
 
 }  // namespace gc

@@ -1,9 +1,17 @@
 #pragma once
-// A blocking request/reply client with a timeout and retries on a fresh
-// socket: the ZeroMQ guide's Lazy Pirate pattern. A REQ socket that lost its
-// reply is stuck forever, so on a timeout we throw the socket away, open a new
-// one and resend, and after the last try we give up with an error naming the
-// address. The caller never hangs.
+// A blocking request/reply client that never hangs and survives a slow
+// network. One REQ socket per server, kept across requests and retries
+// (ZMQ_REQ_RELAXED + ZMQ_REQ_CORRELATE: a request may be sent again on the
+// same socket, and a late reply to an earlier send is dropped by libzmq), so a
+// retry does not pay for a new connection's handshake, which costs several
+// round trips. A request has one time budget, connection set-up included;
+// within it the request is sent again only when its connection dropped while
+// the reply was awaited (the request or its reply may have been lost with
+// it), or, when resend_ms is set, after that long without a reply. The error
+// at the end says what was seen: nothing accepted a connection, a connection
+// was made but its handshake did not finish, or the server was reached and
+// did not answer in time.
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -17,7 +25,11 @@
 namespace gc {
 
 struct RequestOptions {
-  int timeout_ms = 1500;  // per try
+  // The budget of one request, from its first send to giving up, connection
+  // set-up and every resend included (request() may be given a nearer
+  // deadline).
+  int timeout_ms = 10000;
+  // Sends of one request at most (the first and the resends).
   int tries = 3;
   // Names the program expected at the address, for the error message
   // ("... is group_server running there?").
@@ -29,36 +41,64 @@ struct RequestOptions {
   // CURVE: connect as a CURVE client with these keys, expecting the server
   // to prove its key. Absent: the NULL mechanism (open, as the reference).
   std::optional<CurveClientKeys> curve = std::nullopt;
+  // Also send again after this many ms without a reply on a live connection;
+  // 0: only after the connection dropped (a slow reply is waited for).
+  int resend_ms = 0;
+};
+
+// What became of a request that got no reply, for the caller's words.
+enum class RequestFailure {
+  none,             // it got a reply
+  not_connected,    // no connection was made: the request never left this host
+  no_handshake,     // a connection was made but its handshake did not finish
+  no_reply,         // the server was reached; no reply came in time
+  connection_lost,  // connections closed while the reply was awaited
+  handshake,        // the handshake failed (see LinkProblem): security
+  other,            // a multi-frame reply, a ZeroMQ error
 };
 
 class RequestClient {
  public:
-  // endpoint: "host:port" or "tcp://host:port".
-  RequestClient(zmq::context_t& ctx, std::string endpoint, RequestOptions options = {});
+  // endpoint: "host:port" or "tcp://host:port", what libzmq connects to.
+  // shown: the address for messages (empty: endpoint as given).
+  RequestClient(zmq::context_t& ctx, std::string endpoint, RequestOptions options = {},
+                std::string shown = {});
   ~RequestClient();
   RequestClient(const RequestClient&) = delete;
   RequestClient& operator=(const RequestClient&) = delete;
 
-  // Sends one frame and waits for a one-frame reply. Retries on a new socket
-  // after each timeout; the error after the last try names the address and
-  // the number of tries. A multi-frame reply is an error. A handshake that
-  // failed (see LinkProblem) ends the request at once: a fresh connection
-  // would fail the same way; last_link() then says which way.
-  Result<std::string> request(std::string_view body);
+  // Sends one frame and waits for a one-frame reply until the budget (or
+  // deadline_ms, a mono_ms() instant, when nearer) is spent. A multi-frame
+  // reply is an error. A handshake that failed (see LinkProblem) ends the
+  // request at once: last_link() then says which way.
+  Result<std::string> request(std::string_view body, int64_t deadline_ms = -1);
   // What the socket monitor saw during the last request.
   const LinkEvents& last_link() const { return last_link_; }
+  RequestFailure last_failure() const { return last_failure_; }
+  // True when the last failed request may have reached the server (it was
+  // sent on a connection that was made): it may have been acted on.
+  bool last_may_have_arrived() const {
+    return last_failure_ == RequestFailure::no_reply ||
+           last_failure_ == RequestFailure::connection_lost ||
+           last_failure_ == RequestFailure::other;
+  }
 
  private:
   void reconnect();
   void close();
+  Result<std::string> fail(RequestFailure why, std::string text);
 
   zmq::context_t& ctx_;
-  std::string endpoint_;  // as given by the user, for messages
+  std::string endpoint_;  // for messages
   std::string zmq_endpoint_;
   RequestOptions options_;
   std::unique_ptr<zmq::socket_t> socket_;
   std::unique_ptr<LinkMonitor> monitor_;  // socket_'s connection events
   LinkEvents last_link_;
+  RequestFailure last_failure_ = RequestFailure::none;
 };
+
+// "1.5 s", "10 s", "300 ms": a duration for an error message.
+std::string describe_ms(int64_t ms);
 
 }  // namespace gc
