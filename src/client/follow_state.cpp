@@ -258,6 +258,10 @@ void FollowState::on_tick(int64_t now_ms, FollowOutput& out) {
   if (now_ms >= next_renew_ms_) send_follow(now_ms, out);
 }
 
+void FollowState::on_connected(int64_t now_ms) {
+  if (waiting_since_ms_ >= 0) waiting_since_ms_ = now_ms;
+}
+
 int64_t FollowState::next_deadline_ms() const {
   int64_t d = polling_ ? next_poll_ms_ : next_renew_ms_;
   if (waiting_since_ms_ >= 0) d = std::min(d, waiting_since_ms_ + timing_.reply_timeout_ms);

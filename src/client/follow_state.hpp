@@ -76,6 +76,10 @@ class FollowState {
   void start(int64_t now_ms, FollowOutput& out);
   void on_frame(std::string_view body, int64_t now_ms, FollowOutput& out);
   void on_tick(int64_t now_ms, FollowOutput& out);
+  // The connection's handshake has finished (seen at now_ms): the wait for
+  // replies starts again from now, so that setting up a connection over a
+  // slow network (several round trips) is not taken for a silent group.
+  void on_connected(int64_t now_ms);
   // When on_tick next needs to run.
   int64_t next_deadline_ms() const;
 

@@ -14,6 +14,7 @@ Follower::Follower(zmq::context_t& ctx, std::string address, std::string user_uu
 
 void Follower::connect() {
   monitor_.reset();
+  handshakes_seen_ = 0;
   socket_ = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::dealer);
   socket_->set(zmq::sockopt::linger, 0);
   // A follower that falls behind loses pushes at this bound, never memory;
@@ -78,10 +79,16 @@ void Follower::on_tick(int64_t now_ms, FollowOutput& out) {
   if (monitor_) {
     monitor_->drain();
     const LinkEvents& link = monitor_->events();
-    if (is_handshake_problem(link.problem)) {
+    if (is_definitive_handshake_problem(link.problem, link_.curve.has_value())) {
       link_failure_ = link_.describe ? link_.describe(link)
                                      : "the connection to " + address_ + " failed in its handshake";
       return;
+    }
+    // A handshake that finished since the last tick: the connection took
+    // its round trips; the group gets its full reply timeout from now.
+    if (link.handshakes > handshakes_seen_) {
+      handshakes_seen_ = link.handshakes;
+      state_.on_connected(now_ms);
     }
   }
   size_t first = out.requests.size();

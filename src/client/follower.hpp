@@ -55,6 +55,7 @@ class Follower {
   std::unique_ptr<zmq::socket_t> socket_;
   FollowState state_;
   int reconnects_ = 0;
+  int handshakes_seen_ = 0;  // on this connection, as told to state_
   std::string link_failure_;
 };
 

@@ -480,5 +480,33 @@ TEST(FollowStateTest, OurGroupAnsweringTheProbeIsFollowedAsBefore) {
   EXPECT_EQ(request(out, 0)["since_seq"], 5);
 }
 
+TEST(FollowStateTest, ASlowHandshakeIsNotTakenForASilentGroup) {
+  FollowTiming timing;
+  timing.renew_ms = 10000;
+  timing.reply_timeout_ms = 300;
+  FollowState f("u", 5, timing);
+  FollowOutput out;
+  f.start(0, out);  // the follow waits in the socket while the connection is set up
+  EXPECT_EQ(f.next_deadline_ms(), 300);
+  f.on_connected(250);  // the handshake took its round trips
+  EXPECT_EQ(f.next_deadline_ms(), 550);
+  f.on_tick(300, out);
+  EXPECT_FALSE(out.reconnect);
+  f.on_tick(550, out);  // still nothing, a full timeout after the connection was made
+  EXPECT_TRUE(out.reconnect);
+}
+
+TEST(FollowStateTest, AConnectionWithNothingAwaitedStartsNoWait) {
+  FollowTiming timing;
+  timing.renew_ms = 1000;
+  timing.reply_timeout_ms = 300;
+  FollowState f("u", 5, timing);
+  FollowOutput out;
+  f.start(0, out);
+  f.on_frame(follow_ok(5), 10, out);
+  f.on_connected(20);
+  EXPECT_EQ(f.next_deadline_ms(), 1000);  // the renewal, not a reply timeout
+}
+
 }  // namespace
 }  // namespace gc
