@@ -1,7 +1,8 @@
 // user_client: the groupchat user program. One-shot subcommands for scripts,
 // and the reference's interactive shell (the default).
-// Exit codes: 0 success, 1 refused by the server, 2 bad usage, 3 no reply,
-// 4 the connection's security failed.
+// Exit codes: 0 success, 1 refused by the server, 2 bad usage, 3 no reply
+// (no connection, no answer in time, a name that does not resolve), 4 the
+// connection's security failed.
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <iostream>
@@ -32,17 +33,29 @@ int main(int argc, char** argv) {
 
   std::string server = gc::kDefaultRegistryAddress;
   std::string user_id, name;
-  int timeout_ms = gc::RequestOptions{}.timeout_ms, tries = gc::RequestOptions{}.tries;
+  int timeout_ms = 0, tries = gc::RequestOptions{}.tries;
+  double timeout_s = gc::RequestOptions{}.timeout_ms / 1000.0;
   app.add_option("--server", server, "message_server address HOST:PORT")
       ->envname("GROUPCHAT_SERVER")
       ->capture_default_str();
   auto* user_id_opt =
       app.add_option("--user-id", user_id, "use this user id instead of the stored identity");
   auto* name_opt = app.add_option("--name", name, "display name (stored with the identity)");
-  app.add_option("--timeout-ms", timeout_ms, "reply timeout per try, in ms")
-      ->check(CLI::Range(1, 600000))
-      ->capture_default_str();
-  app.add_option("--tries", tries, "tries per request before giving up")
+  auto* timeout_opt =
+      app.add_option("--timeout", timeout_s,
+                     "how long a command waits for answers in all, connecting and retries "
+                     "included; starts again at each answer")
+          ->envname("GROUPCHAT_TIMEOUT")
+          ->check(CLI::Range(0.1, 3600.0))
+          ->type_name("SECONDS")
+          ->capture_default_str();
+  auto* timeout_ms_opt =
+      app.add_option("--timeout-ms", timeout_ms,
+                     "also send a request again after this many ms without a reply; without "
+                     "--timeout, a command then waits this times --tries in all")
+          ->check(CLI::Range(1, 600000));
+  app.add_option("--tries", tries,
+                 "sends of one request at most (again after a dropped connection)")
       ->check(CLI::Range(1, 100))
       ->capture_default_str();
   std::string server_key, group_key;
@@ -182,7 +195,11 @@ int main(int argc, char** argv) {
   const auto groups_file = gc::joined_groups_file_for(me, id_opts);
   const auto remember = gc::remember_memberships(groups_file, me.user_uuid, std::cerr);
 
-  gc::ZmqTransport transport(timeout_ms, tries);
+  // The budget: --timeout (or GROUPCHAT_TIMEOUT); else with --timeout-ms,
+  // tries of that long each, as before there was a budget; else the default.
+  int budget_ms = static_cast<int>(timeout_s * 1000.0 + 0.5);
+  if (timeout_opt->count() == 0 && timeout_ms_opt->count() > 0) budget_ms = timeout_ms * tries;
+  gc::ZmqTransport transport(budget_ms, tries, timeout_ms);
   {
     gc::TransportSecurity sec;
     sec.registry = registry_address;
@@ -215,6 +232,9 @@ int main(int argc, char** argv) {
     return R(std::move(link));
   };
 
+  // A one-shot command's requests share one budget; the shell's each have one.
+  if (*groups_cmd || group_ep) transport.begin_command();
+
   if (*whoami_cmd) {
     gc::WhoAmIOptions wo;
     wo.public_key = my_keys->public_key;
@@ -232,7 +252,10 @@ int main(int argc, char** argv) {
     fo.user_uuid = me.user_uuid;
     if (since_seq >= 0) fo.since_seq = since_seq;
     fo.json = json_out;
-    if (app.get_option("--timeout-ms")->count() > 0) fo.timing.reply_timeout_ms = timeout_ms;
+    if (timeout_ms_opt->count() > 0)
+      fo.timing.reply_timeout_ms = timeout_ms;
+    else if (timeout_opt->count() > 0)
+      fo.timing.reply_timeout_ms = budget_ms;
     auto link = link_for(fo.address);
     if (!link) {
       std::cerr << "error: " << link.error() << "\n";

@@ -2,8 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <mutex>
+
 #include "client/security.hpp"
 #include "client/user_files.hpp"
+#include "core/clock.hpp"
+#include "core/endpoint.hpp"
 #include "core/timefmt.hpp"
 #include "core/visible_text.hpp"
 #include "protocol/limits.hpp"
@@ -11,7 +15,58 @@
 
 namespace gc {
 
-ZmqTransport::ZmqTransport(int timeout_ms, int tries) : timeout_ms_(timeout_ms), tries_(tries) {}
+namespace {
+
+// Names resolved in this run, so that one name keeps one address throughout.
+std::mutex resolved_mutex;
+std::map<std::string, std::string>& resolved_names() {
+  static std::map<std::string, std::string> names;
+  return names;
+}
+
+// "a.b.c.d:port" for an address to connect to; an error when its host name
+// does not resolve (not kept: it may resolve later).
+Result<std::string> resolve_once(const Endpoint& ep) {
+  if (parse_ipv4_host(ep.host)) return canonical_address(ep);
+  const std::string key = ep.ip_port();
+  {
+    std::lock_guard<std::mutex> lock(resolved_mutex);
+    auto& names = resolved_names();
+    if (auto it = names.find(key); it != names.end()) return it->second;
+  }
+  auto resolved = resolved_address(ep);
+  if (!resolved) return resolved;
+  std::lock_guard<std::mutex> lock(resolved_mutex);
+  auto& names = resolved_names();
+  if (names.size() < 4096) names.emplace(key, *resolved);
+  return *resolved;
+}
+
+}  // namespace
+
+std::string canonical_group_address(std::string_view address) {
+  auto ep = parse_connect_endpoint(address);
+  if (!ep) return canonical_address(address);
+  auto resolved = resolve_once(*ep);
+  return resolved ? *resolved : canonical_address(*ep);
+}
+
+ZmqTransport::ZmqTransport(int timeout_ms, int tries, int resend_ms)
+    : timeout_ms_(timeout_ms), tries_(tries), resend_ms_(resend_ms) {}
+
+void ZmqTransport::begin_command() {
+  last_answer_ms_ = mono_ms();
+}
+
+Result<std::string> ZmqTransport::resolve(const std::string& address) {
+  auto ep = parse_connect_endpoint(address);
+  if (!ep) return Result<std::string>::error(ep.error());
+  auto resolved = resolve_once(*ep);
+  if (!resolved)
+    return Result<std::string>::error(
+        fmt::format("cannot reach {}: {}", ep->ip_port(), resolved.error()));
+  return resolved;
+}
 
 void ZmqTransport::secure(TransportSecurity security) {
   security_ = std::move(security);
@@ -33,6 +88,8 @@ Result<CurveKeyPair> ZmqTransport::my_keys() {
 
 Result<ServerRoute> ZmqTransport::route(const std::string& address) {
   using R = Result<ServerRoute>;
+  // A name that does not resolve is said at once, not after a timeout.
+  if (auto where = resolve(address); !where) return R::error(where.error());
   const std::string canonical = canonical_address(address);
   auto it = known_.find(canonical);
   if (it == known_.end() && security_.registry_key && canonical != security_.registry) {
@@ -82,25 +139,37 @@ std::string ZmqTransport::describe(const std::string& address, const ServerRoute
 Result<std::string> ZmqTransport::request(const std::string& address, std::string_view body,
                                           std::string_view peer_kind) {
   last_failure_was_security_ = false;
+  last_may_have_arrived_ = false;
   auto found = clients_.find(address);
   if (found == clients_.end()) {
     auto r = route(address);
     if (!r) return Result<std::string>::error(r.error());
+    auto where = resolve(address);
+    if (!where) return Result<std::string>::error(where.error());
     RequestOptions opts;
     opts.timeout_ms = timeout_ms_;
     opts.tries = tries_;
+    opts.resend_ms = resend_ms_;
     opts.peer_kind = std::string(peer_kind);
     opts.max_reply_bytes = kMaxClientReplyBytes;
     opts.curve = r->curve;
-    found =
-        clients_.emplace(address, Client{std::make_unique<RequestClient>(ctx_, address, opts), *r})
-            .first;
+    // Connected to the address resolved (libzmq would resolve the name
+    // again, perhaps to another address), named as the user wrote it.
+    found = clients_
+                .emplace(address,
+                         Client{std::make_unique<RequestClient>(
+                                    ctx_, *where, opts, std::string(without_tcp_prefix(address))),
+                                *r})
+                .first;
   }
   Client& c = found->second;
-  auto reply = c.client->request(body);
+  const int64_t deadline = last_answer_ms_ >= 0 ? last_answer_ms_ + timeout_ms_ : -1;
+  auto reply = c.client->request(body, deadline);
+  if (reply && last_answer_ms_ >= 0) last_answer_ms_ = mono_ms();
   if (!reply) {
+    last_may_have_arrived_ = c.client->last_may_have_arrived();
     const LinkEvents& link = c.client->last_link();
-    if (!is_handshake_problem(link.problem)) return reply;
+    if (c.client->last_failure() != RequestFailure::handshake) return reply;
     last_failure_was_security_ = true;
     std::string text = describe(address, c.route, link);
     // A key learnt from the registry may be stale (the group has a new
@@ -243,7 +312,12 @@ CallResult<SentMessage> GroupClient::send(const std::string& text) {
   using R = CallResult<SentMessage>;
   std::string raw;
   auto r = call(make_send_request(user_uuid_, name_, text, generate_uuid_v4()), &raw);
-  if (!r.ok()) return R::failure(r.status(), r.error());
+  if (!r.ok()) {
+    // Never report a message as lost that the group may have stored.
+    if (r.status() == CallStatus::unreachable && transport_.last_failure_may_have_arrived())
+      return R::failure(r.status(), r.error() + "; " + kSendMayBeStored);
+    return R::failure(r.status(), r.error());
+  }
   auto sent = decode_sent_message(r->body);
   if (!sent) return bad_reply<SentMessage>(address_, raw, sent.error());
   return std::move(*sent);

@@ -36,7 +36,19 @@ class Transport {
   virtual bool last_failure_was_security() const { return false; }
   // True when the registry is reached over CURVE (and answers list_groups).
   virtual bool registry_is_curve() const { return false; }
+  // True when the last failed request was sent on a connection that was
+  // made, so the server may have acted on it (a message may be stored).
+  virtual bool last_failure_may_have_arrived() const { return false; }
 };
+
+// The one form of a group's (or any server's) address that the client keys
+// per-address state by: the host resolved to its IPv4 address, as a dotted
+// quad ("localhost:5560", "127.1:5560", "tcp://127.0.0.1:5560" and a name
+// of 127.0.0.1 are all "127.0.0.1:5560"). A name is resolved once per run
+// (a later change of its address does not split the group in two); a name
+// that does not resolve, or a text that is not an address, stays as
+// canonical_address (client/security.hpp) writes it.
+std::string canonical_group_address(std::string_view address);
 
 // How the transport reaches servers in the curve mode (docs/CLIENT.md).
 struct TransportSecurity {
@@ -57,16 +69,28 @@ struct ServerRoute {
   std::string key_source;                // where the server's key came from
 };
 
-// The real transport: one Lazy Pirate RequestClient per address, kept for reuse.
+// The real transport: one RequestClient per address, kept for reuse (its
+// connection with it).
 class ZmqTransport : public Transport {
  public:
-  ZmqTransport(int timeout_ms, int tries);
+  // timeout_ms: the budget of a command's wait for answers (see
+  // begin_command); tries: sends of one request at most; resend_ms: also
+  // resend after that long without a reply (0: only after a dropped
+  // connection).
+  ZmqTransport(int timeout_ms, int tries, int resend_ms = 0);
+  // Starts a command: from now on its requests share one budget of
+  // timeout_ms, which starts again whenever an answer arrives (a command
+  // that keeps getting answers, e.g. pages, is not cut short; one that gets
+  // none gives up timeout_ms after its start or its last answer, whatever it
+  // tried meanwhile). Without it each request has a budget of its own.
+  void begin_command();
   // Without it every server is reached open.
   void secure(TransportSecurity security);
   Result<std::string> request(const std::string& address, std::string_view body,
                               std::string_view peer_kind) override;
   bool last_failure_was_security() const override { return last_failure_was_security_; }
   bool registry_is_curve() const override { return security_.registry_key.has_value(); }
+  bool last_failure_may_have_arrived() const override { return last_may_have_arrived_; }
 
   // How address is reached: the registry with its key; a group with
   // --group-key, or with what a curve registry's list_groups says (asked
@@ -85,9 +109,15 @@ class ZmqTransport : public Transport {
     std::string source;
   };
 
+  // The address libzmq is to connect to (the host resolved); an error when
+  // the host name does not resolve.
+  Result<std::string> resolve(const std::string& address);
+
   zmq::context_t ctx_;
   int timeout_ms_;
   int tries_;
+  int resend_ms_;
+  int64_t last_answer_ms_ = -1;  // begin_command or the last answer; -1: no command
   struct Client {
     std::unique_ptr<RequestClient> client;
     ServerRoute route;
@@ -98,6 +128,7 @@ class ZmqTransport : public Transport {
   std::map<std::string, KnownKey> known_;  // by canonical address
   bool registry_proved_ = false;
   bool last_failure_was_security_ = false;
+  bool last_may_have_arrived_ = false;
 };
 
 enum class CallStatus {
@@ -160,6 +191,10 @@ class RegistryClient {
   std::string user_uuid_;
 };
 
+// The end of a send's error when the group may have stored the message.
+inline constexpr const char* kSendMayBeStored =
+    "the message may have been stored: check with get before sending it again";
+
 class GroupClient {
  public:
   // name: display name sent with join and send (ours; empty = not sent).
@@ -171,7 +206,9 @@ class GroupClient {
   // Our groups only; a reference group refuses the action.
   CallResult<WhoAmI> whoami();
   // Each call makes a fresh client_msg_id, so the transport's retries of this
-  // one request cannot store the message twice.
+  // one request cannot store the message twice (in our groups; a reference
+  // group has no client_msg_id). A failure after the request may have reached
+  // the group ends its error with kSendMayBeStored.
   CallResult<SentMessage> send(const std::string& text);
   // One page. A page that does not advance (a message's seq not above the
   // previous one's, or not above query.since_seq) or holds more messages than

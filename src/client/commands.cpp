@@ -64,7 +64,13 @@ int run_send(GroupClient& group, const std::vector<std::string>& words, std::ist
     for (size_t i = 0; i < words.size(); ++i) text += (i ? " " : "") + words[i];
   }
   auto r = group.send(text);
-  if (!r.ok()) return report_call_failure(r.status(), group.address(), r.error(), err);
+  if (!r.ok()) {
+    const int code = report_call_failure(r.status(), group.address(), r.error(), err);
+    if (r.error().find(kSendMayBeStored) != std::string::npos)
+      err << "note: see whether it is there with: user_client get " << visible_text(group.address())
+          << "\n";
+    return code;
+  }
   out << "SUCCESS\n";
   return kExitOk;
 }
@@ -146,7 +152,7 @@ MembershipObserver remember_memberships(std::optional<std::filesystem::path> fil
   return [file = std::move(file), user_uuid = std::move(user_uuid), &err](
              const std::string& address, bool joined) {
     if (!file) return;
-    if (auto e = store_joined_group(*file, user_uuid, address, joined))
+    if (auto e = store_joined_group(*file, user_uuid, canonical_group_address(address), joined))
       err << "warning: " << *e << "; the shell will not follow this group at start\n";
   };
 }
@@ -171,7 +177,15 @@ int run_shell(Transport& transport, ShellConfig config,
     std::filesystem::create_directories(h->parent_path(), ec);
     if (!ec) options.history_file = h->string();
   }
-  if (groups_file) options.followed = load_joined_groups(*groups_file, user_uuid);
+  if (groups_file) {
+    // Remembered under any spelling (an older file): each group once.
+    for (const auto& address : load_joined_groups(*groups_file, user_uuid)) {
+      std::string canonical = canonical_group_address(address);
+      if (std::find(options.followed.begin(), options.followed.end(), canonical) ==
+          options.followed.end())
+        options.followed.push_back(std::move(canonical));
+    }
+  }
   options.stop_fd = watch_stop_signals();
   options.on_membership = on_membership;
   options.link_for = std::move(link_for);

@@ -139,7 +139,9 @@ bool Shell::checked_address(const std::string& text, std::string& address) {
     err_ << "error: " << ep.error() << "\n" << std::flush;
     return false;
   }
-  address = ep->ip_port();
+  // One group under every spelling of its address: the shell's state
+  // (follows, messages sent here, names) is keyed by it.
+  address = canonical_group_address(ep->ip_port());
   return true;
 }
 
