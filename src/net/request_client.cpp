@@ -37,10 +37,13 @@ void RequestClient::reconnect() {
   close();
   socket_ = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::req);
   socket_->set(zmq::sockopt::linger, 0);
-  // One socket for every try: a resend needs no new connection, and a reply
-  // to an earlier send of the same or an older request is dropped.
+  // One socket for every try: a resend needs no new connection. Not
+  // ZMQ_REQ_CORRELATE: its extra request-id frame breaks a server that reads
+  // a REQ peer as [identity, "", body], as the reference group does. A reply
+  // to an earlier send of the same request is as good as the resend's (the
+  // same body); a request that got none closes the socket, so that its late
+  // reply cannot pass for the next request's.
   socket_->set(zmq::sockopt::req_relaxed, 1);
-  socket_->set(zmq::sockopt::req_correlate, 1);
   if (options_.max_reply_bytes >= 0)
     socket_->set(zmq::sockopt::maxmsgsize, options_.max_reply_bytes);
   if (options_.curve)
@@ -53,6 +56,8 @@ void RequestClient::reconnect() {
 
 Result<std::string> RequestClient::fail(RequestFailure why, std::string text) {
   last_failure_ = why;
+  // A reply still to come must not pass for the next request's.
+  close();
   return Result<std::string>::error(std::move(text));
 }
 
@@ -69,10 +74,16 @@ Result<std::string> RequestClient::request(std::string_view body, int64_t deadli
   bool was_up = false;
   int connects_before = 0, handshakes_before = 0;
   try {
-    if (!socket_) reconnect();
-    // What happened before this request is not this request's.
-    monitor_->drain();
-    const LinkEvents& before = monitor_->events();
+    // On a socket kept from an earlier request, what happened before this
+    // request is not this request's; on a fresh one everything is (libzmq
+    // may connect before the first look).
+    LinkEvents before;
+    if (socket_) {
+      monitor_->drain();
+      before = monitor_->events();
+    } else {
+      reconnect();
+    }
     int disconnections_seen = before.disconnections;
     // A connection kept from an earlier request and still up counts as made.
     was_up = before.handshakes > before.disconnections;

@@ -1,16 +1,15 @@
 #pragma once
 // A blocking request/reply client that never hangs and survives a slow
-// network. One REQ socket per server, kept across requests and retries
-// (ZMQ_REQ_RELAXED + ZMQ_REQ_CORRELATE: a request may be sent again on the
-// same socket, and a late reply to an earlier send is dropped by libzmq), so a
-// retry does not pay for a new connection's handshake, which costs several
-// round trips. A request has one time budget, connection set-up included;
-// within it the request is sent again only when its connection dropped while
-// the reply was awaited (the request or its reply may have been lost with
-// it), or, when resend_ms is set, after that long without a reply. The error
-// at the end says what was seen: nothing accepted a connection, a connection
-// was made but its handshake did not finish, or the server was reached and
-// did not answer in time.
+// network. One REQ socket per server, kept across requests that get their
+// replies and across the retries of one request (ZMQ_REQ_RELAXED: a request
+// may be sent again on the same socket), so a retry does not pay for a new
+// connection's handshake, which costs several round trips. A request that
+// gets no reply closes the socket (its late reply must not answer the next). A request has one time
+// budget, connection set-up included; within it the request is sent again only when its connection
+// dropped while the reply was awaited (the request or its reply may have been lost with it), or,
+// when resend_ms is set, after that long without a reply. The error at the end says what was seen:
+// nothing accepted a connection, a connection was made but its handshake did not finish, or the
+// server was reached and did not answer in time.
 #include <cstdint>
 #include <memory>
 #include <optional>
