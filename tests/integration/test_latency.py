@@ -7,11 +7,13 @@ does not resolve, nothing listening, no reply) are told apart.
 
 One registry, one group, one proxy in front of each, shared by the file."""
 import re
+import subprocess
 import time
 
 import pytest
+import zmq
 
-from conftest import Cluster, Proc, binary, free_port
+from conftest import Cluster, binary, free_port
 from delay_proxy import DelayProxy
 
 DELAY_S = 0.3
@@ -162,6 +164,24 @@ def test_an_address_where_nothing_listens_says_it_cannot_connect(slow):
     assert MAY_BE_STORED not in r.stderr
 
 
+def test_a_server_that_takes_the_request_and_never_answers_is_told_apart(slow):
+    ctx = zmq.Context.instance()
+    silent = ctx.socket(zmq.ROUTER)
+    silent.setsockopt(zmq.LINGER, 0)
+    port = silent.bind_to_random_port("tcp://127.0.0.1")
+    try:
+        r = slow.client(["--user-id", "lost", "--timeout", "1", "send", f"127.0.0.1:{port}",
+                         "into the void"])
+        # The request did arrive: the server may have stored it.
+        assert silent.poll(5000) and b"into the void" in silent.recv_multipart()[-1]
+    finally:
+        silent.close()
+    assert r.returncode == 3
+    assert f"connected to 127.0.0.1:{port}, but no reply came within 1 s" in r.stderr, r.stderr
+    assert MAY_BE_STORED in r.stderr
+    assert f"note: see whether it is there with: user_client get 127.0.0.1:{port}" in r.stderr
+
+
 def test_a_server_that_accepts_and_never_answers_is_told_from_one_that_is_not_there(slow):
     # The proxy, cut, accepts TCP connections and closes them at once: a
     # connection is made but no handshake finishes.
@@ -173,3 +193,35 @@ def test_a_server_that_accepts_and_never_answers_is_told_from_one_that_is_not_th
     assert r.returncode == 3
     assert f"connected to {slow.grp_proxy.address}, but the connection's handshake did not " \
            "finish within 1.5 s" in r.stderr, r.stderr
+
+
+def test_curve_join_send_and_follow_at_a_600_ms_round_trip(slow, tmp_path):
+    """CURVE's handshake takes two more round trips than the open one: five
+    before the first reply, about 3 s here, longer than the follower's 3 s
+    reply timeout used to allow."""
+    reg_data = tmp_path / "registry-data"
+    reg = slow.registry(extra=["--security", "curve", "--data-dir", str(reg_data)])
+    r = subprocess.run([binary("message_server"), "--data-dir", str(reg_data), "--bind",
+                        reg.address, "--public-key"], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    data = tmp_path / "vault-data"
+    vault = slow.group("vault", reg.address, data_dir=str(data),
+                       extra=["--security", "curve", "--server-key", r.stdout.strip()])
+    r = subprocess.run([binary("group_server"), "vault", vault.address, "--security", "curve",
+                        "--data-dir", str(data), "--public-key"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    key = r.stdout.strip()
+    with DelayProxy(vault.address, DELAY_S) as proxy:
+        g = proxy.address
+        for who in ("vault-reader", "vault-writer"):
+            r = run(slow, who, "--group-key", key, "join", g)
+            assert r.returncode == 0, r.stderr
+        follow = start(slow, "vault-reader", "--group-key", key, "follow", g, "--since-seq", "0")
+        try:
+            r = run(slow, "vault-writer", "--group-key", key, "send", g, "sealed and slow")
+            assert r.returncode == 0, r.stderr
+            follow.wait_for(r"sealed and slow", timeout=20)
+            assert proxy.connections == 4  # two joins, a send, one follow: no restart
+        finally:
+            follow.stop()
