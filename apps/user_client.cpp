@@ -252,6 +252,7 @@ int main(int argc, char** argv) {
     fo.user_uuid = me.user_uuid;
     if (since_seq >= 0) fo.since_seq = since_seq;
     fo.json = json_out;
+    fo.timing.connect_timeout_ms = budget_ms;
     if (timeout_ms_opt->count() > 0)
       fo.timing.reply_timeout_ms = timeout_ms;
     else if (timeout_opt->count() > 0)

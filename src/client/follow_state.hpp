@@ -38,8 +38,12 @@ namespace gc {
 struct FollowTiming {
   int renew_ms = kFollowRenewMs;  // how often the follow is renewed
   int reply_timeout_ms = 3000;    // no reply to a request for this long: reconnect
-  int fetch_limit = 1000;         // page size for catching up
-  int poll_ms = 1000;             // a group that does not push: how often it is polled
+  // A connection whose handshake has not finished is being set up (several
+  // round trips on a slow network), not silent, for this long after it was
+  // started; the reply timeout counts from the end of the handshake.
+  int connect_timeout_ms = 10000;
+  int fetch_limit = 1000;  // page size for catching up
+  int poll_ms = 1000;       // a group that does not push: how often it is polled
 };
 
 // How many unusable frames one follower reports before it goes quiet about them.

@@ -1,5 +1,7 @@
 #include "client/follower.hpp"
 
+#include <algorithm>
+
 #include "core/endpoint.hpp"
 #include "protocol/limits.hpp"
 
@@ -10,7 +12,8 @@ Follower::Follower(zmq::context_t& ctx, std::string address, std::string user_uu
     : ctx_(ctx),
       address_(std::move(address)),
       link_(std::move(link)),
-      state_(std::move(user_uuid), since_seq, timing) {}
+      state_(std::move(user_uuid), since_seq, timing),
+      timing_(timing) {}
 
 void Follower::connect() {
   monitor_.reset();
@@ -32,6 +35,7 @@ void Follower::connect() {
 
 void Follower::start(int64_t now_ms, FollowOutput& out) {
   connect();
+  connected_at_ms_ = now_ms;
   size_t first = out.requests.size();
   state_.start(now_ms, out);
   handle(now_ms, out, first);
@@ -54,6 +58,7 @@ void Follower::handle(int64_t now_ms, FollowOutput& out, size_t first_request) {
     out.reconnect = false;
     ++reconnects_;
     connect();
+    connected_at_ms_ = now_ms;
     first_request = out.requests.size();
     state_.start(now_ms, out);
   }
@@ -89,6 +94,10 @@ void Follower::on_tick(int64_t now_ms, FollowOutput& out) {
     if (link.handshakes > handshakes_seen_) {
       handshakes_seen_ = link.handshakes;
       state_.on_connected(now_ms);
+    } else if (link.handshakes == 0 && now_ms - connected_at_ms_ < timing_.connect_timeout_ms) {
+      // Still being set up: wait on, up to the connect timeout.
+      state_.on_connected(std::min(
+          now_ms, connected_at_ms_ + timing_.connect_timeout_ms - timing_.reply_timeout_ms));
     }
   }
   size_t first = out.requests.size();

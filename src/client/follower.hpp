@@ -55,7 +55,9 @@ class Follower {
   std::unique_ptr<zmq::socket_t> socket_;
   FollowState state_;
   int reconnects_ = 0;
-  int handshakes_seen_ = 0;  // on this connection, as told to state_
+  int handshakes_seen_ = 0;      // on this connection, as told to state_
+  int64_t connected_at_ms_ = 0;  // when this connection was started
+  FollowTiming timing_;
   std::string link_failure_;
 };
 

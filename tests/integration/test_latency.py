@@ -86,7 +86,9 @@ def test_follow_delivers_another_users_message_at_a_600_ms_round_trip(slow):
     last = run(slow, "watcher", "get", slow.grp.address, "--json").stdout.splitlines()
     since = str(len(last))
     connections = slow.grp_proxy.connections
-    follow = start(slow, "watcher", "follow", g, "--since-seq", since)
+    # A reply timeout of 1 s, shorter than the connection's set-up here (three
+    # round trips): counted from the end of the handshake it is enough.
+    follow = start(slow, "watcher", "--timeout-ms", "1000", "follow", g, "--since-seq", since)
     try:
         r = run(slow, "speaker", "send", slow.grp.address, "heard across the slow link")
         assert r.returncode == 0, r.stderr
@@ -217,7 +219,8 @@ def test_curve_join_send_and_follow_at_a_600_ms_round_trip(slow, tmp_path):
         for who in ("vault-reader", "vault-writer"):
             r = run(slow, who, "--group-key", key, "join", g)
             assert r.returncode == 0, r.stderr
-        follow = start(slow, "vault-reader", "--group-key", key, "follow", g, "--since-seq", "0")
+        follow = start(slow, "vault-reader", "--group-key", key, "--timeout-ms", "1000",
+                       "follow", g, "--since-seq", "0")
         try:
             r = run(slow, "vault-writer", "--group-key", key, "send", g, "sealed and slow")
             assert r.returncode == 0, r.stderr
