@@ -253,3 +253,25 @@ def test_ones_own_message_is_shown_once(chat, term):
     term.type("o", "exit")
     term.keys("o", "Enter")
     term.wait_gone("o")
+
+
+def test_one_group_joined_under_two_spellings_shows_each_message_once(chat, term):
+    g = chat.grp.address  # 127.0.0.1:PORT
+    other_spelling = f"localhost:{chat.grp.port}"
+    open_shell(term, "s9", chat, join_group=False)
+    for address in (other_spelling, g):
+        term.type("s9", f"join_group {address}")
+        term.keys("s9", "Enter")
+    term.wait_screen("s9", lambda ls: ls.count("SUCCESS") == 2, what="two SUCCESS")
+    wait_live(term, "s9", chat)
+    send_other(chat, "said once")
+    send_other(chat, "said after")
+    # A second follow of the same group (the shell's state keyed by the
+    # address as typed) would get both pushes too, on a connection of its
+    # own, in order: by the time "said after" is there, "said once" twice.
+    lines = term.wait_screen("s9", lambda ls: any("other : said after (" in x for x in ls),
+                             what="the later message")
+    shown = [x for x in lines if "other : said once (" in x]
+    assert len(shown) == 1 and shown[0].startswith(f"[{g}] "), lines
+    term.keys("s9", "C-d")
+    term.wait_gone("s9")
