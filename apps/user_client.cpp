@@ -9,12 +9,14 @@
 
 #include "client/chat_client.hpp"
 #include "client/commands.hpp"
+#include "client/group_names.hpp"
 #include "client/security.hpp"
 #include "client/user_files.hpp"
 #include "core/clock.hpp"
 #include "core/endpoint.hpp"
 #include "core/stop_signal.hpp"
 #include "core/version.hpp"
+#include "core/visible_text.hpp"
 #include "net/request_client.hpp"
 #include "protocol/limits.hpp"
 
@@ -23,6 +25,17 @@ namespace {
 int usage_error(const std::string& what) {
   std::cerr << "error: " << what << "\n";
   return gc::kExitUsage;
+}
+
+// A subcommand's --help lists only its own options: its footer lists the
+// global ones too (they may come before or after the subcommand's name).
+std::string global_options_help(const CLI::App& app) {
+  std::vector<const CLI::Option*> globals;
+  for (const CLI::Option* opt : app.get_options())
+    if (opt->nonpositional() && opt->get_name() != "--help") globals.push_back(opt);
+  CLI::Formatter formatter;
+  formatter.column_width(30);
+  return formatter.make_group("Global options (before or after the subcommand)", false, globals);
 }
 
 }  // namespace
@@ -79,14 +92,15 @@ int main(int argc, char** argv) {
 
   auto* groups_cmd = app.add_subcommand("groups", "list the live groups");
   auto* join_cmd = app.add_subcommand("join", "join a group");
-  join_cmd->add_option("group", group, "group address IP:PORT")->required();
+  const std::string group_help = "the group: IP:PORT, or its name as the registry lists it";
+  join_cmd->add_option("group", group, group_help)->required();
   auto* leave_cmd = app.add_subcommand("leave", "leave a group");
-  leave_cmd->add_option("group", group, "group address IP:PORT")->required();
+  leave_cmd->add_option("group", group, group_help)->required();
   auto* send_cmd = app.add_subcommand("send", "send a message (TEXT '-' reads it from stdin)");
-  send_cmd->add_option("group", group, "group address IP:PORT")->required();
+  send_cmd->add_option("group", group, group_help)->required();
   send_cmd->add_option("text", words, "message text, or - for stdin")->required();
   auto* get_cmd = app.add_subcommand("get", "print messages, oldest first");
-  get_cmd->add_option("group", group, "group address IP:PORT")->required();
+  get_cmd->add_option("group", group, group_help)->required();
   get_cmd->add_option("--since", since,
                       "messages at or after TIME, your local time unless it ends in Z or an "
                       "offset (HH:MM:SS, YYYY-MM-DD, YYYY-MM-DDTHH:MM:SS[.f][Z|+HH:MM], "
@@ -102,20 +116,22 @@ int main(int argc, char** argv) {
   get_cmd->add_flag("--json", json_out, "one JSON object per message");
   auto* follow_cmd = app.add_subcommand(
       "follow", "print the group's messages as they arrive, until SIGINT/SIGTERM (like tail -f)");
-  follow_cmd->add_option("group", group, "group address IP:PORT")->required();
+  follow_cmd->add_option("group", group, group_help)->required();
   follow_cmd->add_option("--since-seq", since_seq, "first print the stored messages after this seq")
       ->check(CLI::NonNegativeNumber);
   follow_cmd->add_flag("--json", json_out, "one JSON object per message");
   auto* whoami_cmd = app.add_subcommand(
       "whoami", "print your public key; with a group, also your public id there");
-  whoami_cmd->add_option("group", group, "group address IP:PORT");
+  whoami_cmd->add_option("group", group, group_help);
   whoami_cmd->add_flag("--json", json_out, "print one JSON object");
   auto* shell_cmd = app.add_subcommand("shell", "interactive shell (the default)");
   auto* help_cmd = app.add_subcommand("help", "print this help (as --help) and exit");
   // Global flags may also follow the subcommand name.
   for (auto* sub :
-       {groups_cmd, join_cmd, leave_cmd, send_cmd, get_cmd, follow_cmd, whoami_cmd, shell_cmd})
+       {groups_cmd, join_cmd, leave_cmd, send_cmd, get_cmd, follow_cmd, whoami_cmd, shell_cmd}) {
     sub->fallthrough();
+    sub->footer([&app] { return global_options_help(app); });
+  }
 
   try {
     app.parse(argc, argv);
@@ -133,8 +149,11 @@ int main(int argc, char** argv) {
   if (user_id_opt->count() > 0) {
     if (auto bad = gc::check_user_id(user_id)) return usage_error("--user-id: " + *bad);
   }
+  // A group by address is checked now; one by name is looked up once the
+  // registry can be asked.
   std::optional<gc::Endpoint> group_ep;
-  if (!group.empty()) {
+  const bool group_by_name = !group.empty() && !gc::is_group_address(group);
+  if (!group.empty() && !group_by_name) {
     auto ep = gc::parse_connect_endpoint(group);
     if (!ep) return usage_error(ep.error());
     group_ep = *ep;
@@ -165,9 +184,9 @@ int main(int argc, char** argv) {
   if (!trust) return usage_error(trust.error());
   std::optional<std::string> group_key_checked;
   if (group_key_opt->count() > 0) {
-    if (!group_ep)
+    if (group.empty())
       return usage_error(
-          "--group-key needs a group address (join, leave, send, get, follow or whoami GROUP)");
+          "--group-key needs a group (join, leave, send, get, follow or whoami GROUP)");
     auto k = gc::parse_public_key(group_key, "--group-key");
     if (!k) return usage_error(k.error());
     group_key_checked = *k;
@@ -200,13 +219,14 @@ int main(int argc, char** argv) {
   int budget_ms = static_cast<int>(timeout_s * 1000.0 + 0.5);
   if (timeout_opt->count() == 0 && timeout_ms_opt->count() > 0) budget_ms = timeout_ms * tries;
   gc::ZmqTransport transport(budget_ms, tries, timeout_ms);
+  gc::TransportSecurity sec;
   {
-    gc::TransportSecurity sec;
     sec.registry = registry_address;
     sec.registry_key = trust->key;
     sec.registry_key_source = trust->remembered ? "known_registries" : given_what;
     if (known_file) sec.known_registries = *known_file;
-    if (group_key_checked) sec.group_keys[gc::canonical_address(*group_ep)] = *group_key_checked;
+    if (group_key_checked && group_ep)
+      sec.group_keys[gc::canonical_address(*group_ep)] = *group_key_checked;
     if (my_keys) sec.my_keys = [my_keys] { return gc::Result<gc::CurveKeyPair>(*my_keys); };
     if (trust->remember) {
       sec.on_registry_proved = [file = *known_file, registry_address, key = *trust->key] {
@@ -217,8 +237,28 @@ int main(int argc, char** argv) {
                     << key << " in " << file.string() << "\n";
       };
     }
-    transport.secure(std::move(sec));
+    transport.secure(sec);
   }
+  if (group_by_name) {
+    gc::GroupTarget t = gc::find_group(transport, registry->ip_port(), group);
+    if (!t.ok()) {
+      std::cerr << "error: " << t.error << "\n";
+      return t.exit_code;
+    }
+    auto ep = gc::parse_connect_endpoint(t.address);
+    if (!ep) {
+      std::cerr << "error: the registry lists '" << gc::visible_text(group)
+                << "' at an unusable address: " << gc::visible_text(ep.error()) << "\n";
+      return gc::kExitUnreachable;
+    }
+    group_ep = *ep;
+    if (group_key_checked) {
+      // The key given is the named group's: the transport learns it now.
+      sec.group_keys[gc::canonical_address(*group_ep)] = *group_key_checked;
+      transport.secure(sec);
+    }
+  }
+
   // How a followed group is reached: as the transport reaches it.
   gc::FollowLinkSource link_for = [&transport](const std::string& address) {
     using R = gc::Result<gc::FollowLink>;

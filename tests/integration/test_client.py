@@ -9,7 +9,7 @@ import time
 import pytest
 import zmq
 
-from conftest import connect, free_port, public_id, request_json
+from conftest import connect, free_port, join, public_id, request_json
 
 MSG_LINE = re.compile(r"^(.+) : (.*) \((\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?)\)$")
 NOT_MEMBER = "User is not a member of this group. Please join the group first."
@@ -121,7 +121,7 @@ def test_get_filters_by_seq_time_and_limit(chat):
 @pytest.mark.parametrize(
     "args",
     [
-        ["join", "nonsense"],
+        ["join", "no/such:5560"],
         ["join", "127.0.0.1:0"],
         ["send", "127.0.0.1:99999", "x"],
         ["get", "127.0.0.1:5560", "--since", "yesterday"],
@@ -335,3 +335,48 @@ def test_an_empty_list_or_read_says_so_on_stderr_with_stdout_empty(chat):
     other = chat.registry()
     r = chat.client(["--server", other.address, "groups"])
     assert (r.returncode, r.stdout, r.stderr) == (0, "", "(no live groups)\n"), r
+
+
+def test_commands_take_a_groups_name_as_the_registry_lists_it(chat):
+    g = chat.grp.address
+    r = run(chat, "join", "alpha")
+    assert (r.returncode, r.stdout) == (0, "SUCCESS\n"), r.stderr
+    r = run(chat, "send", "alpha", "by", "name")
+    assert r.returncode == 0, r.stderr
+    r = run(chat, "get", "alpha")
+    assert r.returncode == 0 and MSG_LINE.match(r.stdout.rstrip("\n")).group(2) == "by name", r
+    page = request_json(g, {"action": "getMessage", "user_uuid": stored_uuid(chat)})
+    assert [m["message"] for m in page["messages"]] == ["by name"]
+    r = run(chat, "whoami", "alpha")
+    assert r.returncode == 0 and f"public id at {g}: " in r.stdout, r
+    r = run(chat, "leave", "alpha")
+    assert (r.returncode, r.stdout) == (0, "SUCCESS\n"), r.stderr
+
+
+def test_an_unknown_name_exits_2_with_close_names_and_sends_nothing(chat):
+    r = run(chat, "join", "Alpah")
+    assert r.returncode == 2, r
+    assert r.stderr == (f"error: no live group named 'Alpah' at the registry {chat.reg.address}; "
+                        "did you mean 'alpha'?\n"), r.stderr
+    r = run(chat, "send", "zzz", "x")
+    assert r.returncode == 2 and "no live group named 'zzz'" in r.stderr, r
+    join(chat.grp, "checker")
+    page = request_json(chat.grp.address, {"action": "getMessage", "user_uuid": "checker"})
+    assert page["messages"] == [], page  # nothing was sent
+
+
+def test_a_name_with_the_registry_down_exits_3_quickly(cluster):
+    dead = f"127.0.0.1:{free_port()}"
+    r = cluster.client([*FAST, "--server", dead, "join", "alpha"], timeout=15)
+    assert r.returncode == 3, r
+    assert f"cannot look up the group 'alpha' at the registry {dead}: no reply" in r.stderr, r
+
+
+@pytest.mark.parametrize("sub", ["join", "send", "get", "follow", "groups", "whoami", "shell"])
+def test_a_subcommands_help_lists_the_global_flags_too(cluster, sub):
+    r = cluster.client([sub, "--help"])
+    assert r.returncode == 0, r
+    assert "Global options" in r.stdout, r.stdout
+    for flag in ("--server", "--user-id", "--name", "--timeout-ms", "--tries", "--server-key",
+                 "--group-key"):
+        assert flag in r.stdout, (sub, flag, r.stdout)

@@ -208,7 +208,7 @@ def test_since_seq_replays_history_then_continues_live(chat):
 def test_bad_usage_of_follow_exits_2(chat):
     r = chat.client(["follow"])
     assert r.returncode == 2
-    r = chat.client(["follow", "nonsense"])
+    r = chat.client(["follow", "no/such:5560"])
     assert r.returncode == 2 and "bad address" in r.stderr
     r = chat.client(["follow", chat.grp.address, "--since-seq", "-3"])
     assert r.returncode == 2
