@@ -6,6 +6,7 @@
 // clang-format on
 #include <langinfo.h>
 
+#include <algorithm>
 #include <clocale>
 #include <cstdlib>
 #include <cstring>
@@ -33,11 +34,18 @@ LineEditor::LineEditor(std::string prompt, std::string history_file)
   using_history();
   stifle_history(1000);
   if (!history_file_.empty()) read_history(history_file_.c_str());
+  // Tab completes what the completer offers, never file names; words are
+  // split at blanks only.
+  static char kBlanks[] = " \t";
+  rl_basic_word_break_characters = kBlanks;
+  rl_completer_word_break_characters = kBlanks;
+  rl_attempted_completion_function = &LineEditor::on_complete;
   install();
 }
 
 LineEditor::~LineEditor() {
   rl_callback_handler_remove();  // also puts the terminal back in its normal mode
+  rl_attempted_completion_function = nullptr;
   if (!history_file_.empty()) write_history(history_file_.c_str());
   g_active = nullptr;
 }
@@ -72,6 +80,25 @@ void LineEditor::on_line(char* line) {
   // mode). Go back at once, before more typed or pasted input arrives, but
   // with no prompt: the command's output comes first, then redraw() shows it.
   rl_callback_handler_install("", &LineEditor::on_line);
+}
+
+char** LineEditor::on_complete(const char* text, int start, int /*end*/) {
+  rl_attempted_completion_over = 1;  // no file names when nothing matches
+  LineEditor* self = g_active;
+  if (self == nullptr || !self->completer_ || start < 0) return nullptr;
+  const std::string_view line(rl_line_buffer != nullptr ? rl_line_buffer : "");
+  const auto before = line.substr(0, std::min(line.size(), static_cast<size_t>(start)));
+  self->matches_ = self->completer_(before, text);
+  if (self->matches_.empty()) return nullptr;
+  return rl_completion_matches(text, &LineEditor::next_match);
+}
+
+char* LineEditor::next_match(const char* /*text*/, int state) {
+  // libedit asks with state 0, 1, 2, ... until it gets null; it frees each.
+  LineEditor* self = g_active;
+  if (self == nullptr || state < 0 || static_cast<size_t>(state) >= self->matches_.size())
+    return nullptr;
+  return strdup(self->matches_[static_cast<size_t>(state)].c_str());
 }
 
 void LineEditor::clear_eof() {

@@ -9,6 +9,7 @@
 // above the prompt and redraws the prompt and the half-typed line intact.
 // Only one LineEditor may exist at a time (libedit's callback interface is
 // global), and only on a terminal.
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,8 +46,17 @@ class LineEditor {
   // off e.g. for the lines of a message being typed.
   void set_recording(bool on) { recording_ = on; }
 
+  // Tab: the words that may stand where `word` (the text from the last blank
+  // to the cursor) is typed, after `before` (the line up to that word). One
+  // word is put in; several: their common start, and a second Tab lists them.
+  using Completer =
+      std::function<std::vector<std::string>(std::string_view before, std::string_view word)>;
+  void set_completer(Completer completer) { completer_ = std::move(completer); }
+
  private:
   static void on_line(char* line);
+  static char** on_complete(const char* text, int start, int end);
+  static char* next_match(const char* text, int state);
   void install();
 
   std::string prompt_;
@@ -54,7 +64,10 @@ class LineEditor {
   std::vector<std::string> completed_;
   bool eof_ = false;
   bool recording_ = true;
-  bool prompt_hidden_ = false;  // a line completed; no prompt on screen until redraw()
+  bool prompt_hidden_ = false;
+  Completer completer_;
+  std::vector<std::string> matches_;  // of the Tab being answered  // a line completed; no prompt
+                                      // on screen until redraw()
 };
 
 }  // namespace gc

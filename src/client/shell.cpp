@@ -2,11 +2,14 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <iterator>
 #include <sstream>
 #include <vector>
 
 #include "client/commands.hpp"
 #include "client/display.hpp"
+#include "client/security.hpp"
 #include "client/user_files.hpp"
 #include "core/clock.hpp"
 #include "core/endpoint.hpp"
@@ -56,7 +59,7 @@ void Shell::run() {
   std::string line;
   bool ended = true;
   while (true) {
-    if (config_.prompt && !collecting_message()) out_ << "> " << std::flush;
+    if (config_.prompt && !collecting_message()) out_ << prompt() << std::flush;
     if (!std::getline(in_, line)) break;
     if (!feed(line)) {
       ended = false;
@@ -76,7 +79,7 @@ bool Shell::feed(std::string line) {
   if (line == "END") {
     PendingSend p = std::move(*pending_send_);
     pending_send_.reset();
-    send_message(p.address, p.body);
+    if (auto t = target(p.address); t.ok()) send_message(t.address, p.body);
     out_.flush();
     return true;
   }
@@ -95,8 +98,14 @@ void Shell::end_of_input() {
 }
 
 bool Shell::execute(const std::string& line) {
+  const size_t first = line.find_first_not_of(" \t");
+  if (first == std::string::npos) return true;  // a blank line is not worth an error
+  if (line[first] == '/') {
+    const bool running = execute_slash(line.substr(first));
+    out_.flush();
+    return running;
+  }
   auto words = split_words(line);
-  if (words.empty()) return true;  // a blank line is not worth an error
   const std::string& cmd = words[0];
   const size_t n = words.size();
   // As the reference, words after a command's arguments are ignored (so
@@ -115,17 +124,26 @@ bool Shell::execute(const std::string& line) {
   } else if (cmd == "get_group_list") {
     get_group_list();
   } else if (cmd == "join_group") {
-    if (needs_address("join_group IP:PORT")) change_membership(words[1], true);
+    if (needs_address("join_group NAME|IP:PORT")) {
+      if (auto t = target(words[1]); t.ok()) change_membership(t.address, true);
+    }
   } else if (cmd == "leave_group") {
-    if (needs_address("leave_group IP:PORT")) change_membership(words[1], false);
+    if (needs_address("leave_group NAME|IP:PORT")) {
+      if (auto t = target(words[1]); t.ok()) change_membership(t.address, false);
+    }
   } else if (cmd == "get_messages") {
-    if (needs_address("get_messages IP:PORT [TIME]"))
-      get_messages(words[1], rest_after_words(line, 2));
+    if (needs_address("get_messages NAME|IP:PORT [TIME]")) {
+      if (auto t = target(words[1]); t.ok()) get_messages(t.address, rest_after_words(line, 2));
+    }
   } else if (cmd == "send_message") {
-    if (needs_address("send_message IP:PORT, then the message's lines, then a line END")) {
+    if (needs_address("send_message NAME|IP:PORT, then the message's lines, then a line END")) {
       pending_send_ = PendingSend{words[1], {}, true};
       if (config_.prompt) out_ << "(type the message; end it with a line END)\n";
     }
+  } else if (!current_.address.empty()) {
+    // IRC's one-line send: with a current group, a line that is no command
+    // is a message to it, sent as typed.
+    send_message(current_.address, line, true);
   } else {
     out_ << "Invalid command\n";
   }
@@ -133,16 +151,122 @@ bool Shell::execute(const std::string& line) {
   return true;
 }
 
-bool Shell::checked_address(const std::string& text, std::string& address) {
-  auto ep = parse_connect_endpoint(text);
-  if (!ep) {
-    err_ << "error: " << ep.error() << "\n" << std::flush;
+bool Shell::execute_slash(const std::string& line) {
+  const auto words = split_words(line);
+  const std::string& cmd = words[0];
+  auto needs_current = [&](std::string_view usage) {
+    if (!current_.address.empty()) return true;
+    err_ << "error: no current group; /join NAME|IP:PORT first (" << usage << ")\n" << std::flush;
     return false;
+  };
+  if (line.rfind("//", 0) == 0) {
+    // "//text" sends "/text".
+    if (needs_current("//TEXT then sends /TEXT to it"))
+      send_message(current_.address, line.substr(1), true);
+  } else if (cmd == "/join") {
+    const std::string what = rest_after_words(line, 1);
+    if (what.empty())
+      err_ << "usage: /join NAME|IP:PORT\n" << std::flush;
+    else
+      change_current(what, true);
+  } else if (cmd == "/leave") {
+    const std::string what = rest_after_words(line, 1);
+    if (!what.empty())
+      change_current(what, false);
+    else if (needs_current("or /leave NAME|IP:PORT"))
+      change_current(current_.address, false);
+  } else if (cmd == "/groups" || cmd == "/list") {
+    get_group_list();
+  } else if (cmd == "/messages") {
+    if (needs_current("or get_messages NAME|IP:PORT [TIME]"))
+      get_messages(current_.address, rest_after_words(line, 1));
+  } else if (cmd == "/say") {
+    const std::string text = rest_after_words(line, 1);
+    if (text.empty())
+      err_ << "usage: /say TEXT\n" << std::flush;
+    else if (needs_current("/say TEXT then sends TEXT to it"))
+      send_message(current_.address, text, true);
+  } else if (cmd == "/help") {
+    help();
+  } else if (cmd == "/quit" || cmd == "/exit") {
+    return false;
+  } else {
+    err_ << "error: unknown command '" << visible_text(cmd) << "'; help lists the commands\n"
+         << std::flush;
+  }
+  return true;
+}
+
+GroupTarget Shell::target(const std::string& text) {
+  GroupTarget t = find_group(transport_, config_.registry, text);
+  if (!t.ok()) {
+    out_.flush();
+    err_ << "error: " << t.error << "\n" << std::flush;
+    return t;
   }
   // One group under every spelling of its address: the shell's state
-  // (follows, messages sent here, names) is keyed by it.
-  address = canonical_group_address(ep->ip_port());
-  return true;
+  // (follows, messages sent here, the current group) is keyed by it.
+  t.address = canonical_group_address(t.address);
+  return t;
+}
+
+void Shell::change_current(const std::string& text, bool join) {
+  GroupTarget t = target(text);
+  if (!t.ok()) return;
+  if (!change_membership(t.address, join)) return;
+  if (join) {
+    current_ = {t.address, visible_text(t.name.empty() ? t.address : t.name)};
+    out_.flush();
+    err_ << "note: lines that are not commands now go to " << current_.label
+         << (t.name.empty() ? "" : " (" + t.address + ")") << "\n"
+         << std::flush;
+  }
+}
+
+std::string Shell::prompt() const {
+  return current_.address.empty() ? "> " : current_.label + "> ";
+}
+
+const std::vector<ListedGroup>& Shell::cached_groups() {
+  const int64_t now = mono_ms();
+  if (groups_cached_at_ && now - *groups_cached_at_ < kGroupNamesFreshMs) return groups_cache_;
+  groups_cached_at_ = now;
+  auto r = list_named_groups(transport_, config_.registry);
+  if (r.ok())
+    groups_cache_ = std::move(r.value());
+  else
+    groups_cache_.clear();  // asked again once the cache is stale, not at every Tab
+  return groups_cache_;
+}
+
+std::vector<std::string> Shell::complete(std::string_view before, std::string_view word) {
+  static const char* const kCommands[] = {
+      "join_group", "leave_group", "get_group_list", "get_messages", "send_message",
+      "help",       "exit",        "/join",          "/leave",       "/groups",
+      "/list",      "/messages",   "/say",           "/help",        "/quit"};
+  static const char* const kTakeAGroup[] = {"join_group",   "leave_group", "get_messages",
+                                            "send_message", "/join",       "/leave"};
+  auto starts_with = [](std::string_view s, std::string_view prefix) {
+    return s.substr(0, prefix.size()) == prefix;
+  };
+  std::vector<std::string> out;
+  const auto words = split_words(std::string(before));
+  if (words.empty()) {
+    for (const char* c : kCommands)
+      if (starts_with(c, word)) out.emplace_back(c);
+    return out;
+  }
+  if (words.size() != 1 || std::none_of(std::begin(kTakeAGroup), std::end(kTakeAGroup),
+                                        [&](const char* c) { return words[0] == c; }))
+    return out;
+  for (const auto& g : cached_groups()) {
+    // A name a terminal would act on, or that is no single word, is not
+    // offered: such a group is typed by its address.
+    if (visible_text(g.name) != g.name || g.name.find_first_of(" \t") != std::string::npos)
+      continue;
+    if (starts_with(g.name, word)) out.push_back(g.name);
+  }
+  return out;
 }
 
 void Shell::report_failure(CallStatus status, const std::string& error, const char* failed_line) {
@@ -155,14 +279,17 @@ void Shell::report_failure(CallStatus status, const std::string& error, const ch
   }
 }
 
-void Shell::change_membership(const std::string& text, bool join) {
-  std::string address;
-  if (!checked_address(text, address)) return;
+bool Shell::change_membership(const std::string& address, bool join) {
   GroupClient group(transport_, address, config_.user_uuid, config_.name);
   auto r = join ? group.join() : group.leave();
-  if (!r.ok()) return report_failure(r.status(), r.error(), "FAILED");
+  if (!r.ok()) {
+    report_failure(r.status(), r.error(), "FAILED");
+    return false;
+  }
   out_ << "SUCCESS\n";
+  if (!join && canonical_address(address) == canonical_address(current_.address)) current_ = {};
   if (observer_) observer_(address, join);
+  return true;
 }
 
 void Shell::get_group_list() {
@@ -189,9 +316,7 @@ void Shell::say_none(const char* what) {
   err_ << what << "\n" << std::flush;
 }
 
-void Shell::get_messages(const std::string& text, const std::string& since) {
-  std::string address;
-  if (!checked_address(text, address)) return;
+void Shell::get_messages(const std::string& address, const std::string& since) {
   MessageQuery q;
   if (!since.empty()) {
     auto wire = since_for_wire(since, now_us());
@@ -216,13 +341,11 @@ void Shell::get_messages(const std::string& text, const std::string& since) {
   if (printed == 0) say_none(kNoMessages);
 }
 
-void Shell::send_message(const std::string& text, const std::string& body) {
-  std::string address;
-  if (!checked_address(text, address)) return;
+void Shell::send_message(const std::string& address, const std::string& body, bool quiet) {
   GroupClient group(transport_, address, config_.user_uuid, config_.name);
   auto r = group.send(body);
   if (!r.ok()) return report_failure(r.status(), r.error(), "FAILED");
-  out_ << "SUCCESS\n";
+  if (!quiet) out_ << "SUCCESS\n";
   if (r->seq) {
     auto& seqs = sent_[address];
     seqs.insert(*r->seq);
@@ -240,22 +363,32 @@ bool Shell::sent_here(const std::string& address, int64_t seq) {
 }
 
 void Shell::help() {
-  out_ << "Commands:\n"
-          "  join_group IP:PORT          join a group\n"
-          "  leave_group IP:PORT         leave a group\n"
-          "  get_group_list              list the live groups (from the message server "
-       << config_.registry
-       << ")\n"
-          "  get_messages IP:PORT [TIME] show messages, all or those at or after TIME\n"
-          "                              (HH:MM:SS today, YYYY-MM-DDTHH:MM:SS or YYYY-MM-DD "
-          "HH:MM:SS)\n"
-          "  send_message IP:PORT        send a message: type its lines, then a line END\n"
-          "  help                        this list\n"
-          "  exit                        quit (so does the end of input)\n"
-          "You are "
-       << visible_text(config_.name.empty() ? config_.user_uuid
-                                            : config_.name + " (" + config_.user_uuid + ")")
-       << ".\n";
+  out_
+      << "Commands (GROUP: a group's IP:PORT, or its name as the registry lists it):\n"
+         "  join_group GROUP            join a group\n"
+         "  leave_group GROUP           leave a group\n"
+         "  get_group_list              list the live groups (from the message server "
+      << config_.registry
+      << ")\n"
+         "  get_messages GROUP [TIME]   show messages, all or those at or after TIME\n"
+         "                              (HH:MM:SS today, YYYY-MM-DDTHH:MM:SS or YYYY-MM-DD "
+         "HH:MM:SS)\n"
+         "  send_message GROUP          send a message: type its lines, then a line END\n"
+         "  help                        this list\n"
+         "  exit                        quit (so does the end of input)\n"
+         "With a current group:\n"
+         "  /join GROUP                 join it and make it the current group (in the prompt)\n"
+         "  TEXT                        a line that is no command is sent to the current group\n"
+         "  //TEXT, /say TEXT           send /TEXT, TEXT (e.g. a line that begins with a command)\n"
+         "  /messages [TIME]            get_messages of the current group\n"
+         "  /leave [GROUP]              leave the current group (or GROUP)\n"
+         "  /groups, /list              get_group_list\n"
+         "  /help, /quit                help, exit\n"
+         "Tab completes commands and group names.\n"
+         "You are "
+      << visible_text(config_.name.empty() ? config_.user_uuid
+                                           : config_.name + " (" + config_.user_uuid + ")")
+      << ".\n";
 }
 
 }  // namespace gc

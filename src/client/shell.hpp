@@ -11,9 +11,11 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "client/chat_client.hpp"
 #include "client/display.hpp"
+#include "client/group_names.hpp"
 #include "core/result.hpp"
 
 namespace gc {
@@ -61,23 +63,46 @@ class Shell {
   using MembershipObserver = std::function<void(const std::string& address, bool joined)>;
   void on_membership(MembershipObserver observer) { observer_ = std::move(observer); }
 
+  // The prompt: "> ", or "NAME> " (the address when joined by address) once
+  // /join made a group the current one.
+  std::string prompt() const;
+  // The current group's address; empty when there is none.
+  const std::string& current_group() const { return current_.address; }
+
+  // Tab completion: the words that may stand where `word` is typed, after
+  // `before` (the line up to the word). First a command; after a command that
+  // takes a group, the names of the registry's live groups (asked at most once
+  // per kGroupNamesFreshMs, with the client's timeout; nothing when it does
+  // not answer).
+  std::vector<std::string> complete(std::string_view before, std::string_view word);
+  static constexpr int64_t kGroupNamesFreshMs = 5000;
+
   // The display names seen this run (get_messages, and the live lines of a
   // terminal shell): a shared name is shown with its senders' fingerprints.
   NameFingerprints& names() { return names_; }
 
  private:
   bool execute(const std::string& line);
+  // A line beginning with '/': ours (/join, /leave, /groups, ...).
+  bool execute_slash(const std::string& line);
+  // The group a typed argument names (an address, or a name the registry
+  // lists); on failure the error is told on err and the address is empty.
+  GroupTarget target(const std::string& text);
+  // /join (join) and /leave (!join).
+  void change_current(const std::string& text, bool join);
+  const std::vector<ListedGroup>& cached_groups();
   // join_group (join) or leave_group (!join).
-  void change_membership(const std::string& address, bool join);
+  // Returns true when the group confirmed it.
+  bool change_membership(const std::string& address, bool join);
   void get_group_list();
   void get_messages(const std::string& address, const std::string& since);
-  void send_message(const std::string& address, const std::string& body);
+  // quiet: no SUCCESS line (a line sent to the current group).
+  void send_message(const std::string& address, const std::string& body, bool quiet = false);
   void help();
   // Prints a failed call: FAILED (+ the server's reason) or the transport error.
   void report_failure(CallStatus status, const std::string& error, const char* failed_line);
   // Says on stderr that a list or a read held nothing (stdout stays the reference's).
   void say_none(const char* what);
-  bool checked_address(const std::string& text, std::string& address);
 
   Transport& transport_;
   ShellConfig config_;
@@ -96,6 +121,13 @@ class Shell {
   // (at most kMaxSentRemembered each: older ones are forgotten).
   std::map<std::string, std::set<int64_t>> sent_;
   NameFingerprints names_;
+  struct Current {
+    std::string address;  // empty: no current group
+    std::string label;    // what the prompt shows
+  };
+  Current current_;
+  std::vector<ListedGroup> groups_cache_;
+  std::optional<int64_t> groups_cached_at_;  // mono_ms of the last ask
 };
 
 }  // namespace gc

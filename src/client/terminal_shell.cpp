@@ -11,7 +11,6 @@
 namespace gc {
 
 namespace {
-constexpr const char* kPrompt = "> ";
 constexpr const char* kMessagePrompt = "... ";  // while send_message collects lines
 }  // namespace
 
@@ -61,13 +60,16 @@ void TerminalShell::cancel_draft() {
   if (!shell_.cancel_message()) return;
   editor_->discard_line();
   editor_->print_above("message cancelled, not sent");
-  editor_->set_prompt(kPrompt);
+  editor_->set_prompt(shell_.prompt());
   editor_->set_recording(true);
   editor_->redraw();
 }
 
 void TerminalShell::run() {
-  editor_ = std::make_unique<LineEditor>(kPrompt, options_.history_file);
+  editor_ = std::make_unique<LineEditor>(shell_.prompt(), options_.history_file);
+  editor_->set_completer([this](std::string_view before, std::string_view word) {
+    return shell_.complete(before, word);
+  });
   shell_.on_membership([this](const std::string& address, bool joined) {
     if (joined)
       follow(address);
@@ -153,7 +155,7 @@ void TerminalShell::run() {
       }
       if (!lines.empty()) {
         std::fflush(stdout);
-        editor_->set_prompt(shell_.collecting_message() ? kMessagePrompt : kPrompt);
+        editor_->set_prompt(shell_.collecting_message() ? kMessagePrompt : shell_.prompt());
         editor_->set_recording(!shell_.collecting_message());
         editor_->redraw();
       }

@@ -372,6 +372,18 @@ def test_a_name_with_the_registry_down_exits_3_quickly(cluster):
     assert f"cannot look up the group 'alpha' at the registry {dead}: no reply" in r.stderr, r
 
 
+def test_the_shell_over_a_pipe_joins_by_name_and_sends_plain_lines_to_the_current_group(chat):
+    g = chat.grp.address
+    r = run(chat, "shell", input="/join alpha\nfirst line\nget_messages alpha\n/leave\nlast\n")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == "SUCCESS" and lines[-2:] == ["SUCCESS", "Invalid command"], lines
+    assert MSG_LINE.match(lines[1]) and MSG_LINE.match(lines[1]).group(2) == "first line", lines
+    assert f"note: lines that are not commands now go to alpha ({g})" in r.stderr, r.stderr
+    r = run(chat, "shell", input=f"join_group {g}\nget_messages {g}\n")
+    assert [MSG_LINE.match(x).group(2) for x in r.stdout.splitlines()[1:]] == ["first line"]
+
+
 @pytest.mark.parametrize("sub", ["join", "send", "get", "follow", "groups", "whoami", "shell"])
 def test_a_subcommands_help_lists_the_global_flags_too(cluster, sub):
     r = cluster.client([sub, "--help"])

@@ -275,3 +275,80 @@ def test_one_group_joined_under_two_spellings_shows_each_message_once(chat, term
     assert len(shown) == 1 and shown[0].startswith(f"[{g}] "), lines
     term.keys("s9", "C-d")
     term.wait_gone("s9")
+
+
+def test_a_current_group_by_name_in_the_prompt_takes_plain_lines(chat, term):
+    """/join NAME joins the group the registry lists under that name and makes
+    it the current group: the prompt names it, a line that is no command is
+    sent to it (shown once: as typed), the others' messages still appear above
+    the prompt, and /leave ends it."""
+    g = chat.grp.address
+    open_shell(term, "c", chat, join_group=False)
+    term.type("c", "/join alpha")
+    term.keys("c", "Enter")
+    lines = term.wait_screen("c", lambda ls: last_line(ls) == "alpha>", what="the group's prompt")
+    assert "SUCCESS" in lines, lines
+    assert f"note: lines that are not commands now go to alpha ({g})" in lines, lines
+    wait_live(term, "c", chat)
+
+    term.type("c", "hello from the prompt")
+    term.keys("c", "Enter")
+    term.type("c", "//slash first")
+    term.keys("c", "Enter")
+    lines = term.wait_screen(
+        "c", lambda ls: "alpha> //slash first" in ls and last_line(ls) == "alpha>",
+        what="both lines sent")
+    page = request_json(g, {"action": "getMessage", "user_uuid": USER})
+    assert [m["message"] for m in page["messages"]][-2:] == ["hello from the prompt",
+                                                               "/slash first"], page
+    assert not any("hello from the prompt" in x for x in lines if x.startswith(f"[{g}]")), lines
+    assert "SUCCESS" not in lines[lines.index("alpha> hello from the prompt"):], lines
+
+    # A reference command is still a command, by name too.
+    term.type("c", "get_messages alpha")
+    term.keys("c", "Enter")
+    mine = f"{public_id(g, USER)} : /slash first ("
+    term.wait_screen("c", lambda ls: any(x.startswith(mine) for x in ls)
+                     and last_line(ls) == "alpha>", what="get_messages by name")
+
+    term.type("c", "/leave")
+    term.keys("c", "Enter")
+    term.wait_screen("c", lambda ls: last_line(ls) == ">", what="the plain prompt again")
+    term.type("c", "not sent")
+    term.keys("c", "Enter")
+    term.wait_screen("c", lambda ls: "Invalid command" in ls, what="Invalid command")
+    page = request_json(g, {"action": "getMessage", "user_uuid": "other"})
+    assert "not sent" not in [m["message"] for m in page["messages"]]
+    term.type("c", "/quit")
+    term.keys("c", "Enter")
+    term.wait_gone("c")
+
+
+def test_tab_completes_commands_and_group_names(chat, term):
+    """Tab puts in the one command or group name that fits what is typed;
+    with several, a second Tab lists them."""
+    chat.group("alpine", chat.reg.address)
+    open_shell(term, "t", chat, join_group=False)
+    term.type("t", "/jo")
+    term.keys("t", "Tab")
+    term.wait_screen("t", lambda ls: last_line(ls) == "> /join", what="the completed command")
+    term.type("t", "alp")
+    term.keys("t", "Tab")
+    term.wait_screen("t", lambda ls: last_line(ls) == "> /join alp", what="the common start")
+    term.keys("t", "Tab")
+    term.wait_screen("t", lambda ls: any("alpha" in x and "alpine" in x for x in ls),
+                     what="both names listed")
+    term.type("t", "h")
+    term.keys("t", "Tab")
+    term.wait_screen("t", lambda ls: last_line(ls) == "> /join alpha", what="the completed name")
+    term.keys("t", "Enter")
+    term.wait_screen("t", lambda ls: last_line(ls) == "alpha>", what="alpha's prompt")
+    # Nothing fits: nothing is put in (no file names either).
+    term.type("t", "/join zz")
+    term.keys("t", "Tab")
+    term.type("t", "!")
+    term.wait_screen("t", lambda ls: last_line(ls) == "alpha> /join zz!", what="the line as typed")
+    term.keys("t", "C-u")
+    term.type("t", "/quit")
+    term.keys("t", "Enter")
+    term.wait_gone("t")

@@ -248,11 +248,11 @@ TEST(ShellTest, BadReplyIsReportedAsSuch) {
 
 TEST(ShellTest, InvalidCommandsMissingArgumentsAndBadAddresses) {
   ScriptedTransport t;
-  auto r = run_shell(t, "hello\njoin_group\nsend_message\n\njoin_group nonsense\n");
+  auto r = run_shell(t, "hello\njoin_group\nsend_message\n\njoin_group 127.0.0.1:99999\n");
   EXPECT_EQ(r.out, "Invalid command\nInvalid command\nInvalid command\n");
-  EXPECT_NE(r.err.find("usage: join_group IP:PORT\n"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("usage: send_message IP:PORT"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("bad address 'nonsense'"), std::string::npos);
+  EXPECT_NE(r.err.find("usage: join_group NAME|IP:PORT\n"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("usage: send_message NAME|IP:PORT"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("bad address '127.0.0.1:99999'"), std::string::npos) << r.err;
   EXPECT_TRUE(t.sent.empty());
 }
 
@@ -520,6 +520,181 @@ TEST(ShellTest, AnEmptyListOrReadIsSaidOnStderrAndStdoutStaysEmpty) {
   auto r = run_shell(t, "get_group_list\nget_messages 127.0.0.1:6000\n");
   EXPECT_EQ(r.out, "");
   EXPECT_EQ(r.err, "(no live groups)\n(no messages)\n");
+}
+
+}  // namespace
+}  // namespace gc
+
+namespace gc {
+namespace {
+
+constexpr const char* kList = R"(["lobby - 127.0.0.1:6000", "dev - ops - 127.0.0.1:6001"])";
+constexpr const char* kOk = R"({"response":"SUCCESS"})";
+constexpr const char* kSent = R"({"response":"SUCCESS","seq":7,"timestamp":"2026-11-21T10:00:00"})";
+
+TEST(ShellCurrentGroupTest, ReferenceCommandsTakeAGroupsName) {
+  ScriptedTransport t;
+  t.reply(kList);
+  t.reply(kOk);
+  auto r = run_shell(t, "join_group lobby\n");
+  EXPECT_EQ(r.out, "SUCCESS\n");
+  ASSERT_EQ(t.sent.size(), 2u);
+  EXPECT_EQ(t.sent[0].address, "127.0.0.1:5555");  // the registry, asked for its list
+  EXPECT_EQ(t.sent[0].body.value("action", ""), "get_group_list");
+  EXPECT_EQ(t.sent[1].address, "127.0.0.1:6000");
+  EXPECT_EQ(t.sent[1].body.value("action", ""), "joinGroup");
+}
+
+TEST(ShellCurrentGroupTest, ANameWithTheSeparatorInsideIsSplitAtTheLastOne) {
+  ScriptedTransport t;
+  t.reply(kList);
+  t.reply(kOk);
+  auto r = run_shell(t, "/join dev - ops\n");
+  EXPECT_EQ(r.out, "SUCCESS\n");
+  ASSERT_EQ(t.sent.size(), 2u);
+  EXPECT_EQ(t.sent[1].address, "127.0.0.1:6001");
+}
+
+TEST(ShellCurrentGroupTest, AnUnknownNameIsAnErrorWithCloseNamesAndNothingIsSent) {
+  ScriptedTransport t;
+  t.reply(kList);
+  auto r = run_shell(t, "join_group loby\n");
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err,
+            "error: no live group named 'loby' at the registry 127.0.0.1:5555; did you mean "
+            "'lobby'?\n");
+  EXPECT_EQ(t.sent.size(), 1u);  // the list only
+}
+
+TEST(ShellCurrentGroupTest, ARegistryThatDoesNotAnswerIsSaidAndTheShellGoesOn) {
+  ScriptedTransport t;
+  t.no_reply("no reply from 127.0.0.1:5555");
+  t.reply(kOk);
+  auto r = run_shell(t, "get_messages lobby\njoin_group 127.0.0.1:6000\n");
+  EXPECT_EQ(r.out, "SUCCESS\n");
+  EXPECT_NE(r.err.find("error: cannot look up the group 'lobby' at the registry 127.0.0.1:5555: "
+                       "no reply from 127.0.0.1:5555"),
+            std::string::npos)
+      << r.err;
+}
+
+TEST(ShellCurrentGroupTest, SlashJoinMakesACurrentGroupThatPlainLinesGoTo) {
+  ScriptedTransport t;
+  t.reply(kList);
+  t.reply(kOk);
+  t.reply(kSent);
+  t.reply(kSent);
+  t.reply(kSent);
+  std::istringstream in("/join lobby\nhello there\n//me waves\n/say help me\n");
+  std::ostringstream out, err;
+  Shell shell(t, ShellConfig{"127.0.0.1:5555", "u-1", {}, false}, in, out, err);
+  EXPECT_EQ(shell.prompt(), "> ");
+  shell.run();
+  EXPECT_EQ(shell.prompt(), "lobby> ");
+  EXPECT_EQ(shell.current_group(), "127.0.0.1:6000");
+  // One SUCCESS, the join's: a line sent to the current group is not answered with one.
+  EXPECT_EQ(out.str(), "SUCCESS\n");
+  EXPECT_EQ(err.str(), "note: lines that are not commands now go to lobby (127.0.0.1:6000)\n");
+  ASSERT_EQ(t.sent.size(), 5u);
+  for (size_t i = 2; i < 5; ++i) {
+    EXPECT_EQ(t.sent[i].address, "127.0.0.1:6000");
+    EXPECT_EQ(t.sent[i].body.value("action", ""), "sendMessage");
+  }
+  EXPECT_EQ(t.sent[2].body.value("message", ""), "hello there");
+  EXPECT_EQ(t.sent[3].body.value("message", ""), "/me waves");
+  EXPECT_EQ(t.sent[4].body.value("message", ""), "help me");
+  // Its live copy is not shown again.
+  EXPECT_TRUE(shell.sent_here("127.0.0.1:6000", 7));
+}
+
+TEST(ShellCurrentGroupTest, ReferenceCommandsStayCommandsWithACurrentGroup) {
+  ScriptedTransport t;
+  t.reply(kOk);
+  t.reply(R"(["lobby - 127.0.0.1:6000"])");
+  auto r = run_shell(t, "/join 127.0.0.1:6000\nget_group_list\nexit\nnot read\n");
+  EXPECT_EQ(r.out, "SUCCESS\nlobby - 127.0.0.1:6000\n");
+  EXPECT_EQ(r.unread, "not read\n");
+  ASSERT_EQ(t.sent.size(), 2u);  // joined by address: the registry was not asked first
+}
+
+TEST(ShellCurrentGroupTest, WithoutACurrentGroupOtherLinesAreInvalidAsInTheReference) {
+  ScriptedTransport t;
+  auto r = run_shell(t, "hello\n//hello\n/say hi\n/messages\n/leave\n/bogus\n");
+  EXPECT_EQ(r.out, "Invalid command\n");
+  EXPECT_TRUE(t.sent.empty());
+  EXPECT_NE(r.err.find("error: no current group; /join NAME|IP:PORT first"), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("error: unknown command '/bogus'; help lists the commands"),
+            std::string::npos)
+      << r.err;
+}
+
+TEST(ShellCurrentGroupTest, LeavingTheCurrentGroupClearsIt) {
+  ScriptedTransport t;
+  t.reply(kOk);
+  t.reply(kOk);
+  std::istringstream in("/join 127.0.0.1:6000\n/leave\nhello\n");
+  std::ostringstream out, err;
+  Shell shell(t, ShellConfig{"127.0.0.1:5555", "u-1", {}, false}, in, out, err);
+  shell.run();
+  EXPECT_EQ(out.str(), "SUCCESS\nSUCCESS\nInvalid command\n");
+  EXPECT_EQ(shell.prompt(), "> ");
+  ASSERT_EQ(t.sent.size(), 2u);
+  EXPECT_EQ(t.sent[1].body.value("action", ""), "leaveGroup");
+}
+
+TEST(ShellCurrentGroupTest, AFailedJoinLeavesTheCurrentGroupAsItWas) {
+  ScriptedTransport t;
+  t.reply(kOk);
+  t.reply(R"({"response":"FAILED","error":"full"})");
+  std::istringstream in("/join 127.0.0.1:6000\n/join 127.0.0.1:6001\n");
+  std::ostringstream out, err;
+  Shell shell(t, ShellConfig{"127.0.0.1:5555", "u-1", {}, false}, in, out, err);
+  shell.run();
+  EXPECT_EQ(out.str(), "SUCCESS\nFAILED\nerror: full\n");
+  EXPECT_EQ(shell.prompt(), "127.0.0.1:6000> ");
+}
+
+TEST(ShellCurrentGroupTest, ANameThatWouldActOnTheTerminalIsShownInertInThePrompt) {
+  ScriptedTransport t;
+  t.reply(R"(["a\u001b[2Jb - 127.0.0.1:6000"])");
+  t.reply(kOk);
+  std::istringstream in("/join a\x1b[2Jb\n");
+  std::ostringstream out, err;
+  Shell shell(t, ShellConfig{"127.0.0.1:5555", "u-1", {}, false}, in, out, err);
+  shell.run();
+  EXPECT_EQ(shell.prompt(), "a\\x1b[2Jb> ");
+}
+
+TEST(ShellCompletionTest, CommandsThenGroupNamesAskedOnceWhileFresh) {
+  ScriptedTransport t;
+  t.reply(R"(["lobby - 127.0.0.1:6000", "lab - 127.0.0.1:6001", "x y - 127.0.0.1:6002"])");
+  std::istringstream in;
+  std::ostringstream out, err;
+  Shell shell(t, ShellConfig{"127.0.0.1:5555", "u-1", {}, false}, in, out, err);
+  using V = std::vector<std::string>;
+  EXPECT_EQ(shell.complete("", "/j"), V{"/join"});
+  EXPECT_EQ(shell.complete("", "get_"), (V{"get_group_list", "get_messages"}));
+  EXPECT_EQ(shell.complete("  ", "exi"), V{"exit"});
+  EXPECT_TRUE(t.sent.empty());  // commands need no registry
+  EXPECT_EQ(shell.complete("/join ", "lo"), V{"lobby"});
+  EXPECT_EQ(shell.complete("join_group ", "l"),
+            (V{"lobby", "lab"}));                         // a name with a blank is not offered
+  EXPECT_EQ(shell.complete("get_group_list ", ""), V{});  // takes no group
+  EXPECT_EQ(shell.complete("/join lobby ", ""), V{});     // the group is already there
+  EXPECT_EQ(t.sent.size(), 1u);  // the list is asked once while it is fresh
+}
+
+TEST(ShellCompletionTest, ARegistryThatDoesNotAnswerCompletesNothing) {
+  ScriptedTransport t;
+  t.no_reply("no reply");
+  std::istringstream in;
+  std::ostringstream out, err;
+  Shell shell(t, ShellConfig{"127.0.0.1:5555", "u-1", {}, false}, in, out, err);
+  EXPECT_TRUE(shell.complete("/join ", "lo").empty());
+  EXPECT_TRUE(shell.complete("/join ", "l").empty());
+  EXPECT_EQ(t.sent.size(), 1u);          // not asked again at every Tab
+  EXPECT_EQ(out.str() + err.str(), "");  // nothing printed over the line being typed
 }
 
 }  // namespace
