@@ -14,6 +14,7 @@
 #include "core/clock.hpp"
 #include "core/endpoint.hpp"
 #include "core/visible_text.hpp"
+#include "protocol/limits.hpp"
 
 namespace gc {
 
@@ -180,6 +181,9 @@ bool Shell::execute_slash(const std::string& line) {
   } else if (cmd == "/messages") {
     if (needs_current("or get_messages NAME|IP:PORT [TIME]"))
       get_messages(current_.address, rest_after_words(line, 1));
+  } else if (cmd == "/last") {
+    if (needs_current("or get_messages NAME|IP:PORT [TIME]"))
+      last_messages(current_.address, words);
   } else if (cmd == "/say") {
     const std::string text = rest_after_words(line, 1);
     if (text.empty())
@@ -241,9 +245,9 @@ const std::vector<ListedGroup>& Shell::cached_groups() {
 
 std::vector<std::string> Shell::complete(std::string_view before, std::string_view word) {
   static const char* const kCommands[] = {
-      "join_group", "leave_group", "get_group_list", "get_messages", "send_message",
-      "help",       "exit",        "/join",          "/leave",       "/groups",
-      "/list",      "/messages",   "/say",           "/help",        "/quit"};
+      "join_group", "leave_group", "get_group_list", "get_messages", "send_message", "help",
+      "exit",       "/join",       "/leave",         "/groups",      "/list",        "/messages",
+      "/last",      "/say",        "/help",          "/quit"};
   static const char* const kTakeAGroup[] = {"join_group",   "leave_group", "get_messages",
                                             "send_message", "/join",       "/leave"};
   auto starts_with = [](std::string_view s, std::string_view prefix) {
@@ -341,6 +345,32 @@ void Shell::get_messages(const std::string& address, const std::string& since) {
   if (printed == 0) say_none(kNoMessages);
 }
 
+void Shell::last_messages(const std::string& address, const std::vector<std::string>& words) {
+  MessageQuery q;
+  q.last = kDefaultLast;
+  if (words.size() >= 2) {
+    const std::string& n = words[1];
+    int value = 0;
+    const bool digits = !n.empty() && n.size() <= 7 && std::all_of(n.begin(), n.end(), [](char c) {
+      return c >= '0' && c <= '9';
+    });
+    if (digits) value = std::stoi(n);
+    if (!digits || value < 1 || value > static_cast<int>(kMaxGetLimit)) {
+      err_ << "error: /last N: N must be a number from 1 to " << kMaxGetLimit << ", not '"
+           << visible_text(n) << "'\n"
+           << std::flush;
+      return;
+    }
+    q.last = value;
+  }
+  GroupClient group(transport_, address, config_.user_uuid, config_.name);
+  auto r = group.get(q);
+  if (!r.ok()) return report_failure(r.status(), r.error(), kNotMember);
+  for (const auto& m : r->messages) names_.observe(address, m);
+  for (const auto& m : r->messages) out_ << format_message(m, names_.shared(address, m)) << "\n";
+  if (r->messages.empty()) say_none(kNoMessages);
+}
+
 void Shell::send_message(const std::string& address, const std::string& body, bool quiet) {
   GroupClient group(transport_, address, config_.user_uuid, config_.name);
   auto r = group.send(body);
@@ -381,6 +411,7 @@ void Shell::help() {
          "  TEXT                        a line that is no command is sent to the current group\n"
          "  //TEXT, /say TEXT           send /TEXT, TEXT (e.g. a line that begins with a command)\n"
          "  /messages [TIME]            get_messages of the current group\n"
+         "  /last [N]                   its newest N messages (10 unless told), oldest first\n"
          "  /leave [GROUP]              leave the current group (or GROUP)\n"
          "  /groups, /list              get_group_list\n"
          "  /help, /quit                help, exit\n"

@@ -96,6 +96,9 @@ class Shell {
   bool change_membership(const std::string& address, bool join);
   void get_group_list();
   void get_messages(const std::string& address, const std::string& since);
+  // /last [N]: the newest N messages of the group (kDefaultLast unless told).
+  void last_messages(const std::string& address, const std::vector<std::string>& words);
+  static constexpr int kDefaultLast = 10;
   // quiet: no SUCCESS line (a line sent to the current group).
   void send_message(const std::string& address, const std::string& body, bool quiet = false);
   void help();

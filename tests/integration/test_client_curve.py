@@ -398,3 +398,17 @@ def test_the_shell_on_a_terminal_over_curve(curve):
         term.wait_gone("c3")
     finally:
         term.kill_server()
+
+
+def test_groups_by_name_over_curve(curve):
+    """A name is looked up with list_groups, which also gives the curve
+    group's key: the registry's key is all the user gives, as by address."""
+    g, rk = curve.grp.address, curve.curve_reg.key
+    r = user(curve, ["join", "secret"], key=rk)
+    assert (r.returncode, r.stdout) == (0, "SUCCESS\n"), r.stderr
+    r = user(curve, ["shell"], input="/join secret\nby name over curve\n/last 1\n")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("SUCCESS\n") and " : by name over curve (" in r.stdout, r
+    assert f"now go to secret ({g})" in r.stderr, r.stderr
+    r = user(curve, ["join", "secrte"])
+    assert r.returncode == 2 and "did you mean 'secret'?" in r.stderr, r

@@ -311,6 +311,14 @@ def test_a_current_group_by_name_in_the_prompt_takes_plain_lines(chat, term):
     term.wait_screen("c", lambda ls: any(x.startswith(mine) for x in ls)
                      and last_line(ls) == "alpha>", what="get_messages by name")
 
+    # The newest message alone.
+    term.type("c", "/last 1")
+    term.keys("c", "Enter")
+    lines = term.wait_screen("c", lambda ls: "alpha> /last 1" in ls and last_line(ls) == "alpha>",
+                             what="/last's output")
+    shown = lines[lines.index("alpha> /last 1") + 1:-1]
+    assert len(shown) == 1 and shown[0].startswith(mine), lines
+
     term.type("c", "/leave")
     term.keys("c", "Enter")
     term.wait_screen("c", lambda ls: last_line(ls) == ">", what="the plain prompt again")

@@ -699,3 +699,36 @@ TEST(ShellCompletionTest, ARegistryThatDoesNotAnswerCompletesNothing) {
 
 }  // namespace
 }  // namespace gc
+
+namespace gc {
+namespace {
+
+TEST(ShellCurrentGroupTest, LastAsksForTheNewestNOfTheCurrentGroup) {
+  ScriptedTransport t;
+  t.reply(R"({"response":"SUCCESS"})");
+  t.reply(R"({"response":"SUCCESS","messages":[
+      {"user_uuid":"a","message":"nine","timestamp":"2026-11-21T10:00:09","seq":9},
+      {"user_uuid":"b","message":"ten","timestamp":"2026-11-21T10:00:10","seq":10}],
+      "more":false,"last_seq":10})");
+  t.reply(R"({"response":"SUCCESS","messages":[],"more":false,"last_seq":10})");
+  auto r = run_shell(t, "/join 127.0.0.1:6000\n/last 2\n/last\n/last 0\n/last x\n");
+  EXPECT_EQ(r.out, "SUCCESS\na : nine (2026-11-21T10:00:09)\nb : ten (2026-11-21T10:00:10)\n");
+  ASSERT_EQ(t.sent.size(), 3u);  // the bad counts ask nothing
+  EXPECT_EQ(t.sent[1].body.value("last", 0), 2);
+  EXPECT_EQ(t.sent[2].body.value("last", 0), 10);
+  EXPECT_NE(r.err.find("(no messages)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("error: /last N: N must be a number from 1 to 10000, not '0'"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("not 'x'"), std::string::npos) << r.err;
+}
+
+TEST(ShellCurrentGroupTest, LastWithoutACurrentGroupAsksNothing) {
+  ScriptedTransport t;
+  auto r = run_shell(t, "/last 5\n");
+  EXPECT_TRUE(t.sent.empty());
+  EXPECT_NE(r.err.find("error: no current group"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace gc
