@@ -186,7 +186,8 @@ int main(int argc, char** argv) {
   if (group_key_opt->count() > 0) {
     if (group.empty())
       return usage_error(
-          "--group-key needs a group (join, leave, send, get, follow or whoami GROUP)");
+          "--group-key needs a group address or name (join, leave, send, get, follow or whoami "
+          "GROUP)");
     auto k = gc::parse_public_key(group_key, "--group-key");
     if (!k) return usage_error(k.error());
     group_key_checked = *k;
