@@ -293,6 +293,8 @@ def test_a_current_group_by_name_in_the_prompt_takes_plain_lines(chat, term):
 
     term.type("c", "hello from the prompt")
     term.keys("c", "Enter")
+    term.wait_screen("c", lambda ls: "alpha> hello from the prompt" in ls
+                     and last_line(ls) == "alpha>", what="the first line sent")
     term.type("c", "//slash first")
     term.keys("c", "Enter")
     lines = term.wait_screen(
