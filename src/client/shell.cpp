@@ -125,19 +125,19 @@ bool Shell::execute(const std::string& line) {
   } else if (cmd == "get_group_list") {
     get_group_list();
   } else if (cmd == "join_group") {
-    if (needs_address("join_group NAME|IP:PORT")) {
+    if (needs_address("join_group IP:PORT|NAME")) {
       if (auto t = target(words[1]); t.ok()) change_membership(t.address, true);
     }
   } else if (cmd == "leave_group") {
-    if (needs_address("leave_group NAME|IP:PORT")) {
+    if (needs_address("leave_group IP:PORT|NAME")) {
       if (auto t = target(words[1]); t.ok()) change_membership(t.address, false);
     }
   } else if (cmd == "get_messages") {
-    if (needs_address("get_messages NAME|IP:PORT [TIME]")) {
+    if (needs_address("get_messages IP:PORT|NAME [TIME]")) {
       if (auto t = target(words[1]); t.ok()) get_messages(t.address, rest_after_words(line, 2));
     }
   } else if (cmd == "send_message") {
-    if (needs_address("send_message NAME|IP:PORT, then the message's lines, then a line END")) {
+    if (needs_address("send_message IP:PORT|NAME, then the message's lines, then a line END")) {
       pending_send_ = PendingSend{words[1], {}, true};
       if (config_.prompt) out_ << "(type the message; end it with a line END)\n";
     }
@@ -157,7 +157,7 @@ bool Shell::execute_slash(const std::string& line) {
   const std::string& cmd = words[0];
   auto needs_current = [&](std::string_view usage) {
     if (!current_.address.empty()) return true;
-    err_ << "error: no current group; /join NAME|IP:PORT first (" << usage << ")\n" << std::flush;
+    err_ << "error: no current group; /join IP:PORT|NAME first (" << usage << ")\n" << std::flush;
     return false;
   };
   if (line.rfind("//", 0) == 0) {
@@ -167,22 +167,22 @@ bool Shell::execute_slash(const std::string& line) {
   } else if (cmd == "/join") {
     const std::string what = rest_after_words(line, 1);
     if (what.empty())
-      err_ << "usage: /join NAME|IP:PORT\n" << std::flush;
+      err_ << "usage: /join IP:PORT|NAME\n" << std::flush;
     else
       change_current(what, true);
   } else if (cmd == "/leave") {
     const std::string what = rest_after_words(line, 1);
     if (!what.empty())
       change_current(what, false);
-    else if (needs_current("or /leave NAME|IP:PORT"))
+    else if (needs_current("or /leave IP:PORT|NAME"))
       change_current(current_.address, false);
   } else if (cmd == "/groups" || cmd == "/list") {
     get_group_list();
   } else if (cmd == "/messages") {
-    if (needs_current("or get_messages NAME|IP:PORT [TIME]"))
+    if (needs_current("or get_messages IP:PORT|NAME [TIME]"))
       get_messages(current_.address, rest_after_words(line, 1));
   } else if (cmd == "/last") {
-    if (needs_current("or get_messages NAME|IP:PORT [TIME]"))
+    if (needs_current("or get_messages IP:PORT|NAME [TIME]"))
       last_messages(current_.address, words);
   } else if (cmd == "/say") {
     const std::string text = rest_after_words(line, 1);
@@ -393,33 +393,32 @@ bool Shell::sent_here(const std::string& address, int64_t seq) {
 }
 
 void Shell::help() {
-  out_
-      << "Commands (GROUP: a group's IP:PORT, or its name as the registry lists it):\n"
-         "  join_group GROUP            join a group\n"
-         "  leave_group GROUP           leave a group\n"
-         "  get_group_list              list the live groups (from the message server "
-      << config_.registry
-      << ")\n"
-         "  get_messages GROUP [TIME]   show messages, all or those at or after TIME\n"
-         "                              (HH:MM:SS today, YYYY-MM-DDTHH:MM:SS or YYYY-MM-DD "
-         "HH:MM:SS)\n"
-         "  send_message GROUP          send a message: type its lines, then a line END\n"
-         "  help                        this list\n"
-         "  exit                        quit (so does the end of input)\n"
-         "With a current group:\n"
-         "  /join GROUP                 join it and make it the current group (in the prompt)\n"
-         "  TEXT                        a line that is no command is sent to the current group\n"
-         "  //TEXT, /say TEXT           send /TEXT, TEXT (e.g. a line that begins with a command)\n"
-         "  /messages [TIME]            get_messages of the current group\n"
-         "  /last [N]                   its newest N messages (10 unless told), oldest first\n"
-         "  /leave [GROUP]              leave the current group (or GROUP)\n"
-         "  /groups, /list              get_group_list\n"
-         "  /help, /quit                help, exit\n"
-         "Tab completes commands and group names.\n"
-         "You are "
-      << visible_text(config_.name.empty() ? config_.user_uuid
-                                           : config_.name + " (" + config_.user_uuid + ")")
-      << ".\n";
+  out_ << "Commands:\n"
+          "  join_group IP:PORT|NAME           join a group (NAME: as get_group_list names it)\n"
+          "  leave_group IP:PORT|NAME          leave a group\n"
+          "  get_group_list                    list the live groups (from the message server "
+       << config_.registry
+       << ")\n"
+          "  get_messages IP:PORT|NAME [TIME]  show messages, all or those at or after TIME\n"
+          "                                    (HH:MM:SS today, YYYY-MM-DDTHH:MM:SS or YYYY-MM-DD "
+          "HH:MM:SS)\n"
+          "  send_message IP:PORT|NAME         send a message: type its lines, then a line END\n"
+          "  help                              this list\n"
+          "  exit                              quit (so does the end of input)\n"
+          "With a current group (ours):\n"
+          "  /join IP:PORT|NAME                join it; it becomes the current group\n"
+          "  TEXT                              a line that is no command: sent to it\n"
+          "  //TEXT, /say TEXT                 send /TEXT, or TEXT as it is\n"
+          "  /messages [TIME]                  get_messages of the current group\n"
+          "  /last [N]                         its newest N messages (10 by default)\n"
+          "  /leave [IP:PORT|NAME]             leave the current group (or another)\n"
+          "  /groups, /list                    get_group_list\n"
+          "  /help, /quit                      help, exit\n"
+          "Tab completes commands and group names.\n"
+          "You are "
+       << visible_text(config_.name.empty() ? config_.user_uuid
+                                            : config_.name + " (" + config_.user_uuid + ")")
+       << ".\n";
 }
 
 }  // namespace gc

@@ -250,8 +250,8 @@ TEST(ShellTest, InvalidCommandsMissingArgumentsAndBadAddresses) {
   ScriptedTransport t;
   auto r = run_shell(t, "hello\njoin_group\nsend_message\n\njoin_group 127.0.0.1:99999\n");
   EXPECT_EQ(r.out, "Invalid command\nInvalid command\nInvalid command\n");
-  EXPECT_NE(r.err.find("usage: join_group NAME|IP:PORT\n"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("usage: send_message NAME|IP:PORT"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("usage: join_group IP:PORT|NAME\n"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("usage: send_message IP:PORT|NAME"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("bad address '127.0.0.1:99999'"), std::string::npos) << r.err;
   EXPECT_TRUE(t.sent.empty());
 }
@@ -622,7 +622,7 @@ TEST(ShellCurrentGroupTest, WithoutACurrentGroupOtherLinesAreInvalidAsInTheRefer
   auto r = run_shell(t, "hello\n//hello\n/say hi\n/messages\n/leave\n/bogus\n");
   EXPECT_EQ(r.out, "Invalid command\n");
   EXPECT_TRUE(t.sent.empty());
-  EXPECT_NE(r.err.find("error: no current group; /join NAME|IP:PORT first"), std::string::npos)
+  EXPECT_NE(r.err.find("error: no current group; /join IP:PORT|NAME first"), std::string::npos)
       << r.err;
   EXPECT_NE(r.err.find("error: unknown command '/bogus'; help lists the commands"),
             std::string::npos)
