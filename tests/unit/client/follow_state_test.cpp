@@ -490,9 +490,15 @@ TEST(FollowStateTest, ASlowHandshakeIsNotTakenForASilentGroup) {
   EXPECT_EQ(f.next_deadline_ms(), 300);
   f.on_connected(250);  // the handshake took its round trips
   EXPECT_EQ(f.next_deadline_ms(), 550);
+  out.clear();
   f.on_tick(300, out);
   EXPECT_FALSE(out.reconnect);
+  EXPECT_TRUE(out.requests.empty());  // no probe either: the connection was still being made
   f.on_tick(550, out);  // still nothing, a full timeout after the connection was made
+  ASSERT_EQ(out.requests.size(), 1u);  // the group may not push: a getMessage probe first
+  EXPECT_EQ(request(out, 0)["action"], "getMessage");
+  out.clear();
+  f.on_tick(850, out);  // the probe unanswered too
   EXPECT_TRUE(out.reconnect);
 }
 
