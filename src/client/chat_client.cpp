@@ -58,6 +58,10 @@ void ZmqTransport::begin_command() {
   last_answer_ms_ = mono_ms();
 }
 
+void ZmqTransport::cap_waits(std::optional<int> ms) {
+  cap_until_ms_ = ms ? mono_ms() + *ms : -1;
+}
+
 Result<std::string> ZmqTransport::resolve(const std::string& address) {
   auto ep = parse_connect_endpoint(address);
   if (!ep) return Result<std::string>::error(ep.error());
@@ -163,7 +167,9 @@ Result<std::string> ZmqTransport::request(const std::string& address, std::strin
                 .first;
   }
   Client& c = found->second;
-  const int64_t deadline = last_answer_ms_ >= 0 ? last_answer_ms_ + timeout_ms_ : -1;
+  int64_t deadline = last_answer_ms_ >= 0 ? last_answer_ms_ + timeout_ms_ : -1;
+  if (cap_until_ms_ >= 0)
+    deadline = deadline < 0 ? cap_until_ms_ : std::min(deadline, cap_until_ms_);
   auto reply = c.client->request(body, deadline);
   if (reply && last_answer_ms_ >= 0) last_answer_ms_ = mono_ms();
   if (!reply) {

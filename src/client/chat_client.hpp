@@ -39,6 +39,10 @@ class Transport {
   // True when the last failed request was sent on a connection that was
   // made, so the server may have acted on it (a message may be stored).
   virtual bool last_failure_may_have_arrived() const { return false; }
+  // From now on no request waits past ms from now, whatever its budget
+  // (nullopt: no such cap). For what must not hold a person up for long,
+  // such as Tab completion's list of names.
+  virtual void cap_waits(std::optional<int> /*ms*/) {}
 };
 
 // The one form of a group's (or any server's) address that the client keys
@@ -91,6 +95,7 @@ class ZmqTransport : public Transport {
   bool last_failure_was_security() const override { return last_failure_was_security_; }
   bool registry_is_curve() const override { return security_.registry_key.has_value(); }
   bool last_failure_may_have_arrived() const override { return last_may_have_arrived_; }
+  void cap_waits(std::optional<int> ms) override;
 
   // How address is reached: the registry with its key; a group with
   // --group-key, or with what a curve registry's list_groups says (asked
@@ -115,6 +120,7 @@ class ZmqTransport : public Transport {
 
   zmq::context_t ctx_;
   int timeout_ms_;
+  int64_t cap_until_ms_ = -1;  // cap_waits: no wait past it (-1: none)
   int tries_;
   int resend_ms_;
   int64_t last_answer_ms_ = -1;  // begin_command or the last answer; -1: no command

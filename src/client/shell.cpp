@@ -235,7 +235,10 @@ const std::vector<ListedGroup>& Shell::cached_groups() {
   const int64_t now = mono_ms();
   if (groups_cached_at_ && now - *groups_cached_at_ < kGroupNamesFreshMs) return groups_cache_;
   groups_cached_at_ = now;
+  // A Tab must not hold the prompt for a whole budget when the registry is slow or gone.
+  transport_.cap_waits(kGroupNamesWaitMs);
   auto r = list_named_groups(transport_, config_.registry);
+  transport_.cap_waits(std::nullopt);
   if (r.ok())
     groups_cache_ = std::move(r.value());
   else

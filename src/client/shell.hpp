@@ -72,10 +72,11 @@ class Shell {
   // Tab completion: the words that may stand where `word` is typed, after
   // `before` (the line up to the word). First a command; after a command that
   // takes a group, the names of the registry's live groups (asked at most once
-  // per kGroupNamesFreshMs, with the client's timeout; nothing when it does
-  // not answer).
+  // per kGroupNamesFreshMs, waiting at most kGroupNamesWaitMs; nothing when
+  // it does not answer by then).
   std::vector<std::string> complete(std::string_view before, std::string_view word);
   static constexpr int64_t kGroupNamesFreshMs = 5000;
+  static constexpr int kGroupNamesWaitMs = 1500;
 
   // The display names seen this run (get_messages, and the live lines of a
   // terminal shell): a shared name is shown with its senders' fingerprints.

@@ -29,6 +29,10 @@ class ScriptedTransport : public Transport {
  public:
   std::deque<Result<std::string>> replies;
   std::vector<SentRequest> sent;
+  std::optional<int> cap;                   // as cap_waits left it
+  std::vector<std::optional<int>> caps_at;  // the cap in force at each request
+
+  void cap_waits(std::optional<int> ms) override { cap = ms; }
 
   void reply(std::string body) { replies.emplace_back(std::move(body)); }
   void no_reply(std::string error) { replies.emplace_back(Status::error(std::move(error))); }
@@ -36,6 +40,7 @@ class ScriptedTransport : public Transport {
   Result<std::string> request(const std::string& address, std::string_view body,
                               std::string_view peer_kind) override {
     sent.push_back({address, json::parse(body), std::string(peer_kind)});
+    caps_at.push_back(cap);
     if (replies.empty()) return Result<std::string>::error("no scripted reply");
     auto r = replies.front();
     replies.pop_front();
@@ -683,6 +688,10 @@ TEST(ShellCompletionTest, CommandsThenGroupNamesAskedOnceWhileFresh) {
   EXPECT_EQ(shell.complete("get_group_list ", ""), V{});  // takes no group
   EXPECT_EQ(shell.complete("/join lobby ", ""), V{});     // the group is already there
   EXPECT_EQ(t.sent.size(), 1u);  // the list is asked once while it is fresh
+  // A Tab waits for the registry a short while only, and leaves no cap behind.
+  ASSERT_EQ(t.caps_at.size(), 1u);
+  EXPECT_EQ(t.caps_at[0], Shell::kGroupNamesWaitMs);
+  EXPECT_EQ(t.cap, std::nullopt);
 }
 
 TEST(ShellCompletionTest, ARegistryThatDoesNotAnswerCompletesNothing) {

@@ -9,6 +9,7 @@
 #include <zmq_addon.hpp>
 
 #include "client/chat_client.hpp"
+#include "core/clock.hpp"
 #include "net/curve.hpp"
 #include "protocol/registry_protocol.hpp"
 
@@ -174,6 +175,32 @@ TEST(TransportKeysTest, ARegistryThatDoesNotProveItsKeyIsNamedAsSuch) {
   EXPECT_NE(route.error().find("did not prove it holds the key"), std::string::npos)
       << route.error();
   EXPECT_EQ(registry.list_requests(), 0);
+}
+
+// A server that takes every request and never answers: capped waits end at
+// the cap, not at the command's budget, and the cap can be lifted.
+TEST(TransportWaitsTest, ACappedWaitEndsAtTheCapNotAtTheBudget) {
+  zmq::context_t ctx;
+  zmq::socket_t silent(ctx, zmq::socket_type::router);
+  silent.set(zmq::sockopt::linger, 0);
+  silent.bind("tcp://127.0.0.1:*");
+  const std::string endpoint = silent.get(zmq::sockopt::last_endpoint);
+  const std::string address = endpoint.substr(endpoint.find("//") + 2);
+  ZmqTransport transport(/*timeout_ms=*/20000, /*tries=*/3);
+  transport.cap_waits(200);
+  const int64_t start = mono_ms();
+  auto r = transport.request(address, R"({"action":"get_group_list"})", "message_server");
+  const int64_t took = mono_ms() - start;
+  EXPECT_FALSE(r);
+  // Far below the 20 s budget: the cap ended it (the bound only catches a wait
+  // that ignored the cap).
+  EXPECT_LT(took, 10000);
+  EXPECT_GE(took, 150);
+  transport.cap_waits(std::nullopt);
+  transport.cap_waits(100);
+  const int64_t again = mono_ms();
+  EXPECT_FALSE(transport.request(address, R"({"action":"get_group_list"})", "message_server"));
+  EXPECT_LT(mono_ms() - again, 10000);
 }
 
 }  // namespace
