@@ -183,6 +183,9 @@ def test_follow_falls_back_to_polling_a_reference_group_and_shows_each_message_o
     follow.wait_for(r" : three \(")
     assert texts("\n".join(follow.lines["stdout"])) == ["one", "two", "three"]  # "old" came before
     assert follow.count(r"polling", stream="stderr") == 1
-    assert follow.count(r"no reply", stream="stderr") == 0
+    # Polling is not a failure: no warning per poll. (One is possible on a loaded
+    # machine, where the Python group can be slow to answer a poll; a warning per
+    # poll, as when the fallback was missing, would be one a second.)
+    assert follow.count(r"no reply", stream="stderr") <= 1, follow.out("stderr")
     # Our follower's requests are well-formed for it: its handler never died.
     assert grp.find(r"handler thread died", stream="stderr") is None
