@@ -76,9 +76,23 @@ void ZmqTransport::secure(TransportSecurity security) {
   security_ = std::move(security);
   clients_.clear();
   known_.clear();
+  // Keyed by the address resolved, so that a group typed by host name is
+  // found under the number the registry lists it by.
   if (security_.registry_key)
-    known_[security_.registry] = {*security_.registry_key, security_.registry_key_source};
-  for (const auto& [address, key] : security_.group_keys) known_[address] = {key, "--group-key"};
+    known_[canonical_group_address(security_.registry)] = {*security_.registry_key,
+                                                           security_.registry_key_source};
+  for (const auto& [address, key] : security_.group_keys)
+    known_[canonical_group_address(address)] = {key, "--group-key"};
+}
+
+void ZmqTransport::note_listed_groups(const std::vector<GroupEntry>& groups) {
+  if (!security_.registry_key) return;  // only a curve registry's list proves anything
+  for (const auto& g : groups) {
+    const std::string at = canonical_group_address(g.address);
+    if (auto it = known_.find(at); it != known_.end() && it->second.source != "the registry's list")
+      continue;  // --group-key, or the registry itself, is not overridden by a list
+    known_[at] = {g.curve ? g.public_key : std::string(), "the registry's list"};
+  }
 }
 
 Result<CurveKeyPair> ZmqTransport::my_keys() {
@@ -93,10 +107,12 @@ Result<CurveKeyPair> ZmqTransport::my_keys() {
 Result<ServerRoute> ZmqTransport::route(const std::string& address) {
   using R = Result<ServerRoute>;
   // A name that does not resolve is said at once, not after a timeout.
-  if (auto where = resolve(address); !where) return R::error(where.error());
-  const std::string canonical = canonical_address(address);
+  auto where = resolve(address);
+  if (!where) return R::error(where.error());
+  const std::string& canonical = *where;
   auto it = known_.find(canonical);
-  if (it == known_.end() && security_.registry_key && canonical != security_.registry) {
+  if (it == known_.end() && security_.registry_key &&
+      canonical != canonical_group_address(security_.registry)) {
     // A curve registry lists how each group is reached: ask once for an
     // address not known yet (a group may have registered since the last time).
     RegistryClient registry(*this, security_.registry, {});
@@ -107,9 +123,7 @@ Result<ServerRoute> ZmqTransport::route(const std::string& address) {
       return R::error(
           fmt::format("cannot learn from the registry how to reach {}: {}", address, why));
     }
-    for (const auto& g : list.value())
-      known_[canonical_address(g.address)] = {g.curve ? g.public_key : std::string(),
-                                              "the registry's list"};
+    note_listed_groups(list.value());
     it = known_.find(canonical);
   }
   ServerRoute route;
@@ -180,7 +194,7 @@ Result<std::string> ZmqTransport::request(const std::string& address, std::strin
     std::string text = describe(address, c.route, link);
     // A key learnt from the registry may be stale (the group has a new
     // one): the next request asks the registry again.
-    if (c.route.key_source == "the registry's list") known_.erase(canonical_address(address));
+    if (c.route.key_source == "the registry's list") known_.erase(canonical_group_address(address));
     clients_.erase(found);
     return Result<std::string>::error(std::move(text));
   }

@@ -43,6 +43,9 @@ class Transport {
   // (nullopt: no such cap). For what must not hold a person up for long,
   // such as Tab completion's list of names.
   virtual void cap_waits(std::optional<int> /*ms*/) {}
+  // A curve registry's list_groups, just fetched by the caller: how each
+  // group listed is reached, so that it is not asked again for them.
+  virtual void note_listed_groups(const std::vector<GroupEntry>& /*groups*/) {}
 };
 
 // The one form of a group's (or any server's) address that the client keys
@@ -96,6 +99,7 @@ class ZmqTransport : public Transport {
   bool registry_is_curve() const override { return security_.registry_key.has_value(); }
   bool last_failure_may_have_arrived() const override { return last_may_have_arrived_; }
   void cap_waits(std::optional<int> ms) override;
+  void note_listed_groups(const std::vector<GroupEntry>& groups) override;
 
   // How address is reached: the registry with its key; a group with
   // --group-key, or with what a curve registry's list_groups says (asked

@@ -27,6 +27,7 @@ CallResult<std::vector<ListedGroup>> list_named_groups(Transport& transport,
   if (transport.registry_is_curve()) {
     auto r = client.list_groups();
     if (!r.ok()) return R::failure(r.status(), r.error());
+    transport.note_listed_groups(r.value());
     for (auto& g : r.value()) out.push_back({std::move(g.name), std::move(g.address)});
     return out;
   }

@@ -9,6 +9,7 @@
 #include <zmq_addon.hpp>
 
 #include "client/chat_client.hpp"
+#include "client/group_names.hpp"
 #include "core/clock.hpp"
 #include "net/curve.hpp"
 #include "protocol/registry_protocol.hpp"
@@ -120,6 +121,29 @@ TEST(TransportKeysTest, GroupsAreReachedAsACurveRegistryListsThemAskingOncePerUn
   ASSERT_TRUE(self) << self.error();
   ASSERT_TRUE(self->curve.has_value());
   EXPECT_EQ(self->curve->server_public_key, registry.key());
+}
+
+TEST(TransportKeysTest, AGroupFoundByNameIsReachedWithoutAskingTheRegistryAgain) {
+  const std::string curve_group_key = my_keys().public_key;
+  ListingRegistry registry({{"secret", "127.0.0.1:6001", true, curve_group_key}});
+  const CurveKeyPair mine = my_keys();
+  ZmqTransport transport(1000, 1);
+  TransportSecurity sec;
+  sec.registry = registry.address();
+  sec.registry_key = registry.key();
+  sec.registry_key_source = "--server-key";
+  sec.my_keys = [mine] { return Result<CurveKeyPair>(mine); };
+  transport.secure(sec);
+
+  GroupTarget t = find_group(transport, registry.address(), "secret");
+  ASSERT_TRUE(t.ok()) << t.error;
+  EXPECT_EQ(t.address, "127.0.0.1:6001");
+  EXPECT_EQ(registry.list_requests(), 1);
+  auto route = transport.route(t.address);  // the list just fetched says how
+  ASSERT_TRUE(route) << route.error();
+  ASSERT_TRUE(route->curve.has_value());
+  EXPECT_EQ(route->curve->server_public_key, curve_group_key);
+  EXPECT_EQ(registry.list_requests(), 1);
 }
 
 TEST(TransportKeysTest, AGroupKeyGivenIsUsedWithoutAskingAndAnOpenRegistryIsNeverAsked) {
