@@ -163,7 +163,9 @@ Result<std::string> RequestClient::request(std::string_view body, int64_t deadli
   last_link_ = monitor_->events();
   const bool connected = was_up || last_link_.connects > connects_before;
   const bool handshaken = was_up || last_link_.handshakes > handshakes_before;
-  const std::string waited = describe_ms(budget);
+  // The budget as the user gave it: the command's first moments (resolving,
+  // opening the socket) are not worth a "599 ms".
+  const std::string waited = describe_ms(budget >= 100 ? (budget + 99) / 100 * 100 : budget);
   if (dropped > 0 && options_.max_reply_bytes >= 0 && sent >= tries)
     return fail(RequestFailure::connection_lost,
                 fmt::format("no usable reply from {}: the connection closed before the reply "
