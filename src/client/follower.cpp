@@ -84,11 +84,27 @@ void Follower::on_tick(int64_t now_ms, FollowOutput& out) {
   if (monitor_) {
     monitor_->drain();
     const LinkEvents& link = monitor_->events();
-    if (is_definitive_handshake_problem(link.problem, link_.curve.has_value())) {
-      link_failure_ = link_.describe ? link_.describe(link)
+    const bool closed =
+        !link_.curve && link.handshakes == 0 && link.problem == LinkProblem::handshake_failed;
+    if (is_definitive_handshake_problem(link.problem, link_.curve.has_value()) ||
+        (closed && closed_handshakes_ + 1 >= kClosedHandshakesToGiveUp)) {
+      LinkEvents told = link;
+      // Told as what it almost surely is: the server speaks another mechanism.
+      if (closed) told.problem = LinkProblem::mechanism_mismatch;
+      link_failure_ = link_.describe ? link_.describe(told)
                                      : "the connection to " + address_ + " failed in its handshake";
       return;
     }
+    if (closed) {
+      // libzmq does not always try again after a failed handshake: a fresh
+      // connection now, not after the whole connect timeout.
+      ++closed_handshakes_;
+      size_t first = out.requests.size();
+      out.reconnect = true;
+      handle(now_ms, out, first);
+      return;
+    }
+    if (link.handshakes > 0) closed_handshakes_ = 0;
     // A handshake that finished since the last tick: the connection took
     // its round trips; the group gets its full reply timeout from now.
     if (link.handshakes > handshakes_seen_) {

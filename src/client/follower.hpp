@@ -57,6 +57,12 @@ class Follower {
   int reconnects_ = 0;
   int handshakes_seen_ = 0;      // on this connection, as told to state_
   int64_t connected_at_ms_ = 0;  // when this connection was started
+  // Open connections in a row whose handshake was closed without a word.
+  int closed_handshakes_ = 0;
+  // That many in a row and an open follower gives up: a curve group closes
+  // an open handshake (libzmq mostly says "mechanism mismatch", but not
+  // always), where a broken link fails once and then connects.
+  static constexpr int kClosedHandshakesToGiveUp = 3;
   FollowTiming timing_;
   std::string link_failure_;
 };
