@@ -317,14 +317,19 @@ class Cluster:
         full_env.setdefault("XDG_CONFIG_HOME", str(self.tmp_path / "config"))
         if env:
             full_env.update(env)
-        return subprocess.run(
-            [binary("user_client")] + list(args),
-            input=input,
-            capture_output=True,
-            text=True,
-            env=full_env,
-            timeout=timeout,
-        )
+        try:
+            return subprocess.run(
+                [binary("user_client")] + list(args),
+                input=input,
+                capture_output=True,
+                text=True,
+                env=full_env,
+                timeout=timeout,
+            )
+        except subprocess.TimeoutExpired as e:
+            # What it had said by then is the clue to why it did not end.
+            raise AssertionError(f"user_client {list(args)} did not end within {timeout} s; "
+                                 f"stdout: {e.stdout!r}; stderr: {e.stderr!r}") from None
 
     def stop_all(self):
         for p in reversed(self.procs):
