@@ -84,8 +84,12 @@ void Follower::on_tick(int64_t now_ms, FollowOutput& out) {
   if (monitor_) {
     monitor_->drain();
     const LinkEvents& link = monitor_->events();
-    const bool closed =
-        !link_.curve && link.handshakes == 0 && link.problem == LinkProblem::handshake_failed;
+    // Accepted, then closed before any handshake finished: a handshake
+    // failed without a word, or a connection closed while in it (libzmq
+    // does not always tell the failure itself).
+    const bool closed = !link_.curve && link.handshakes == 0 &&
+                        (link.problem == LinkProblem::handshake_failed ||
+                         (link.connects > 0 && link.disconnections > 0));
     if (is_definitive_handshake_problem(link.problem, link_.curve.has_value()) ||
         (closed && closed_handshakes_ + 1 >= kClosedHandshakesToGiveUp)) {
       LinkEvents told = link;
