@@ -90,11 +90,19 @@ void Follower::on_tick(int64_t now_ms, FollowOutput& out) {
     const bool closed = !link_.curve && link.handshakes == 0 &&
                         (link.problem == LinkProblem::handshake_failed ||
                          (link.connects > 0 && link.disconnections > 0));
+    if (link.handshakes > 0)
+      unshaken_since_ms_.reset();
+    else if (link.connects > 0 && !unshaken_since_ms_)
+      unshaken_since_ms_ = now_ms;
+    const bool unshaken_too_long =
+        !link_.curve && unshaken_since_ms_ &&
+        now_ms - *unshaken_since_ms_ >=
+            int64_t{kUnshakenConnectTimeouts} * timing_.connect_timeout_ms;
     if (is_definitive_handshake_problem(link.problem, link_.curve.has_value()) ||
-        (closed && closed_handshakes_ + 1 >= kClosedHandshakesToGiveUp)) {
+        (closed && closed_handshakes_ + 1 >= kClosedHandshakesToGiveUp) || unshaken_too_long) {
       LinkEvents told = link;
       // Told as what it almost surely is: the server speaks another mechanism.
-      if (closed) told.problem = LinkProblem::mechanism_mismatch;
+      if (closed || unshaken_too_long) told.problem = LinkProblem::mechanism_mismatch;
       link_failure_ = link_.describe ? link_.describe(told)
                                      : "the connection to " + address_ + " failed in its handshake";
       return;

@@ -63,6 +63,12 @@ class Follower {
   // an open handshake (libzmq mostly says "mechanism mismatch", but not
   // always), where a broken link fails once and then connects.
   static constexpr int kClosedHandshakesToGiveUp = 3;
+  // Since when connections were accepted but none finished its handshake
+  // (kept across fresh connections). Twice the connect timeout of that and an
+  // open follower gives up the same way: whatever accepts there does not
+  // speak to an open client.
+  std::optional<int64_t> unshaken_since_ms_;
+  static constexpr int kUnshakenConnectTimeouts = 2;
   FollowTiming timing_;
   std::string link_failure_;
 };

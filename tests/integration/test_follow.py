@@ -7,9 +7,10 @@ Synchronisation is on printed lines with deadlines, never on sleeps."""
 import json
 import re
 import signal
+import socket
 import time
 
-from conftest import (ended_follows, follows_expired_pattern, join, json_lines, public_id, send,
+from conftest import (ended_follows, free_port, follows_expired_pattern, join, json_lines, public_id, send,
                       wait_json_lines)
 
 MSG_LINE = re.compile(r"^(.+) : (.*) \((\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?)\)$")
@@ -212,3 +213,17 @@ def test_bad_usage_of_follow_exits_2(chat):
     assert r.returncode == 2 and "bad address" in r.stderr
     r = chat.client(["follow", chat.grp.address, "--since-seq", "-3"])
     assert r.returncode == 2
+
+
+def test_an_open_follow_where_connections_are_accepted_but_never_spoken_to_ends(cluster):
+    """A listener that never speaks (the kernel completes the connections, nobody
+    accepts them) is given twice the command's budget, then follow ends as it
+    does against a group that does not talk to open clients."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as mute:
+        mute.bind(("127.0.0.1", 0))
+        mute.listen(64)
+        address = f"127.0.0.1:{mute.getsockname()[1]}"
+        r = cluster.client(["--server", f"127.0.0.1:{free_port()}", "--timeout", "1", "follow",
+                            address], timeout=30)
+    assert r.returncode == 4, r
+    assert f"the group at {address} did not accept an unencrypted connection" in r.stderr, r
