@@ -44,13 +44,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FUZZ_CHECK(fast.client_msg_id == dom.client_msg_id, "client_msg_id");
   FUZZ_CHECK(fast.timestamp == dom.timestamp, "timestamp");
   FUZZ_CHECK(fast.since_seq == dom.since_seq, "since_seq");
+  FUZZ_CHECK(fast.since_time == dom.since_time, "since_time");
   FUZZ_CHECK(fast.limit == dom.limit, "limit");
+  FUZZ_CHECK(fast.last == dom.last, "last");
   // The limits the decoder promises (docs/PROTOCOL.md).
   FUZZ_CHECK(!fast.user_uuid.empty() && fast.user_uuid.size() <= kMaxUserUuidBytes,
              "user_uuid size");
   FUZZ_CHECK(fast.name.size() <= kMaxDisplayNameBytes, "name size");
   FUZZ_CHECK(fast.client_msg_id.size() <= kMaxClientMsgIdBytes, "client_msg_id size");
   FUZZ_CHECK(!fast.timestamp || fast.timestamp->size() <= kMaxTimestampBytes, "timestamp size");
-  FUZZ_CHECK(fast.limit >= 1 && fast.limit <= static_cast<size_t>(kMaxGetLimit), "limit range");
+  FUZZ_CHECK(!fast.since_time || fast.since_time->size() <= kMaxTimestampBytes, "since_time size");
+  // A page size, when given, is in range; absent means the group's default page.
+  FUZZ_CHECK(!fast.limit || (*fast.limit >= 1 && *fast.limit <= static_cast<size_t>(kMaxGetLimit)),
+             "limit range");
+  FUZZ_CHECK(!fast.last || (*fast.last >= 1 && *fast.last <= static_cast<size_t>(kMaxGetLimit)),
+             "last range");
   return 0;
 }
