@@ -152,7 +152,8 @@ int main(int argc, char** argv) {
   options.connections.max_total =
       gc::connections_for_descriptors(options.connections.max_total, descriptors);
 
-  auto planned = gc::plan_group_addresses(address, advertise, gc::resolve_ipv4);
+  auto planned = gc::plan_group_addresses(
+      address, advertise, [](const std::string& host) { return gc::resolve_ipv4_host(host); });
   if (!planned) {
     std::fprintf(stderr, "group_server: %s\n", planned.error().c_str());
     return 2;
@@ -162,10 +163,8 @@ int main(int argc, char** argv) {
   options.advertise = planned->advertise.ip_port();
   if (!planned->bind_note.empty()) spdlog::info("binding {}", planned->bind_note);
   if (auto registry = gc::parse_connect_endpoint(gc::without_tcp_prefix(options.registry))) {
-    std::optional<uint32_t> registry_ip = gc::parse_ipv4_host(registry->host);
-    if (!registry_ip) {
-      if (auto r = gc::resolve_ipv4(registry->host)) registry_ip = *r;
-    }
+    std::optional<uint32_t> registry_ip;
+    if (auto r = gc::resolve_ipv4_host(registry->host)) registry_ip = *r;
     if (gc::loopback_advertised_to_remote(*gc::parse_ipv4_host(planned->advertise.host),
                                           registry_ip))
       spdlog::warn(

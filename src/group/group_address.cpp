@@ -1,12 +1,6 @@
 #include "group/group_address.hpp"
 
-#include <arpa/inet.h>
 #include <fmt/format.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-
-#include <cstring>
 
 namespace gc {
 
@@ -26,28 +20,6 @@ Result<uint32_t> host_ip(const Endpoint& e, const Resolver& resolve) {
 }
 
 }  // namespace
-
-Result<uint32_t> resolve_ipv4(const std::string& host) {
-  addrinfo hints{};
-  hints.ai_family = AF_INET;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* found = nullptr;
-  int rc = getaddrinfo(host.c_str(), nullptr, &hints, &found);
-  if (rc != 0) return Result<uint32_t>::error(gai_strerror(rc));
-  uint32_t ip = 0;
-  bool any = false;
-  for (addrinfo* a = found; a; a = a->ai_next) {
-    if (a->ai_family != AF_INET) continue;
-    sockaddr_in sin{};
-    std::memcpy(&sin, a->ai_addr, sizeof sin);
-    ip = ntohl(sin.sin_addr.s_addr);
-    any = true;
-    break;
-  }
-  freeaddrinfo(found);
-  if (!any) return Result<uint32_t>::error("no IPv4 address");
-  return ip;
-}
 
 Result<GroupAddresses> plan_group_addresses(std::string_view bind_text,
                                             std::string_view advertise_text,

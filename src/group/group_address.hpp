@@ -16,10 +16,9 @@
 
 namespace gc {
 
-// A host name to one IPv4 address (host byte order), or an error text.
+// A host name to one IPv4 address (host byte order), or an error text:
+// resolve_ipv4_host (core/endpoint) outside tests.
 using Resolver = std::function<Result<uint32_t>(const std::string& host)>;
-// getaddrinfo(3), IPv4 only; the first address.
-Result<uint32_t> resolve_ipv4(const std::string& host);
 
 struct GroupAddresses {
   Endpoint bind;          // numeric, or "*" for every address

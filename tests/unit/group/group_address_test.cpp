@@ -91,12 +91,5 @@ TEST(GroupAddressTest, WarnsOfLoopbackOnlyToARegistryElsewhere) {
   EXPECT_FALSE(loopback_advertised_to_remote(kLoop, std::nullopt));
 }
 
-TEST(GroupAddressTest, ResolvesLocalhostThroughTheSystem) {
-  auto r = resolve_ipv4("localhost");
-  ASSERT_TRUE(r) << r.error();
-  EXPECT_TRUE(is_loopback_ipv4(*r));
-  EXPECT_FALSE(resolve_ipv4("no-such-host.invalid"));
-}
-
 }  // namespace
 }  // namespace gc
