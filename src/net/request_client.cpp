@@ -116,8 +116,7 @@ Result<std::string> RequestClient::request(std::string_view body, int64_t deadli
         if (monitor_) monitor_->drain();
         last_link_ = monitor_->events();
         if (reply.more()) {
-          // Drain the rest so the socket stays usable, then report.
-          while (reply.more()) (void)socket_->recv(reply, zmq::recv_flags::none);
+          // fail() closes the socket, and the rest of the reply with it.
           return fail(RequestFailure::other,
                       fmt::format("unexpected multi-frame reply from {}", endpoint_));
         }
@@ -127,7 +126,6 @@ Result<std::string> RequestClient::request(std::string_view body, int64_t deadli
         const LinkEvents& ev = monitor_->events();
         if (is_definitive_handshake_problem(ev.problem, options_.curve.has_value())) {
           last_link_ = ev;
-          close();
           return fail(RequestFailure::handshake,
                       fmt::format("the connection to {} failed in its handshake; is {} running "
                                   "there, with the security expected?",
@@ -156,7 +154,6 @@ Result<std::string> RequestClient::request(std::string_view body, int64_t deadli
     }
   } catch (const zmq::error_t& e) {
     if (e.num() == ETERM) return fail(RequestFailure::other, "interrupted");
-    close();
     return fail(RequestFailure::other, fmt::format("cannot talk to {}: {}", endpoint_, e.what()));
   }
   monitor_->drain();
