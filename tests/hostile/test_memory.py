@@ -170,19 +170,25 @@ def test_non_reading_followers_of_big_messages(make_chat):
         assert s.poll(5000)
         assert json.loads(s.recv())["response"] == "SUCCESS"
     join(c.grp, "sender")
+    base = rss_mib(c.grp)
     fill(c.grp, "sender", 200, 64000)  # before: 150 x 200 x 64 kB held = 1.9 GB
     assert_group_serves(c.grp)
     within_budget(c.grp)
-    held = rss_mib(c.grp)
     for s in followers:
         s.close()
-    # Their queues are freed, and the memory is given back to the system (a
-    # generous bound: on a loaded machine the group's loop and libzmq's I/O
-    # thread get to it later; the wait ends as soon as it is given back).
+    # Their queues are freed, and the memory is given back to the system: the
+    # group returns to what it held before the messages, plus what it keeps
+    # (SQLite's cache, the allocator's arenas: about 16 MiB here). How much
+    # was queued at the close depends on how much the kernel's socket buffers
+    # had already taken, so the bound is on the return, not on the drop. The
+    # wait is generous: on a loaded machine the group's loop and libzmq's I/O
+    # thread get to it later; it ends as soon as the memory is back.
+    bound = base + 32
     deadline = time.monotonic() + 15
-    while rss_mib(c.grp) > held - 16 and time.monotonic() < deadline:
+    while rss_mib(c.grp) > bound and time.monotonic() < deadline:
         time.sleep(0.05)  # polling the resident size, which nothing announces
-    assert rss_mib(c.grp) <= held - 16, f"{rss_mib(c.grp):.0f} MiB of {held:.0f} kept"
+    after = rss_mib(c.grp)
+    assert after <= bound, f"{after:.0f} MiB kept, {base:.0f} MiB before the messages"
 
 
 def test_one_connection_gets_one_follow_whatever_its_envelope(make_chat):
