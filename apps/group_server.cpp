@@ -126,6 +126,12 @@ int main(int argc, char** argv) {
                  "only that registry (default $GROUPCHAT_SERVER_KEY). Needed with --security "
                  "curve; with open, it registers an open group with a curve registry");
   gc::add_connection_flags(app, options.connections);
+  int io_threads = gc::default_io_threads();
+  app.add_option("--io-threads", io_threads,
+                 "ZeroMQ I/O threads: connections are spread over them, so pushes to many "
+                 "followers use that many cores (default: half the machine's cores, 1 to 8)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
   CLI11_PARSE(app, argc, argv);
   options.security = *gc::parse_security(key_flags.security);
   if (!options.members_file.empty() && options.security != gc::SecurityMode::curve) {
@@ -213,7 +219,7 @@ int main(int argc, char** argv) {
 
   int stop_fd = gc::watch_stop_signals();
   int reload_fd = gc::watch_reload_signal();
-  zmq::context_t context;
+  zmq::context_t context(io_threads);
   gc::size_context_sockets(context, descriptors);
   gc::GroupServer server(context, *store, options);
   if (auto s = server.bind(); !s) return fail(s.message());

@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstdio>
 #include <cstring>
+#include <thread>
 
 #include "core/clock.hpp"
 
@@ -41,6 +42,11 @@ void size_context_sockets(zmq::context_t& ctx, size_t descriptor_limit) {
                             : descriptor_limit;
   ctx.set(zmq::ctxopt::max_sockets,
           static_cast<int>(std::min<size_t>(wanted, static_cast<size_t>(ceiling))));
+}
+
+int default_io_threads() {
+  const unsigned cores = std::thread::hardware_concurrency();
+  return static_cast<int>(std::clamp(cores / 2, 1u, 8u));
 }
 
 size_t connections_for_descriptors(size_t wanted, size_t descriptor_limit) {
@@ -221,10 +227,11 @@ void ConnectionGuard::drain() {
       case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
         // Often the peer gave up first: it saw our mechanism was not its own.
         if (size_t skipped = 0; log_handshake_failed_.due(mono_ms(), skipped))
-          spdlog::warn("{}: a connection failed its handshake: the peer closed it (a client "
-                       "whose security mechanism is not this server's, such as an unencrypted "
-                       "one at a curve server, or not a ZeroMQ peer){}",
-                       name_, LogLimiter::more(skipped));
+          spdlog::warn(
+              "{}: a connection failed its handshake: the peer closed it (a client "
+              "whose security mechanism is not this server's, such as an unencrypted "
+              "one at a curve server, or not a ZeroMQ peer){}",
+              name_, LogLimiter::more(skipped));
         break;
       default:
         break;

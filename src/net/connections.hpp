@@ -35,6 +35,10 @@ size_t raise_descriptor_limit();
 // Lets the context open as many ZeroMQ sockets as descriptors allow
 // (ZMQ_MAX_SOCKETS, within libzmq's own ceiling).
 void size_context_sockets(zmq::context_t& ctx, size_t descriptor_limit);
+// ZeroMQ I/O threads for a server: one per two cores (the server's own
+// thread needs one too), at least 1 and at most 8. libzmq spreads a socket's
+// connections over them.
+int default_io_threads();
 
 // The connection cap that fits a descriptor limit: `wanted`, but at most
 // limit - kReservedDescriptors (and at least 1).
