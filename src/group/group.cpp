@@ -108,8 +108,9 @@ void Group::fail_store(GroupOutcome& out, const std::string& error) {
   if (in_batch_ && !batch_error_) batch_error_ = error;
 }
 
-void Group::begin_batch() {
+void Group::begin_batch(bool followed) {
   in_batch_ = true;
+  followed_ = followed;
   batch_error_.reset();
   if (auto s = store_.begin_batch(); !s) batch_error_ = s.message();
 }
@@ -193,21 +194,25 @@ void Group::send(const GroupRequest& req, int64_t now_us, GroupOutcome& out) {
     }
   }
 
+  // With nobody following, the message is built in a buffer kept from send to
+  // send (no allocation) and makes no event.
+  const bool event = followed_;
   GroupEvent ev;
-  ev.kind = GroupEvent::Kind::message_stored;
-  ev.user_uuid = req.user_uuid;
-  ev.public_id = ids_.of(req.user_uuid);
-  StoredMessage& msg = ev.message;
-  msg.user_uuid = req.user_uuid;
-  msg.name = req.name.empty() ? std::move(member_name) : req.name;
-  msg.text = *req.message;
+  StoredMessage& msg = event ? ev.message : scratch_;
+  msg.user_uuid.assign(req.user_uuid);
+  msg.name.assign(req.name.empty() ? member_name : req.name);
+  msg.text.assign(*req.message);
   // The wall clock may step back; stored time never does, so time order is seq order.
   msg.time_us = std::max(now_us, store_.last_time_us());
-  msg.client_msg_id = req.client_msg_id;
+  msg.client_msg_id.assign(req.client_msg_id);
   auto seq = store_.append(msg);
   if (!seq) return fail_store(out, seq.error());
   msg.seq = *seq;
   encode_send_success(out.reply, msg.seq, msg.time_us);
+  if (!event) return;
+  ev.kind = GroupEvent::Kind::message_stored;
+  ev.user_uuid = req.user_uuid;
+  ev.public_id = ids_.of(req.user_uuid);
   out.events.push_back(std::move(ev));
 }
 
@@ -267,6 +272,7 @@ void Group::get(const GroupRequest& req, int64_t now_us, GroupOutcome& out) {
 void Group::follow(const GroupRequest& req, int64_t, GroupOutcome& out) {
   if (!require_member(req, out)) return;
   encode_follow_success(out.reply, store_.last_seq(), store_.history_id(), ids_.of(req.user_uuid));
+  followed_ = true;
   out.events.push_back({GroupEvent::Kind::follow_requested, req.user_uuid, {}, {}});
 }
 

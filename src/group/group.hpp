@@ -110,7 +110,10 @@ class Group {
   // commits on its own. Before the commit, the store checks that its storage
   // is intact (GroupStore::check_intact): a batch is never acknowledged into
   // a lost file.
-  void begin_batch();
+  // `followed`: whether anyone follows the group; when nobody does (and no
+  // follow comes in the batch), a stored message makes no message_stored
+  // event, as it would reach no one.
+  void begin_batch(bool followed = true);
   // Commits (or rolls back) the batch and settles its outcomes as above.
   // Returns the store's error, for the log, when the batch failed.
   Status end_batch(std::span<GroupOutcome> outcomes);
@@ -140,10 +143,12 @@ class Group {
   GroupStore& store_;
   GroupConfig config_;
   bool in_batch_ = false;
+  bool followed_ = true;   // whether message_stored events are wanted (begin_batch)
+  StoredMessage scratch_;  // a stored message that makes no event
   std::optional<std::string> batch_error_;  // the first store failure of the open batch
   std::optional<std::unordered_set<std::string>> allowed_;
-  GroupRequest decoded_;                    // reused by handle_body
-  MessagePage page_;                        // reused by get
+  GroupRequest decoded_;  // reused by handle_body
+  MessagePage page_;      // reused by get
   PublicIdCache ids_;
   std::vector<std::string> page_ids_;  // reused by get: the public id of each page_ message
 };

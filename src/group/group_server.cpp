@@ -260,7 +260,7 @@ void GroupServer::sync_store(int64_t now) {
 void GroupServer::serve_batch() {
   const size_t max_body = options_.max_message_bytes + kRequestOverheadBytes;
   size_t n = 0, built = 0;
-  group_.begin_batch();
+  group_.begin_batch(subscriptions_.size() > 0);
   if (parked_peers_ > 0) take_parked(n, built);
   while (n < kMaxBatchRequests && built < kMaxBatchReplyBytes) {
     RoutedRequest& request = requests_[n];
@@ -426,13 +426,15 @@ void GroupServer::deliver_events(size_t n) {
     for (const GroupEvent& ev : outcomes_[i].events) {
       switch (ev.kind) {
         case GroupEvent::Kind::message_stored:
-          push(ev.message, ev.public_id);
+          queue_push(ev.message, ev.public_id);
           break;
         case GroupEvent::Kind::follow_requested:
         case GroupEvent::Kind::unfollow_requested:
           break;  // done by apply_follows, before the replies
         case GroupEvent::Kind::member_left:
-          // Only members receive pushes: a leaver stops at once.
+          // Only members receive pushes: a leaver stops at once, after the
+          // messages stored before it left.
+          flush_pushes();
           subscriptions_.drop_user(ev.user_uuid);
           break;
         case GroupEvent::Kind::member_joined:
@@ -440,27 +442,48 @@ void GroupServer::deliver_events(size_t n) {
       }
     }
   }
+  flush_pushes();
 }
 
-void GroupServer::push(const StoredMessage& msg, const std::string& public_id) {
+void GroupServer::queue_push(const StoredMessage& msg, const std::string& public_id) {
   if (subscriptions_.size() == 0) return;
   encode_push(push_buf_, msg, public_id);
+  pushes_.push_back(shared_message(push_buf_, queued_charge(push_buf_.size(), 0, 1), queued_));
+}
+
+void GroupServer::flush_pushes() {
+  if (pushes_.empty()) return;
   gone_.clear();
   for (const auto& [key, subscription] : subscriptions_.all()) {
-    // A follower whose queue is over its bytes (or a server over budget)
-    // misses this push; it notices the gap by seq and fetches from the
-    // store, so a slow follower never slows us or grows our memory.
     size_t envelope_bytes = 0;
     for (const auto& f : subscription.envelope) envelope_bytes += f.size();
-    const size_t charge =
-        queued_charge(push_buf_.size(), envelope_bytes, subscription.envelope.size() + 1);
-    if (!policy_.may_push(subscription.account->queued_now(),
-                          queued_->bytes.load(std::memory_order_relaxed), charge))
-      continue;
-    if (send_accounted(router_, subscription.envelope, push_buf_, subscription.account) ==
-        SendResult::gone)
-      gone_.push_back(key);
+    const size_t frames = subscription.envelope.size() + 1;
+    // Behind an empty delimiter the follower gets a copy of the one encoded
+    // body; a follower without one (a bare DEALER) gets a body of its own.
+    const bool shared = subscription.envelope.size() > 1 && subscription.envelope.back().empty();
+    for (zmq::message_t& body : pushes_) {
+      // A follower whose queue is over its bytes (or a server over budget)
+      // misses this push; it notices the gap by seq and fetches from the
+      // store, so a slow follower never slows us or grows our memory.
+      const size_t charge = queued_charge(body.size(), envelope_bytes, frames);
+      const size_t total_charge = shared ? charge - body.size() : charge;
+      if (!policy_.may_push(subscription.account->queued_now(), charge,
+                            queued_->bytes.load(std::memory_order_relaxed), total_charge))
+        continue;
+      const SendResult sent =
+          shared
+              ? send_shared(router_, subscription.envelope, body, charge, total_charge,
+                            subscription.account)
+              : send_accounted(router_, subscription.envelope,
+                               std::string_view(static_cast<const char*>(body.data()), body.size()),
+                               subscription.account);
+      if (sent == SendResult::gone) {
+        gone_.push_back(key);
+        break;
+      }
+    }
   }
+  pushes_.clear();
   for (const auto& key : gone_) subscriptions_.remove(key);
 }
 

@@ -103,7 +103,11 @@ class GroupServer {
   // After the replies: acts on the batch's events in request order (new
   // follows, pushes of stored messages, follows ended by leave/unfollow).
   void deliver_events(size_t n);
-  void push(const StoredMessage& msg, const std::string& public_id);
+  // Encodes a stored message's push once, to be sent by flush_pushes.
+  void queue_push(const StoredMessage& msg, const std::string& public_id);
+  // Sends the queued pushes, follower by follower: all of them to one
+  // follower back to back, so that libzmq writes them in one go.
+  void flush_pushes();
   // Acts on follow and unfollow at once, so that a follow over a limit is
   // answered FAILED.
   void apply_follows(size_t n);
@@ -145,7 +149,8 @@ class GroupServer {
   Subscriptions subscriptions_;
   int64_t next_follow_sweep_ms_ = 0;
   std::string push_buf_;
-  std::vector<std::string> gone_;  // follow keys found gone while pushing
+  std::vector<zmq::message_t> pushes_;  // of the batch, encoded once (shared_message)
+  std::vector<std::string> gone_;       // follow keys found gone while pushing
   std::shared_ptr<QueuedTotal> queued_;
   MemoryPolicy policy_;
   std::unordered_map<std::string, Peer> peers_;  // by routing id

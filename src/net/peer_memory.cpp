@@ -20,8 +20,10 @@ MemoryLimits MemoryLimits::for_budget(size_t budget_bytes, size_t max_request_by
 namespace {
 
 struct Holder {
-  std::shared_ptr<PeerAccount> account;
-  int64_t charge;
+  std::shared_ptr<PeerAccount> account;  // null: the total only
+  std::shared_ptr<QueuedTotal> total;
+  int64_t peer_charge;
+  int64_t total_charge;
 };
 
 // One block: the holder, then the bytes (aligned for the holder).
@@ -30,24 +32,41 @@ constexpr size_t kHeader = (sizeof(Holder) + alignof(std::max_align_t) - 1) /
 
 void release(void*, void* hint) noexcept {
   auto* h = static_cast<Holder*>(hint);
-  h->account->queued.fetch_sub(h->charge, std::memory_order_relaxed);
-  h->account->total->bytes.fetch_sub(h->charge, std::memory_order_relaxed);
+  if (h->account) h->account->queued.fetch_sub(h->peer_charge, std::memory_order_relaxed);
+  h->total->bytes.fetch_sub(h->total_charge, std::memory_order_relaxed);
   h->~Holder();
   std::free(h);
+}
+
+zmq::message_t charged_message(std::string_view body, const std::shared_ptr<PeerAccount>& account,
+                               std::shared_ptr<QueuedTotal> total, size_t peer_charge,
+                               size_t total_charge) {
+  void* block = std::malloc(kHeader + std::max<size_t>(body.size(), 1));
+  if (!block) throw std::bad_alloc();
+  auto* h = new (block) Holder{account, std::move(total), static_cast<int64_t>(peer_charge),
+                               static_cast<int64_t>(total_charge)};
+  char* data = static_cast<char*>(block) + kHeader;
+  if (!body.empty()) std::memcpy(data, body.data(), body.size());
+  if (account) account->queued.fetch_add(h->peer_charge, std::memory_order_relaxed);
+  h->total->bytes.fetch_add(h->total_charge, std::memory_order_relaxed);
+  return zmq::message_t(data, body.size(), &release, h);
 }
 
 }  // namespace
 
 zmq::message_t accounted_message(std::string_view body, size_t charge,
                                  const std::shared_ptr<PeerAccount>& account) {
-  void* block = std::malloc(kHeader + std::max<size_t>(body.size(), 1));
-  if (!block) throw std::bad_alloc();
-  auto* h = new (block) Holder{account, static_cast<int64_t>(charge)};
-  char* data = static_cast<char*>(block) + kHeader;
-  if (!body.empty()) std::memcpy(data, body.data(), body.size());
-  account->queued.fetch_add(h->charge, std::memory_order_relaxed);
-  account->total->bytes.fetch_add(h->charge, std::memory_order_relaxed);
-  return zmq::message_t(data, body.size(), &release, h);
+  return charged_message(body, account, account->total, charge, charge);
+}
+
+zmq::message_t shared_message(std::string_view body, size_t charge,
+                              const std::shared_ptr<QueuedTotal>& total) {
+  return charged_message(body, nullptr, total, 0, charge);
+}
+
+zmq::message_t accounted_marker(size_t peer_charge, size_t total_charge,
+                                const std::shared_ptr<PeerAccount>& account) {
+  return charged_message({}, account, account->total, peer_charge, total_charge);
 }
 
 bool TrimAfterDrop::maybe_trim(int64_t total_bytes, int64_t now_ms) {

@@ -67,10 +67,13 @@ class MemoryPolicy {
     return peer_parked + bytes <= limits_.peer_parked_bytes &&
            total_parked + bytes <= limits_.budget_bytes / 4;
   }
-  // Whether a push of `bytes` may be queued for a follower.
-  bool may_push(int64_t peer_queued, int64_t total_queued, size_t bytes) const {
-    return static_cast<size_t>(peer_queued) + bytes <= limits_.follower_queue_bytes &&
-           static_cast<size_t>(total_queued) + bytes <= limits_.budget_bytes;
+  // Whether a push may be queued for a follower: it charges the follower
+  // `peer_bytes` and the server's total `total_bytes` (less when its body is
+  // shared with other followers and counted once).
+  bool may_push(int64_t peer_queued, size_t peer_bytes, int64_t total_queued,
+                size_t total_bytes) const {
+    return static_cast<size_t>(peer_queued) + peer_bytes <= limits_.follower_queue_bytes &&
+           static_cast<size_t>(total_queued) + total_bytes <= limits_.budget_bytes;
   }
 
  private:
@@ -85,6 +88,21 @@ inline size_t queued_charge(size_t body_bytes, size_t envelope_bytes, size_t fra
 // A body as a zmq message charged to `account` until libzmq frees it.
 zmq::message_t accounted_message(std::string_view body, size_t charge,
                                  const std::shared_ptr<PeerAccount>& account);
+
+// A body sent to many peers from one buffer (copies made with zmq_msg_copy
+// share it): its bytes are charged to the server's total once, until the
+// last copy is freed.
+zmq::message_t shared_message(std::string_view body, size_t charge,
+                              const std::shared_ptr<QueuedTotal>& total);
+
+// An empty frame (the delimiter in front of a shared body) that charges one
+// peer's account `peer_charge` and the server's total `total_charge` until
+// libzmq frees it. libzmq frees a message's frames one after the other as it
+// writes them, so the delimiter stands for the body behind it in the peer's
+// queue: the peer is charged the body it holds, the total only what the peer
+// adds to a body counted once (shared_message).
+zmq::message_t accounted_marker(size_t peer_charge, size_t total_charge,
+                                const std::shared_ptr<PeerAccount>& account);
 
 // Gives memory freed by peers back to the system (malloc_trim), at most once
 // per interval and only after the queued total dropped by a sizeable amount.

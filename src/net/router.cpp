@@ -9,14 +9,22 @@ namespace gc {
 
 bool receive_routed(zmq::socket_t& router, RoutedRequest& out, size_t max_body_bytes, bool curve) {
   out.envelope.clear();
-  out.body.clear();
+  // The body's buffer is reused for the next request, unless a large one left
+  // it big: 256 requests of a batch keep at most 16 KiB each.
+  if (out.body.capacity() > (size_t{16} << 10))
+    std::string().swap(out.body);
+  else
+    out.body.clear();
   out.framing_error.clear();
   out.framing_violation.clear();
   out.source_fd = -1;
   out.peer_address.clear();
   out.user_id.clear();
   out.wire_bytes = 0;
-  std::vector<zmq::message_t> frames;
+  // Kept from call to call, with its capacity: a request costs no allocation
+  // for its list of frames.
+  thread_local std::vector<zmq::message_t> frames;
+  frames.clear();
   zmq::message_t first;
   if (!router.recv(first, zmq::recv_flags::dontwait)) return false;
   bool more = first.more();
@@ -76,7 +84,7 @@ bool receive_routed(zmq::socket_t& router, RoutedRequest& out, size_t max_body_b
     out.framing_error = fmt::format("request of {} bytes is over the limit of {} bytes",
                                     frames[body_start].size(), max_body_bytes);
   } else {
-    out.body = frames[body_start].to_string();
+    out.body.assign(static_cast<const char*>(frames[body_start].data()), frames[body_start].size());
   }
   return true;
 }

@@ -94,6 +94,31 @@ SendResult send_accounted(zmq::socket_t& router, const Frames& envelope, std::st
   }
 }
 
+// Sends envelope + a copy of `body` (a shared_message: the copy shares its
+// buffer). The envelope must end with the empty delimiter, which goes out as
+// an accounted_marker charging `account` `peer_charge` and the server's total
+// `total_charge` until libzmq has sent or dropped it.
+template <typename Frames>
+SendResult send_shared(zmq::socket_t& router, const Frames& envelope, zmq::message_t& body,
+                       size_t peer_charge, size_t total_charge,
+                       const std::shared_ptr<PeerAccount>& account) {
+  zmq::message_t marker = accounted_marker(peer_charge, total_charge, account);
+  zmq::message_t copy;
+  copy.copy(body);
+  try {
+    for (size_t i = 0; i + 1 < envelope.size(); ++i) {
+      if (!router.send(zmq::buffer(envelope[i].data(), envelope[i].size()),
+                       zmq::send_flags::sndmore | zmq::send_flags::dontwait))
+        return SendResult::full;
+    }
+    (void)router.send(marker, zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+    (void)router.send(copy, zmq::send_flags::dontwait);
+    return SendResult::sent;
+  } catch (const zmq::error_t&) {
+    return SendResult::gone;
+  }
+}
+
 // The routing frames as strings, to keep beyond the request that carried them.
 std::vector<std::string> envelope_strings(const std::vector<zmq::message_t>& envelope);
 

@@ -40,6 +40,36 @@ TEST(PeerMemoryTest, TheAccountOutlivesItsPeerWhileAMessageHoldsIt) {
   EXPECT_EQ(total->bytes.load(), 0);
 }
 
+TEST(PeerMemoryTest, ASharedBodyIsChargedOnceAndEachFollowerByItsMarker) {
+  auto total = std::make_shared<QueuedTotal>();
+  auto a = std::make_shared<PeerAccount>(total);
+  auto b = std::make_shared<PeerAccount>(total);
+  zmq::message_t body = shared_message("push", 4 + 64, total);
+  EXPECT_EQ(total->bytes.load(), 68);
+  zmq::message_t copy_a, copy_b;
+  copy_a.copy(body);
+  copy_b.copy(body);
+  EXPECT_EQ(copy_b.to_string(), "push");
+  EXPECT_EQ(copy_b.data(), body.data());  // one buffer, not three
+  zmq::message_t marker_a = accounted_marker(200, 130, a);
+  zmq::message_t marker_b = accounted_marker(200, 130, b);
+  EXPECT_EQ(marker_a.size(), 0u);
+  EXPECT_EQ(a->queued_now(), 200);
+  EXPECT_EQ(total->bytes.load(), 68 + 2 * 130);
+  // A follower's queue drains when its marker is freed, whoever holds the body.
+  marker_a = zmq::message_t();
+  copy_a = zmq::message_t();
+  EXPECT_EQ(a->queued_now(), 0);
+  EXPECT_EQ(b->queued_now(), 200);
+  EXPECT_EQ(total->bytes.load(), 68 + 130);
+  body = zmq::message_t();
+  EXPECT_EQ(total->bytes.load(), 68 + 130);  // copy_b still holds the body
+  copy_b = zmq::message_t();
+  marker_b = zmq::message_t();
+  EXPECT_EQ(total->bytes.load(), 0);
+  EXPECT_EQ(b->queued_now(), 0);
+}
+
 TEST(PeerMemoryTest, DefaultLimitsFollowTheBudget) {
   auto m = MemoryLimits::for_budget(size_t{256} << 20, 128 * 1024);
   EXPECT_EQ(m.peer_share_bytes, size_t{16} << 20);
@@ -63,9 +93,11 @@ TEST(PeerMemoryTest, PolicyParksOverTheShareAndTheBudget) {
   EXPECT_TRUE(p.may_park(0, 0, 50));
   EXPECT_FALSE(p.may_park(40, 0, 11));
   EXPECT_FALSE(p.may_park(0, 240, 11));  // all parked requests: a quarter of the budget
-  EXPECT_TRUE(p.may_push(0, 0, 30));
-  EXPECT_FALSE(p.may_push(1, 0, 30));
-  EXPECT_FALSE(p.may_push(0, 990, 20));
+  EXPECT_TRUE(p.may_push(0, 30, 0, 30));
+  EXPECT_FALSE(p.may_push(1, 30, 0, 30));
+  EXPECT_FALSE(p.may_push(0, 20, 990, 20));
+  // A shared body charges the total less than the follower.
+  EXPECT_TRUE(p.may_push(0, 30, 990, 5));
 }
 
 TEST(PeerMemoryTest, TrimOnlyAfterADropAndNotTooOften) {
