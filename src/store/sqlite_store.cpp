@@ -105,7 +105,7 @@ constexpr const char* kMessageColumns = "seq, user_uuid, name, text, time_us, cl
 
 struct SqliteStore::Statements {
   Stmt begin, commit, rollback;
-  Stmt insert_message, read_after, read_newest, time_at_or_after, find_client_id, tail;
+  Stmt insert_message, insert_many, read_after, read_newest, time_at_or_after, find_client_id, tail;
   Stmt add_member, remove_member, find_member, count_members;
 };
 
@@ -408,6 +408,9 @@ Status SqliteStore::prepare_all() {
   if (!(s = prep(st_->rollback, "ROLLBACK"))) return s;
   if (!(s = prep(st_->insert_message, "INSERT INTO messages(" + cols + ") VALUES(?,?,?,?,?,?)")))
     return s;
+  std::string many = "INSERT INTO messages(" + cols + ") VALUES(?,?,?,?,?,?)";
+  for (size_t i = 1; i < kInsertRows; ++i) many += ",(?,?,?,?,?,?)";
+  if (!(s = prep(st_->insert_many, many))) return s;
   if (!(s = prep(st_->read_after,
                  "SELECT " + cols + " FROM messages WHERE seq > ? ORDER BY seq LIMIT ?")))
     return s;
@@ -476,7 +479,8 @@ Status SqliteStore::begin_write() {
 Status SqliteStore::commit_batch() {
   if (!in_batch_) return Status::ok();
   if (in_transaction_) {
-    auto s = step_done(st_->commit, "committing");
+    auto s = flush_pending();
+    if (s) s = step_done(st_->commit, "committing");
     if (!s) {
       rollback_batch();
       return s;
@@ -494,6 +498,7 @@ void SqliteStore::rollback_batch() {
   // ROLLBACK without a transaction then fails harmlessly.
   // A cached lookup may have seen a write that is now undone.
   if (in_transaction_) member_cache_.clear();
+  pending_count_ = 0;
   if (!sqlite3_get_autocommit(db_)) (void)step_done(st_->rollback, "rolling back");
   in_batch_ = false;
   in_transaction_ = false;
@@ -501,20 +506,72 @@ void SqliteStore::rollback_batch() {
   last_time_us_ = committed_time_us_;
 }
 
+namespace {
+constexpr int kMessageBinds = 6;
+
+void bind_message(sqlite3_stmt* s, int first, const StoredMessage& msg) {
+  sqlite3_bind_int64(s, first, static_cast<sqlite3_int64>(msg.seq));
+  bind_text(s, first + 1, msg.user_uuid);
+  bind_text_or_null(s, first + 2, msg.name);
+  bind_text(s, first + 3, msg.text);
+  sqlite3_bind_int64(s, first + 4, msg.time_us);
+  bind_text_or_null(s, first + 5, msg.client_msg_id);
+}
+}  // namespace
+
+Status SqliteStore::insert_one(const StoredMessage& msg) {
+  sqlite3_stmt* s = st_->insert_message;
+  ResetOnExit reset{s};
+  bind_message(s, 1, msg);
+  int rc = sqlite3_step(s);
+  if (rc != SQLITE_DONE) return Status::error(error_text("storing a message", rc));
+  return Status::ok();
+}
+
+Status SqliteStore::flush_pending() {
+  size_t done = 0;
+  if (pending_count_ == kInsertRows) {
+    sqlite3_stmt* s = st_->insert_many;
+    ResetOnExit reset{s};
+    for (size_t i = 0; i < kInsertRows; ++i)
+      bind_message(s, static_cast<int>(i) * kMessageBinds + 1, pending_[i]);
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE) {
+      pending_count_ = 0;
+      return Status::error(error_text("storing messages", rc));
+    }
+    done = kInsertRows;
+  }
+  for (; done < pending_count_; ++done) {
+    if (auto st = insert_one(pending_[done]); !st) {
+      pending_count_ = 0;
+      return st;
+    }
+  }
+  pending_count_ = 0;
+  return Status::ok();
+}
+
 Result<uint64_t> SqliteStore::append(const StoredMessage& msg) {
   if (auto st = begin_write(); !st) return st;
-  sqlite3_stmt* s = st_->insert_message;
-  uint64_t seq = last_seq_ + 1;
-  {
-    ResetOnExit reset{s};
-    sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(seq));
-    bind_text(s, 2, msg.user_uuid);
-    bind_text_or_null(s, 3, msg.name);
-    bind_text(s, 4, msg.text);
-    sqlite3_bind_int64(s, 5, msg.time_us);
-    bind_text_or_null(s, 6, msg.client_msg_id);
-    int rc = sqlite3_step(s);
-    if (rc != SQLITE_DONE) return Result<uint64_t>::error(error_text("storing a message", rc));
+  const uint64_t seq = last_seq_ + 1;
+  if (!in_batch_) {
+    StoredMessage one = msg;
+    one.seq = seq;
+    if (auto st = insert_one(one); !st) return Result<uint64_t>::error(st.message());
+  } else {
+    // In a batch the row waits, and kInsertRows of them go in one INSERT.
+    if (pending_.size() <= pending_count_) pending_.resize(pending_count_ + 1);
+    StoredMessage& row = pending_[pending_count_++];
+    row.seq = seq;
+    row.user_uuid.assign(msg.user_uuid);
+    row.name.assign(msg.name);
+    row.text.assign(msg.text);
+    row.time_us = msg.time_us;
+    row.client_msg_id.assign(msg.client_msg_id);
+    if (pending_count_ == kInsertRows) {
+      if (auto st = flush_pending(); !st) return Result<uint64_t>::error(st.message());
+    }
   }
   last_seq_ = seq;
   last_time_us_ = msg.time_us;
@@ -527,6 +584,7 @@ Result<uint64_t> SqliteStore::append(const StoredMessage& msg) {
 
 Status SqliteStore::read_after_seq(uint64_t after_seq, size_t limit, MessagePage& page,
                                    size_t max_bytes) {
+  if (auto st = flush_pending(); !st) return st;
   sqlite3_stmt* s = st_->read_after;
   ResetOnExit reset{s};
   sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(after_seq));
@@ -557,6 +615,7 @@ Status SqliteStore::read_after_seq(uint64_t after_seq, size_t limit, MessagePage
 
 Status SqliteStore::read_newest(uint64_t after_seq, size_t limit, MessagePage& page,
                                 size_t max_bytes) {
+  if (auto st = flush_pending(); !st) return st;
   sqlite3_stmt* s = st_->read_newest;
   ResetOnExit reset{s};
   sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(after_seq));
@@ -580,6 +639,7 @@ Status SqliteStore::read_newest(uint64_t after_seq, size_t limit, MessagePage& p
 
 Result<uint64_t> SqliteStore::first_seq_at_or_after(int64_t since_us) {
   using R = Result<uint64_t>;
+  if (auto st = flush_pending(); !st) return R::error(st.message());
   // Binary search over seq for the first message with time_us >= since_us;
   // each probe is a rowid lookup. The probe reads the first row at or after
   // a seq, so the search would stay right even if seqs had gaps.
@@ -610,6 +670,13 @@ Result<uint64_t> SqliteStore::first_seq_at_or_after(int64_t since_us) {
 Result<std::optional<StoredMessage>> SqliteStore::find_by_client_msg_id(
     const std::string& user_uuid, const std::string& client_msg_id) {
   using R = Result<std::optional<StoredMessage>>;
+  // A message of the open batch not inserted yet is found here; the table
+  // has the others (ids are unique, so never both).
+  for (size_t i = 0; i < pending_count_; ++i) {
+    const StoredMessage& m = pending_[i];
+    if (m.client_msg_id == client_msg_id && m.user_uuid == user_uuid && !client_msg_id.empty())
+      return std::optional<StoredMessage>{m};
+  }
   sqlite3_stmt* s = st_->find_client_id;
   ResetOnExit reset{s};
   bind_text(s, 1, user_uuid);

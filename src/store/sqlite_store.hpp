@@ -102,6 +102,11 @@ class SqliteStore final : public GroupStore {
   Status begin_write();
   // Runs a statement that returns no rows; resets it.
   Status step_done(sqlite3_stmt* stmt, const char* what);
+  // Inserts the batch's pending messages: kInsertRows at a time with one
+  // statement, the rest one by one. Run before anything reads the messages
+  // table and before the commit.
+  Status flush_pending();
+  Status insert_one(const StoredMessage& msg);
 
   std::string path_;
   bool sync_full_ = false;
@@ -124,6 +129,11 @@ class SqliteStore final : public GroupStore {
   std::unordered_map<std::string, std::string> member_cache_;
   uint64_t committed_seq_ = 0;
   int64_t committed_time_us_ = 0;
+  // Messages appended in the open batch and not inserted yet: the first
+  // pending_count_ entries (kept with their buffers from batch to batch).
+  static constexpr size_t kInsertRows = 32;
+  std::vector<StoredMessage> pending_;
+  size_t pending_count_ = 0;
 };
 
 }  // namespace gc

@@ -88,6 +88,50 @@ TEST_F(SqliteStoreTest, CommittedBatchSurvivesReopenAndRolledBackOneDoesNot) {
   EXPECT_FALSE(s->find_member("gone")->has_value());
 }
 
+// A batch's messages go into the table several rows per INSERT: until then
+// every read of the batch still sees them, in order, and a rollback drops them.
+TEST_F(SqliteStoreTest, ABatchsMessagesAreSeenBeforeTheyAreInsertedAndGoWithARollback) {
+  {
+    auto s = open();
+    ASSERT_TRUE(s->begin_batch());
+    for (int i = 1; i <= 45; ++i)  // one INSERT of 32 rows, 13 waiting
+      ASSERT_EQ(*s->append(msg("m" + std::to_string(i), i, "id" + std::to_string(i))),
+                static_cast<uint64_t>(i));
+    auto found = s->find_by_client_msg_id("u", "id44");  // waiting
+    ASSERT_TRUE(found.is_ok());
+    ASSERT_TRUE(found->has_value());
+    EXPECT_EQ((*found)->seq, 44u);
+    found = s->find_by_client_msg_id("u", "id7");  // inserted
+    ASSERT_TRUE(found->has_value());
+    EXPECT_EQ((*found)->text, "m7");
+    EXPECT_FALSE(s->find_by_client_msg_id("other", "id44")->has_value());
+    EXPECT_EQ(*s->append(msg("m46", 46)), 46u);
+    MessagePage page;
+    ASSERT_TRUE(s->read_newest(0, 3, page));
+    ASSERT_EQ(page.messages.size(), 3u);
+    EXPECT_EQ(page.messages.back().text, "m46");
+    EXPECT_EQ(*s->first_seq_at_or_after(40), 40u);
+    EXPECT_EQ(*s->append(msg("m47", 47)), 47u);
+    ASSERT_TRUE(s->commit_batch());
+    ASSERT_TRUE(s->begin_batch());
+    for (int i = 48; i <= 90; ++i) ASSERT_TRUE(s->append(msg("lost", i)).is_ok());
+    s->rollback_batch();
+    EXPECT_EQ(s->last_seq(), 47u);
+    ASSERT_TRUE(s->begin_batch());
+    EXPECT_EQ(*s->append(msg("m48", 48)), 48u);
+    ASSERT_TRUE(s->commit_batch());
+  }
+  auto s = open();
+  MessagePage page;
+  ASSERT_TRUE(s->read_after_seq(0, 100, page));
+  ASSERT_EQ(page.messages.size(), 48u);
+  for (size_t i = 0; i < page.messages.size(); ++i) {
+    EXPECT_EQ(page.messages[i].seq, i + 1);
+    EXPECT_EQ(page.messages[i].text, "m" + std::to_string(i + 1));
+  }
+  EXPECT_EQ(page.messages[43].client_msg_id, "id44");
+}
+
 TEST_F(SqliteStoreTest, FullDiskFailsTheWriteWithAClearErrorAndLosesNothingCommitted) {
   auto s = open(/*max_pages=*/40);
   std::string big(3000, 'x');
