@@ -21,6 +21,13 @@ Sizes smoke_sizes() {
   s.few_followers = 1;
   s.many_followers = 20;
   s.live = {50, 2s};
+  s.history_sizes = {1'000, 3'000, 10'000};
+  s.history_fill_time = 5s;
+  s.history_reads = {50, 1s};
+  s.inflight_points = {{1, 1}, {1, 8}, {4, 16}};
+  s.inflight = {500, 1s};
+  s.reference_sequential = {50, 2s};
+  s.reference_pipelined = {300, 2s};
   return s;
 }
 
@@ -37,6 +44,13 @@ Sizes full_sizes() {
   s.few_followers = 1;
   s.many_followers = 500;
   s.live = {1000, 10s};
+  s.history_sizes = {10'000, 100'000, 1'000'000, 10'000'000};
+  s.history_fill_time = 150s;
+  s.history_reads = {2000, 5s};
+  s.inflight_points = {{1, 1}, {1, 8}, {4, 16}, {4, 64}, {8, 64}};
+  s.inflight = {200'000, 5s};
+  s.reference_sequential = {2000, 10s};
+  s.reference_pipelined = {20'000, 10s};
   return s;
 }
 

@@ -18,6 +18,13 @@
 
 namespace bench {
 
+// One point of the in-flight curve: `clients` DEALERs with `window` requests
+// outstanding each.
+struct InflightPoint {
+  size_t clients = 1;
+  size_t window = 1;
+};
+
 struct Sizes {
   size_t warmup = 0;
   Bounds sequential;                         // sequential: round trips per side
@@ -33,6 +40,15 @@ struct Sizes {
   size_t few_followers = 1;                  // live_delivery: followers in the first run ...
   size_t many_followers = 500;               // live_delivery: ... and in the second
   Bounds live;                               // live_delivery: sends per follower count
+
+  // The curves and the reference.
+  std::vector<size_t> history_sizes;               // history: the store grows through these sizes
+  std::chrono::milliseconds history_fill_time{0};  // history: time budget for the whole fill
+  Bounds history_reads;                            // history: round trips per size
+  std::vector<InflightPoint> inflight_points;      // inflight: the points of the curve
+  Bounds inflight;                                 // inflight: sends per point
+  Bounds reference_sequential;                     // reference: round trips
+  Bounds reference_pipelined;                      // reference: sends
 };
 
 Sizes smoke_sizes();
@@ -78,6 +94,11 @@ struct BenchRun {
   // Whether group_server offers --security (its --help lists it): an older
   // build does not, and the curve rows then say "not available".
   bool group_serves_curve();
+
+  // Where the reference's group.py is (--reference-dir); empty: not given.
+  std::filesystem::path reference_dir;
+  // The python3 that runs it (--reference-python).
+  std::string reference_python = "/usr/bin/python3";
 
   // The large store the reads scenario filled, kept for the idle scenario.
   std::unique_ptr<ChildProcess> read_group;

@@ -4,6 +4,7 @@
 // groupchat and against its baseline, and prints one table of ratios.
 //
 //   groupchat_bench [--smoke | --full] [--json FILE] [--bin-dir DIR] [--only sequential,reads,...]
+//                   [--reference-dir DIR [--reference-python PATH]]
 #include <fmt/format.h>
 #include <signal.h>
 #include <unistd.h>
@@ -71,12 +72,20 @@ int main(int argc, char** argv) {
   std::string bin_dir = default_bin_dir().string();
   std::string only;
   app.add_flag("--smoke", smoke, "every scenario with tiny counts (seconds in all); for CI");
-  app.add_flag("--full", full, "the real sizes (the default); about 5-10 minutes");
+  app.add_flag("--full", full, "the real sizes (the default); about 10-15 minutes");
   app.add_option("--json", json_path, "also write the figures as JSON to FILE");
   app.add_option("--bin-dir", bin_dir, "where message_server and group_server are")
       ->capture_default_str();
   app.add_option("--only", only,
                  "run only these scenarios, comma-separated (default: all): " + scenario_names());
+  std::string reference_dir;
+  app.add_option("--reference-dir", reference_dir,
+                 "where the reference's group.py is: the reference scenario runs it with python3 "
+                 "(its registry, a message_server, on port 5555)");
+  std::string reference_python = "/usr/bin/python3";
+  app.add_option("--reference-python", reference_python,
+                 "the python3 that runs the reference's group.py (it needs pyzmq)")
+      ->capture_default_str();
   std::vector<std::string> group_args;
   app.add_option("--group-arg", group_args,
                  "an extra argument for every group_server started, for experiments (repeat "
@@ -119,6 +128,8 @@ int main(int argc, char** argv) {
   try {
     bench::BenchRun run(sizes, bin_dir, find_on_path("redis-server"));
     run.group_args = group_args;
+    run.reference_dir = reference_dir;
+    run.reference_python = reference_python;
     fmt::print(stderr, "bench: {} run; binaries from {}; data in {}\n", mode, bin_dir,
                run.data.path().string());
     for (const auto& scenario : bench::scenarios()) {

@@ -13,6 +13,12 @@ const std::vector<Scenario>& scenarios() {
       {"redis", "redis-server baseline (XADD, XREVRANGE, AOF everysec)", redis_baseline},
       {"live_delivery", "live delivery to 1 and to many followers, open and curve groups",
        live_delivery},
+      {"history", "getMessage newest 100 and RSS as one store grows (the history curve)",
+       history_curve},
+      {"inflight", "pipelined durable send against requests in flight (the in-flight curve)",
+       inflight_curve},
+      {"reference", "the reference group.py (--reference-dir) under the same loads",
+       reference_group},
   };
   return list;
 }
@@ -219,6 +225,17 @@ std::vector<Row> table_rows(const Figures& figures, const Sizes& sizes) {
        .groupchat_key = "live_delivery.many_curve.last.p50_us",
        .baseline_key = "live_delivery.many.last.p50_us",
        .baseline_name = "(open group)"},
+      // groupchat vs the reference group (--reference-dir): ours / theirs.
+      {.label = "sequential send round trip, p50, groupchat vs the reference group",
+       .unit = Unit::kMicros,
+       .groupchat_key = "sequential.groupchat.p50_us",
+       .baseline_key = "reference.sequential.p50_us",
+       .baseline_name = "(reference group.py)"},
+      {.label = "pipelined durable send, groupchat vs the reference group",
+       .unit = Unit::kPerSecond,
+       .groupchat_key = "pipelined.groupchat.per_s",
+       .baseline_key = "reference.pipelined.per_s",
+       .baseline_name = "(reference group.py)"},
   };
 }
 

@@ -36,5 +36,11 @@ void memory_and_idle(BenchRun& run);
 void redis_baseline(BenchRun& run);
 // A sender's SUCCESS to the push's receipt by 1 follower and by many.
 void live_delivery(BenchRun& run);
+// getMessage newest 100 and the group server's RSS as one store grows.
+void history_curve(BenchRun& run);
+// Pipelined send throughput against requests in flight.
+void inflight_curve(BenchRun& run);
+// The reference group.py (--reference-dir) under the sequential and pipelined loads.
+void reference_group(BenchRun& run);
 
 }  // namespace bench
