@@ -17,6 +17,7 @@
 #include <set>
 #include <sstream>
 
+#include "headline.hpp"
 #include "scenarios.hpp"
 
 namespace fs = std::filesystem;
@@ -121,6 +122,7 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
 
   const std::string mode = smoke ? "smoke" : "full";
+  const std::string date = bench::utc_date_now();
   const bench::Sizes sizes = smoke ? bench::smoke_sizes() : bench::full_sizes();
   int failures = 0;
   std::string table;
@@ -148,6 +150,7 @@ int main(int argc, char** argv) {
     const auto results = bench::evaluate(rows, run.figures);
     table = bench::format_table(results);
     json = bench::format_json(results, run.figures, mode);
+    if (!json_path.empty()) json = bench::with_headline(json, run.figures, date);
   } catch (const std::exception& e) {
     fmt::print(stderr, "groupchat_bench: {}\n", e.what());
     return 1;
