@@ -48,7 +48,7 @@ Sizes full_sizes() {
   s.history_fill_time = 150s;
   s.history_reads = {2000, 5s};
   s.inflight_points = {{1, 1}, {1, 8}, {4, 16}, {4, 64}, {8, 64}};
-  s.inflight = {200'000, 5s};
+  s.inflight = {500'000, 5s};
   s.reference_sequential = {2000, 10s};
   s.reference_pipelined = {20'000, 10s};
   return s;
