@@ -34,7 +34,7 @@ std::vector<Row> table_rows(const Figures& figures, const Sizes& sizes) {
       format_count(sizes.few_followers) + (sizes.few_followers == 1 ? " follower" : " followers");
   const std::string many = format_count(sizes.many_followers) + " followers";
   const std::string idle_window = format_count(sizes.idle_window.count() / 1000.0) + " s";
-  return {
+  std::vector<Row> rows = {
       {.label = "sequential send round trip, p50",
        .unit = Unit::kMicros,
        .groupchat_key = "sequential.groupchat.p50_us",
@@ -237,6 +237,25 @@ std::vector<Row> table_rows(const Figures& figures, const Sizes& sizes) {
        .baseline_key = "reference.pipelined.per_s",
        .baseline_name = "(reference group.py)"},
   };
+  // The ends of the history curve (the whole curve is in the JSON and the plots).
+  if (sizes.history_sizes.size() >= 2) {
+    const size_t first = sizes.history_sizes.front(), last = sizes.history_sizes.back();
+    const std::string key_first = fmt::format("history.h{}", first);
+    const std::string key_last = fmt::format("history.h{}", last);
+    rows.push_back({.label = fmt::format("getMessage newest 100, {} stored vs {} (history curve)",
+                                         format_count(last), format_count(first)),
+                    .unit = Unit::kMicros,
+                    .groupchat_key = key_last + ".get.p50_us",
+                    .baseline_key = key_first + ".get.p50_us",
+                    .baseline_name = fmt::format("(p50 at {})", format_count(first))});
+    rows.push_back(
+        {.label = fmt::format("group server RSS, {} stored (history curve)", format_count(last)),
+         .unit = Unit::kMiB,
+         .groupchat_key = key_last + ".rss_mib",
+         .baseline_key = key_first + ".rss_mib",
+         .baseline_name = fmt::format("(RSS at {})", format_count(first))});
+  }
+  return rows;
 }
 
 }  // namespace bench
