@@ -51,6 +51,10 @@ std::string unit_name(Unit unit) {
       return "MiB";
     case Unit::kCpuMillis:
       return "ms CPU";
+    case Unit::kMillis:
+      return "ms";
+    case Unit::kCount:
+      return "count";
   }
   return "";
 }
@@ -67,6 +71,10 @@ std::string format_value(double v, Unit unit) {
       return fmt::format("{:.1f} MiB", v);
     case Unit::kCpuMillis:
       return fmt::format("{:.0f} ms CPU", v);
+    case Unit::kMillis:
+      return fmt::format("{:.1f} ms", v);
+    case Unit::kCount:
+      return format_count(v);
   }
   return fmt::format("{}", v);
 }

@@ -26,7 +26,7 @@ class Figures {
   std::map<std::string, Figure> figures_;
 };
 
-enum class Unit { kMicros, kPerSecond, kMiB, kCpuMillis };
+enum class Unit { kMicros, kPerSecond, kMiB, kCpuMillis, kMillis, kCount };
 
 enum class Target {
   kNone,          // for reading only
