@@ -18,6 +18,7 @@
 #include <sstream>
 
 #include "headline.hpp"
+#include "follower_process.hpp"
 #include "scenarios.hpp"
 
 namespace fs = std::filesystem;
@@ -66,6 +67,9 @@ std::string scenario_list() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // The fan-out scenario's follower processes are this program (not in --help).
+  if (argc > 1 && argv[1] == bench::kFollowerProcessFlag)
+    return bench::follower_process_main(argc - 2, argv + 2);
   CLI::App app{"groupchat_bench: groupchat beside bare ZeroMQ and Redis, as ratios"};
   bool smoke = false;
   bool full = false;
