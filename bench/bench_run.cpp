@@ -28,6 +28,8 @@ Sizes smoke_sizes() {
   s.inflight = {500, 1s};
   s.reference_sequential = {50, 2s};
   s.reference_pipelined = {300, 2s};
+  s.fanout_followers = {1, 10};
+  s.fanout_sends = {30, 2s};
   return s;
 }
 
@@ -51,6 +53,8 @@ Sizes full_sizes() {
   s.inflight = {500'000, 5s};
   s.reference_sequential = {2000, 10s};
   s.reference_pipelined = {20'000, 10s};
+  s.fanout_followers = {1, 10, 100, 1000, 10'000};
+  s.fanout_sends = {200, 20s};
   return s;
 }
 

@@ -49,6 +49,9 @@ struct Sizes {
   Bounds inflight;                                 // inflight: sends per point
   Bounds reference_sequential;                     // reference: round trips
   Bounds reference_pipelined;                      // reference: sends
+  std::vector<size_t> fanout_followers;      // fanout: follower counts, a fresh group each
+  Bounds fanout_sends;                       // fanout: single sends per follower count
+  size_t fanout_burst = 100;                 // fanout: then this many pipelined
 };
 
 Sizes smoke_sizes();

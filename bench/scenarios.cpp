@@ -19,9 +19,52 @@ const std::vector<Scenario>& scenarios() {
        inflight_curve},
       {"reference", "the reference group.py (--reference-dir) under the same loads",
        reference_group},
+      {"fanout", "fan-out to 1 .. 10,000 followers in follower processes", fanout},
   };
   return list;
 }
+
+namespace {
+
+// The fan-out rows of one follower count; the targets are those at 10,000.
+void append_fanout_rows(std::vector<Row>& rows, size_t n, size_t burst) {
+  const std::string key = fmt::format("fanout.f{}", n);
+  const std::string at = "fan-out to " + format_count(n) + (n == 1 ? " follower" : " followers");
+  const bool target = n == 10'000;
+  rows.push_back({.label = at + ", last receipt per send, p50",
+                  .unit = Unit::kMicros,
+                  .groupchat_key = key + ".last.p50_us",
+                  .target = target ? Target::kValueAtMost : Target::kNone,
+                  .bound = 25'000});
+  rows.push_back({.label = at + ", group server RSS idle",
+                  .unit = Unit::kMiB,
+                  .groupchat_key = key + ".idle_rss_mib",
+                  .target = target ? Target::kValueAtMost : Target::kNone,
+                  .bound = 200});
+  if (!target) return;
+  rows.push_back({.label = at + ", last receipt per send, p99",
+                  .unit = Unit::kMicros,
+                  .groupchat_key = key + ".last.p99_us",
+                  .target = Target::kValueAtMost,
+                  .bound = 50'000});
+  rows.push_back({.label = at + ", pushes missed",
+                  .unit = Unit::kCount,
+                  .groupchat_key = key + ".missed",
+                  .target = Target::kValueAtMost,
+                  .bound = 0});
+  rows.push_back({.label = at + ", every receipt, p50",
+                  .unit = Unit::kMicros,
+                  .groupchat_key = key + ".p50_us"});
+  rows.push_back(
+      {.label = at + ", burst of " + format_count(burst) + " pipelined, until all have all",
+       .unit = Unit::kMillis,
+       .groupchat_key = key + ".burst_all_ms"});
+  rows.push_back({.label = at + ", group server CPU per push delivered",
+                  .unit = Unit::kMicros,
+                  .groupchat_key = key + ".cpu_us_per_push"});
+}
+
+}  // namespace
 
 std::vector<Row> table_rows(const Figures& figures, const Sizes& sizes) {
   const double small = figures.value("reads.small.size").value_or(sizes.small_store);
@@ -255,6 +298,7 @@ std::vector<Row> table_rows(const Figures& figures, const Sizes& sizes) {
          .baseline_key = key_first + ".rss_mib",
          .baseline_name = fmt::format("(RSS at {})", format_count(first))});
   }
+  for (const size_t n : sizes.fanout_followers) append_fanout_rows(rows, n, sizes.fanout_burst);
   return rows;
 }
 

@@ -42,5 +42,8 @@ void history_curve(BenchRun& run);
 void inflight_curve(BenchRun& run);
 // The reference group.py (--reference-dir) under the sequential and pipelined loads.
 void reference_group(BenchRun& run);
+// A sender's SUCCESS to the push's receipt by the last of 1 to 10,000
+// followers (in follower processes), missed pushes, the group's memory.
+void fanout(BenchRun& run);
 
 }  // namespace bench
