@@ -33,6 +33,8 @@ constexpr size_t kMaxConnecting = 16;
 // How often the loop wakes at most to send the renewals that are due.
 constexpr int kTickMs = 5;
 constexpr uint64_t kStdinTag = UINT64_MAX;
+// A process the parent forgot to end ends itself (a run measures for minutes at most).
+constexpr int64_t kMaxLifetimeNs = int64_t{15} * 60 * 1'000'000'000;
 
 int64_t now_ns() {
   timespec ts{};
@@ -152,6 +154,7 @@ FollowerProcess::FollowerProcess(Config config) : config_(std::move(config)) {
 
 int FollowerProcess::run() {
   cycle_start_ns_ = now_ns();
+  const int64_t end_ns = cycle_start_ns_ + kMaxLifetimeNs;
   std::vector<epoll_event> events(1024);
   for (;;) {
     open_connections();
@@ -164,7 +167,9 @@ int FollowerProcess::run() {
       }
       on_ready(static_cast<size_t>(events[k].data.u64), events[k].events);
     }
-    renew_due(now_ns());
+    const int64_t now = now_ns();
+    if (now >= end_ns) give_up("not told to end within 15 minutes; ending");
+    renew_due(now);
   }
 }
 

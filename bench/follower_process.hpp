@@ -20,7 +20,8 @@
 //                            of them got it, the last at LAST (CLOCK_MONOTONIC ns)
 //   have SEQ RECEIVED LAST   the answer to "ask"
 //   tally MISSED CPU_MS HIST the answer to "tally"
-//   error TEXT               the process could not go on (it then exits 1)
+//   error TEXT               the process could not go on (it then exits 1),
+//                            or was not told to end within 15 minutes
 // Lines in (stdin; end of input ends the process):
 //   t0 SEQ NS                SEQ was answered SUCCESS at NS: count each
 //                            receipt's latency from then (pushes read earlier
