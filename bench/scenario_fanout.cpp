@@ -258,8 +258,10 @@ void measure(BenchRun& run, size_t followers, const std::string& key) {
     run.figures.missing(key + ".burst_all_ms",
                         fmt::format("not every push of the burst arrived within {} s",
                                     std::chrono::seconds(kBurstDeadline).count()));
-  const std::string cpu_note =
-      fmt::format("over {:.1f} s of sends; the follower processes used {} ms", seconds, t.cpu_ms);
+  const std::string cpu_note = fmt::format(
+      "over {:.2f} s of sends; the follower processes used {} ms of CPU from their "
+      "start (joins included)",
+      seconds, t.cpu_ms);
   run.figures.set(key + ".cpu_ms", static_cast<double>(cpu_ms), cpu_note);
   if (pushes > t.missed)
     run.figures.set(key + ".cpu_us_per_push", 1000.0 * cpu_ms / (pushes - t.missed), cpu_note);
