@@ -126,6 +126,8 @@ void FollowerFleet::on_line(Process& p, const std::string& line) {
   std::string verb;
   in >> verb;
   if (verb == "ready") {
+    size_t followers = 0;
+    in >> followers >> p.ready_cpu_ms;
     p.ready = true;
   } else if (verb == "done" || verb == "have") {
     uint64_t seq = 0;
@@ -242,7 +244,7 @@ FollowerFleet::Tally FollowerFleet::tally(uint64_t first, uint64_t last) {
     std::string rest;
     std::getline(in, rest);
     t.missed += missed;
-    t.cpu_ms += cpu_ms;
+    t.cpu_ms += cpu_ms - p.ready_cpu_ms;
     t.receipts.merge(LogHistogram::decode(rest));
   }
   return t;

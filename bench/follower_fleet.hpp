@@ -57,7 +57,7 @@ class FollowerFleet {
 
   struct Tally {
     size_t missed = 0;      // pushes of seqs first..last that never arrived
-    int64_t cpu_ms = 0;     // the follower processes' CPU time, in all
+    int64_t cpu_ms = 0;     // the follower processes' CPU time since they were ready, in all
     LogHistogram receipts;  // latency of every receipt of a seq given to sent()
   };
   Tally tally(uint64_t first, uint64_t last);
@@ -77,6 +77,7 @@ class FollowerFleet {
     size_t followers = 0;
     std::string buffer;  // output not yet a whole line
     bool ready = false;
+    int64_t ready_cpu_ms = 0;             // its CPU time when it was ready
     std::map<uint64_t, Settled> settled;  // "done" and "have" lines
     std::optional<std::string> tally;
     std::string error;

@@ -243,7 +243,8 @@ void FollowerProcess::on_body(size_t i, std::string_view body, int64_t now) {
     case Follower::Stage::kFollowing:
       f.stage = Follower::Stage::kFollowed;
       f.last_seq = std::max<int64_t>(0, int_field(body, "\"last_seq\":"));
-      if (++followed_ == followers_.size()) say(fmt::format("ready {}", followed_));
+      if (++followed_ == followers_.size())
+        say(fmt::format("ready {} {}", followed_, own_cpu_ms()));
       break;
     case Follower::Stage::kFollowed:
       break;  // a renewal's reply

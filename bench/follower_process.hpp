@@ -14,7 +14,7 @@
 // listen backlog never overflows.
 //
 // Lines out (stdout):
-//   ready N                  every follow is confirmed (once)
+//   ready N CPU_MS           every follow is confirmed (once); the process's CPU time so far
 //   done SEQ RECEIVED LAST   every follower has received SEQ or a later seq
 //                            past a gap (so SEQ will never come): RECEIVED
 //                            of them got it, the last at LAST (CLOCK_MONOTONIC ns)
