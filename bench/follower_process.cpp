@@ -54,6 +54,22 @@ int64_t int_field(std::string_view body, std::string_view quoted_name_colon) {
   return any ? v : -1;
 }
 
+// Whether a frame is a push: the group writes "event" first.
+bool is_push(std::string_view body) {
+  return body.substr(0, 32).find("\"event\":\"message\"") != std::string_view::npos;
+}
+
+// A push's seq, or -1. It comes after the text (the group writes it
+// last but for the sender's name), so it is looked for from the end: a
+// search from the start costs a comparison at every quote of the text.
+int64_t push_seq(std::string_view body) {
+  constexpr std::string_view kName = "\"seq\"";
+  for (size_t at = body.size(); at-- > kName.size();)
+    if (body[at] == ':' && body.substr(at - kName.size(), kName.size()) == kName)
+      return int_field(body.substr(at - kName.size()), "\"seq\":");
+  return -1;
+}
+
 void say(const std::string& line) {
   const std::string text = line + "\n";
   size_t done = 0;
@@ -227,8 +243,8 @@ void FollowerProcess::on_ready(size_t i, uint32_t events) {
 
 void FollowerProcess::on_body(size_t i, std::string_view body, int64_t now) {
   Follower& f = followers_[i];
-  if (body.find("\"event\":\"message\"") != std::string_view::npos) {
-    on_push(f, int_field(body, "\"seq\":"), now);
+  if (is_push(body)) {
+    on_push(f, push_seq(body), now);
     return;
   }
   if (body.find("\"SUCCESS\"") == std::string_view::npos)
