@@ -26,11 +26,12 @@ constexpr auto kBurstDeadline = 30s;
 // Follower counts from this one on send at most kLargeSends single messages.
 constexpr size_t kLargeFollowers = 5000;
 constexpr size_t kLargeSends = 100;
+constexpr size_t kWarmup = 5;  // single sends before the measured ones
 const std::string kSender = "bench-fanout-sender";
 
-const std::vector<std::string> kSuffixes = {".last.p50_us",  ".last.p99_us", ".p50_us",
-                                            ".p99_us",       ".missed",      ".idle_rss_mib",
-                                            ".burst_all_ms", ".cpu_ms",      ".cpu_us_per_push"};
+const std::vector<std::string> kSuffixes = {
+    ".last.p50_us",  ".last.p99_us",  ".p50_us", ".p99_us",          ".missed",
+    ".idle_rss_mib", ".burst_all_ms", ".cpu_ms", ".cpu_us_per_push", ".follower_cpu_ms"};
 
 std::string key_for(size_t n) {
   return fmt::format("fanout.f{}", n);
@@ -214,65 +215,91 @@ void record_tally(BenchRun& run, const std::string& key, const FollowerFleet::Ta
       fmt::format("of {} pushes (single sends, the burst and the message after it)", pushes));
 }
 
-void measure(BenchRun& run, size_t followers, const std::string& key) {
-  const Sizes& z = run.sizes;
-  const std::string cap = std::to_string(followers + 64);
-  std::string endpoint;
-  auto group = run.start_group(fmt::format("bench-fanout-{}", followers), endpoint,
-                               {"--max-connections", cap, "--max-connections-per-address", cap,
-                                "--max-follows-per-address", cap});
-  join(run, endpoint, kSender);
+// What one follower count measured after its followers were ready.
+struct Measured {
+  SingleSends singles;
+  Burst burst;
+  FollowerFleet::Tally tally;
+  int64_t cpu_ms = 0;  // the group server's, over the sends and the burst
+  double seconds = 0;  // ... which took this long
+};
+
+// Starts the followers and reads the group's RSS once they all follow.
+void start_followers(BenchRun& run, FollowerFleet& fleet, const ChildProcess& group,
+                     size_t followers, const std::string& key) {
   const auto joining = Clock::now();
-  FollowerFleet fleet({self_program(), "127.0.0.1",
-                       static_cast<uint16_t>(std::stoul(endpoint.substr(endpoint.rfind(':') + 1))),
-                       followers, processes_for(followers), "bench-fanout-follower"});
   fleet.wait_ready(joining + 20s + followers * 4ms);
   const double join_s = std::chrono::duration<double>(Clock::now() - joining).count();
   run.figures.set(key + ".join_s", join_s, "every follower connected, joined and following");
-  const int64_t rss = resident_bytes(group->pid());
+  const int64_t rss = resident_bytes(group.pid());
   if (rss >= 0) run.figures.set(key + ".idle_rss_mib", static_cast<double>(rss) / kMiB);
   progress(
-      fmt::format("  {} followers in {} processes joined and following in {:.1f} s; group "
-                  "server RSS {:.1f} MiB",
-                  followers, processes_for(followers), join_s, rss / kMiB));
+      fmt::format("  {} followers ({} follower process{}) joined and following in {:.1f} s; "
+                  "group server RSS {:.1f} MiB",
+                  followers, processes_for(followers), processes_for(followers) == 1 ? "" : "es",
+                  join_s, rss / kMiB));
+}
 
-  const int64_t cpu_before = cpu_time_ms(group->pid());
-  const auto measuring = Clock::now();
-  Bounds bounds = z.fanout_sends;
+Measured send_all(BenchRun& run, const std::string& endpoint, FollowerFleet& fleet,
+                  const ChildProcess& group, size_t followers) {
+  Measured m;
+  const int64_t cpu_before = cpu_time_ms(group.pid());
+  const auto start = Clock::now();
+  Bounds bounds = run.sizes.fanout_sends;
   if (followers >= kLargeFollowers) bounds.max_count = std::min(bounds.max_count, kLargeSends);
-  const SingleSends singles = single_sends(run, endpoint, fleet, 5, bounds);
-  const Burst b = burst(run, endpoint, fleet, z.fanout_burst);
-  const int64_t cpu_ms = cpu_time_ms(group->pid()) - cpu_before;
-  const double seconds = std::chrono::duration<double>(Clock::now() - measuring).count();
-  const FollowerFleet::Tally t = fleet.tally(singles.first_seq, b.fence_seq);
-  fleet.stop();
-  group->stop();
+  m.singles = single_sends(run, endpoint, fleet, kWarmup, bounds);
+  m.burst = burst(run, endpoint, fleet, run.sizes.fanout_burst);
+  m.cpu_ms = cpu_time_ms(group.pid()) - cpu_before;
+  m.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  m.tally = fleet.tally(m.singles.first_seq, m.burst.fence_seq);
+  return m;
+}
 
-  const size_t pushes = (b.fence_seq - singles.first_seq + 1) * followers;
-  record_sends(run, key, singles, followers);
-  record_tally(run, key, t, pushes);
-  if (b.all_ms)
-    run.figures.set(key + ".burst_all_ms", *b.all_ms,
-                    fmt::format("{} messages pipelined", z.fanout_burst));
+void record(BenchRun& run, const std::string& key, const Measured& m, size_t followers) {
+  const size_t pushes = (m.burst.fence_seq - m.singles.first_seq + 1) * followers;
+  record_sends(run, key, m.singles, followers);
+  record_tally(run, key, m.tally, pushes);
+  if (m.burst.all_ms)
+    run.figures.set(key + ".burst_all_ms", *m.burst.all_ms,
+                    fmt::format("{} messages pipelined", run.sizes.fanout_burst));
   else
     run.figures.missing(key + ".burst_all_ms",
                         fmt::format("not every push of the burst arrived within {} s",
                                     std::chrono::seconds(kBurstDeadline).count()));
   const std::string cpu_note = fmt::format(
       "over {:.2f} s of sends; the follower processes used {} ms from every follow confirmed",
-      seconds, t.cpu_ms);
-  run.figures.set(key + ".cpu_ms", static_cast<double>(cpu_ms), cpu_note);
-  run.figures.set(key + ".follower_cpu_ms", static_cast<double>(t.cpu_ms),
+      m.seconds, m.tally.cpu_ms);
+  run.figures.set(key + ".cpu_ms", static_cast<double>(m.cpu_ms), cpu_note);
+  run.figures.set(key + ".follower_cpu_ms", static_cast<double>(m.tally.cpu_ms),
                   "every follower process's CPU from every follow confirmed to the end, in all");
-  if (pushes > t.missed)
-    run.figures.set(key + ".cpu_us_per_push", 1000.0 * cpu_ms / (pushes - t.missed), cpu_note);
+  if (pushes > m.tally.missed)
+    run.figures.set(key + ".cpu_us_per_push",
+                    1000.0 * static_cast<double>(m.cpu_ms) / (pushes - m.tally.missed), cpu_note);
   progress(fmt::format(
       "  {} followers: {} sends, last receipt p50 {:.0f} us p99 {:.0f} us; every receipt p50 "
       "{:.0f} us; burst of {} to all in {}; {} missed; server CPU {} ms, followers' {} ms",
-      followers, singles.sends, run.figures.value(key + ".last.p50_us").value_or(-1),
-      run.figures.value(key + ".last.p99_us").value_or(-1), t.receipts.percentile(0.5),
-      z.fanout_burst, b.all_ms ? fmt::format("{:.1f} ms", *b.all_ms) : "(incomplete)", t.missed,
-      cpu_ms, t.cpu_ms));
+      followers, m.singles.sends, run.figures.value(key + ".last.p50_us").value_or(-1),
+      run.figures.value(key + ".last.p99_us").value_or(-1), m.tally.receipts.percentile(0.5),
+      run.sizes.fanout_burst,
+      m.burst.all_ms ? fmt::format("{:.1f} ms", *m.burst.all_ms) : "(incomplete)", m.tally.missed,
+      m.cpu_ms, m.tally.cpu_ms));
+}
+
+void measure(BenchRun& run, size_t followers, const std::string& key) {
+  const std::string cap = std::to_string(followers + 64);
+  std::string endpoint;
+  auto group = run.start_group(fmt::format("bench-fanout-{}", followers), endpoint,
+                               {"--max-connections", cap, "--max-connections-per-address", cap,
+                                "--max-follows-per-address", cap});
+  join(run, endpoint, kSender);
+  FollowerFleet fleet({self_program(), "127.0.0.1",
+                       static_cast<uint16_t>(std::stoul(endpoint.substr(endpoint.rfind(':') + 1))),
+                       followers, processes_for(followers), "bench-fanout-follower"});
+  start_followers(run, fleet, *group, followers, key);
+  const Measured m = send_all(run, endpoint, fleet, *group, followers);
+  fleet.stop();
+  group->stop();
+  record(run, key, m, followers);
 }
 
 // Marks every figure of `key` not measured as missing, and says why on stderr.
