@@ -25,23 +25,6 @@ std::string newest_page_request(const std::string& user, uint64_t stored) {
   return gc::make_get_request(user, query);
 }
 
-// Empty when `reply` is a page of the newest min(stored, 100) messages.
-std::string check_newest_page(const std::string& reply, uint64_t stored) {
-  try {
-    const auto j = nlohmann::json::parse(reply);
-    const auto& messages = j.at("messages");
-    const size_t expected = std::min<uint64_t>(stored, 100);
-    if (messages.size() != expected)
-      return fmt::format("reply held {} messages, expected {}", messages.size(), expected);
-    if (!messages.empty() && messages.back().at("seq").get<uint64_t>() != stored)
-      return fmt::format("newest seq in reply {}, expected {}",
-                         messages.back().at("seq").get<uint64_t>(), stored);
-  } catch (const std::exception& e) {
-    return std::string("reply is not a getMessage page: ") + e.what();
-  }
-  return {};
-}
-
 }  // namespace
 
 void history_curve(BenchRun& run) {

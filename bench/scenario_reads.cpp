@@ -21,22 +21,6 @@ std::string get_request(const std::string& user, uint64_t since_seq, int limit) 
   return gc::make_get_request(user, query);
 }
 
-// Checks that a getMessage reply holds the newest `expected` messages up to `last_seq`.
-std::string check_page(const std::string& reply, uint64_t last_seq, size_t expected) {
-  try {
-    auto j = nlohmann::json::parse(reply);
-    const auto& messages = j.at("messages");
-    if (messages.size() != expected)
-      return fmt::format("reply held {} messages, expected {}", messages.size(), expected);
-    if (!messages.empty() && messages.back().at("seq").get<uint64_t>() != last_seq)
-      return fmt::format("newest seq in reply {}, expected {}",
-                         messages.back().at("seq").get<uint64_t>(), last_seq);
-  } catch (const std::exception& e) {
-    return std::string("reply is not a getMessage page: ") + e.what();
-  }
-  return {};
-}
-
 // Fills an empty store by pipelined sends up to `target` messages or the
 // deadline; returns the number stored (the highest seq seen).
 uint64_t fill_group(BenchRun& run, const std::string& endpoint, size_t target,
@@ -57,6 +41,22 @@ uint64_t fill_group(BenchRun& run, const std::string& endpoint, size_t target,
 }
 
 }  // namespace
+
+std::string check_newest_page(const std::string& reply, uint64_t stored) {
+  try {
+    auto j = nlohmann::json::parse(reply);
+    const auto& messages = j.at("messages");
+    const size_t expected = std::min<uint64_t>(stored, 100);
+    if (messages.size() != expected)
+      return fmt::format("reply held {} messages, expected {}", messages.size(), expected);
+    if (!messages.empty() && messages.back().at("seq").get<uint64_t>() != stored)
+      return fmt::format("newest seq in reply {}, expected {}",
+                         messages.back().at("seq").get<uint64_t>(), stored);
+  } catch (const std::exception& e) {
+    return std::string("reply is not a getMessage page: ") + e.what();
+  }
+  return {};
+}
 
 // Two group servers, read in turn; the large one is kept for memory_and_idle.
 void read_newest(BenchRun& run) {
@@ -94,11 +94,9 @@ void read_newest(BenchRun& run) {
       z.reads);
   record_latency(run, "reads.get.small", results[0]);
   record_latency(run, "reads.get.large", results[1]);
-  if (std::string bad = check_page(results[0].last_reply, small, std::min<uint64_t>(small, 100));
-      !bad.empty())
+  if (std::string bad = check_newest_page(results[0].last_reply, small); !bad.empty())
     throw std::runtime_error("getMessage newest 100: " + bad);
-  if (std::string bad = check_page(results[1].last_reply, large, std::min<uint64_t>(large, 100));
-      !bad.empty())
+  if (std::string bad = check_newest_page(results[1].last_reply, large); !bad.empty())
     throw std::runtime_error("getMessage newest 100: " + bad);
   small_group->stop();
   run.read_group = std::move(large_group);

@@ -3,6 +3,7 @@
 // its baseline in the same run, bounded in count and in time, and records
 // them in run.figures under keys that begin with its id (the table finds a
 // failed scenario's rows by that prefix).
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -28,6 +29,9 @@ std::vector<Row> table_rows(const Figures& figures, const Sizes& sizes);
 void sequential_send(BenchRun& run);
 // Pipelined DEALER clients, against a bare ROUTER that answers at once.
 void pipelined_send(BenchRun& run);
+// Empty when `reply` is a getMessage page of the newest min(stored, 100)
+// messages of a store holding seqs 1..stored; otherwise what is wrong.
+std::string check_newest_page(const std::string& reply, uint64_t stored);
 // getMessage of the newest 100, from a small and from a large store.
 void read_newest(BenchRun& run);
 // Memory of the group server holding the large store; CPU while idle.
