@@ -105,12 +105,29 @@ def test_a_group_started_before_its_registry_serves_at_once_and_is_listed_later(
     assert messages(here.address, "alice") == ["before the registry"]
 
 
+def start_wildcard_group(cluster, registry, data_dir, advertise_host, tries=5):
+    """A group bound to 0.0.0.0 on a free port, advertising advertise_host:port.
+    Binding every address also collides with a socket of another test that
+    holds the port on some other loopback address (free_port looks at
+    127.0.0.1 only), so a bind refused as in use is tried on another port."""
+    for _ in range(tries):
+        port = free_port()
+        g = start_group(cluster, "wide", f"0.0.0.0:{port}", registry, data_dir,
+                        ["--advertise", f"{advertise_host}:{port}"])
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if g.find(r"^SUCCESS$", timeout=0.2):
+                return g, port
+            if g.find(r"cannot bind .*Address already in use", "stderr"):
+                break
+        else:
+            g.wait_for(r"^SUCCESS$", timeout=0)  # fails, with what the group printed
+    raise AssertionError(f"no port could be bound on 0.0.0.0 in {tries} tries")
+
+
 def test_advertise_binds_one_address_and_lists_another(cluster, tmp_path):
     reg = cluster.registry()
-    port = free_port()
-    g = start_group(cluster, "wide", f"0.0.0.0:{port}", reg.address, tmp_path / "d",
-                    ["--advertise", f"127.0.0.3:{port}"])
-    g.wait_for(r"^SUCCESS$")
+    g, port = start_wildcard_group(cluster, reg.address, tmp_path / "d", "127.0.0.3")
     assert listing(reg.address) == [f"wide - 127.0.0.3:{port}"]
     # Bound to every address: reached at the advertised one, and at another.
     join(At(f"127.0.0.3:{port}"), "alice")
