@@ -19,7 +19,11 @@ class Terminal:
                               check=check, timeout=10)
 
     def start(self, session, command, width=120, height=30):
-        self.tmux("new-session", "-d", "-s", session, "-x", str(width), "-y", str(height), command)
+        # The server stays when its last session ends (exit-empty off), so a
+        # session started just after another ended never meets a server on its
+        # way out ("server exited unexpectedly"); kill_server ends it.
+        self.tmux("new-session", "-d", "-s", session, "-x", str(width), "-y", str(height), command,
+                  ";", "set-option", "-s", "exit-empty", "off")
 
     def keys(self, session, *keys):
         self.tmux("send-keys", "-t", session, *keys)
