@@ -4,6 +4,7 @@
 // [identity, body]. We keep whatever came before the body as the envelope and
 // send it back unchanged in front of the reply, so both kinds of peer get a
 // well-formed answer.
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -71,6 +72,28 @@ enum class SendResult {
   gone,  // the peer has disconnected (ROUTER_MANDATORY's EHOSTUNREACH)
 };
 
+// Sends the first `count` frames of `envelope` (routing frames), then the
+// frames of `tail` in order, the last one ending the message. Never blocks:
+// `full` when the peer's queue took nothing, `gone` when the peer has left.
+template <typename Frames>
+SendResult send_envelope_then(zmq::socket_t& router, const Frames& envelope, size_t count,
+                              std::initializer_list<zmq::message_t*> tail) {
+  try {
+    for (size_t i = 0; i < count; ++i) {
+      if (!router.send(zmq::buffer(envelope[i].data(), envelope[i].size()),
+                       zmq::send_flags::sndmore | zmq::send_flags::dontwait))
+        return SendResult::full;
+    }
+    size_t left = tail.size();
+    for (zmq::message_t* frame : tail)
+      (void)router.send(*frame, --left > 0 ? zmq::send_flags::sndmore | zmq::send_flags::dontwait
+                                           : zmq::send_flags::dontwait);
+    return SendResult::sent;
+  } catch (const zmq::error_t&) {
+    return SendResult::gone;
+  }
+}
+
 // Sends envelope + body, the body charged to `account` (net/peer_memory.hpp)
 // until libzmq has sent or dropped it. Never blocks; a socket whose send
 // high-water mark is lifted never reports `full`.
@@ -81,17 +104,7 @@ SendResult send_accounted(zmq::socket_t& router, const Frames& envelope, std::st
   for (const auto& frame : envelope) envelope_bytes += frame.size();
   zmq::message_t msg = accounted_message(
       body, queued_charge(body.size(), envelope_bytes, envelope.size() + 1), account);
-  try {
-    for (const auto& frame : envelope) {
-      if (!router.send(zmq::buffer(frame.data(), frame.size()),
-                       zmq::send_flags::sndmore | zmq::send_flags::dontwait))
-        return SendResult::full;
-    }
-    (void)router.send(msg, zmq::send_flags::dontwait);
-    return SendResult::sent;
-  } catch (const zmq::error_t&) {
-    return SendResult::gone;
-  }
+  return send_envelope_then(router, envelope, envelope.size(), {&msg});
 }
 
 // Sends envelope + a copy of `body` (a shared_message: the copy shares its
@@ -105,18 +118,8 @@ SendResult send_shared(zmq::socket_t& router, const Frames& envelope, zmq::messa
   zmq::message_t marker = accounted_marker(peer_charge, total_charge, account);
   zmq::message_t copy;
   copy.copy(body);
-  try {
-    for (size_t i = 0; i + 1 < envelope.size(); ++i) {
-      if (!router.send(zmq::buffer(envelope[i].data(), envelope[i].size()),
-                       zmq::send_flags::sndmore | zmq::send_flags::dontwait))
-        return SendResult::full;
-    }
-    (void)router.send(marker, zmq::send_flags::sndmore | zmq::send_flags::dontwait);
-    (void)router.send(copy, zmq::send_flags::dontwait);
-    return SendResult::sent;
-  } catch (const zmq::error_t&) {
-    return SendResult::gone;
-  }
+  return send_envelope_then(router, envelope, envelope.empty() ? 0 : envelope.size() - 1,
+                            {&marker, &copy});
 }
 
 // The routing frames as strings, to keep beyond the request that carried them.
