@@ -509,8 +509,9 @@ void SqliteStore::rollback_batch() {
 namespace {
 constexpr int kMessageBinds = 6;
 
-void bind_message(sqlite3_stmt* s, int first, const StoredMessage& msg) {
-  sqlite3_bind_int64(s, first, static_cast<sqlite3_int64>(msg.seq));
+// Binds msg as the row numbered seq (msg.seq is not read).
+void bind_message(sqlite3_stmt* s, int first, const StoredMessage& msg, uint64_t seq) {
+  sqlite3_bind_int64(s, first, static_cast<sqlite3_int64>(seq));
   bind_text(s, first + 1, msg.user_uuid);
   bind_text_or_null(s, first + 2, msg.name);
   bind_text(s, first + 3, msg.text);
@@ -519,10 +520,10 @@ void bind_message(sqlite3_stmt* s, int first, const StoredMessage& msg) {
 }
 }  // namespace
 
-Status SqliteStore::insert_one(const StoredMessage& msg) {
+Status SqliteStore::insert_one(const StoredMessage& msg, uint64_t seq) {
   sqlite3_stmt* s = st_->insert_message;
   ResetOnExit reset{s};
-  bind_message(s, 1, msg);
+  bind_message(s, 1, msg, seq);
   int rc = sqlite3_step(s);
   if (rc != SQLITE_DONE) return Status::error(error_text("storing a message", rc));
   return Status::ok();
@@ -534,7 +535,7 @@ Status SqliteStore::flush_pending() {
     sqlite3_stmt* s = st_->insert_many;
     ResetOnExit reset{s};
     for (size_t i = 0; i < kInsertRows; ++i)
-      bind_message(s, static_cast<int>(i) * kMessageBinds + 1, pending_[i]);
+      bind_message(s, static_cast<int>(i) * kMessageBinds + 1, pending_[i], pending_[i].seq);
     int rc = sqlite3_step(s);
     if (rc != SQLITE_DONE) {
       pending_count_ = 0;
@@ -543,7 +544,7 @@ Status SqliteStore::flush_pending() {
     done = kInsertRows;
   }
   for (; done < pending_count_; ++done) {
-    if (auto st = insert_one(pending_[done]); !st) {
+    if (auto st = insert_one(pending_[done], pending_[done].seq); !st) {
       pending_count_ = 0;
       return st;
     }
@@ -556,9 +557,7 @@ Result<uint64_t> SqliteStore::append(const StoredMessage& msg) {
   if (auto st = begin_write(); !st) return st;
   const uint64_t seq = last_seq_ + 1;
   if (!in_batch_) {
-    StoredMessage one = msg;
-    one.seq = seq;
-    if (auto st = insert_one(one); !st) return Result<uint64_t>::error(st.message());
+    if (auto st = insert_one(msg, seq); !st) return Result<uint64_t>::error(st.message());
   } else {
     // In a batch the row waits, and kInsertRows of them go in one INSERT.
     if (pending_.size() <= pending_count_) pending_.resize(pending_count_ + 1);

@@ -106,7 +106,8 @@ class SqliteStore final : public GroupStore {
   // statement, the rest one by one. Run before anything reads the messages
   // table and before the commit.
   Status flush_pending();
-  Status insert_one(const StoredMessage& msg);
+  // Inserts msg as the row numbered seq.
+  Status insert_one(const StoredMessage& msg, uint64_t seq);
 
   std::string path_;
   bool sync_full_ = false;
