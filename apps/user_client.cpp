@@ -56,8 +56,8 @@ int main(int argc, char** argv) {
   auto* name_opt = app.add_option("--name", name, "display name (stored with the identity)");
   auto* timeout_opt =
       app.add_option("--timeout", timeout_s,
-                     "how long a command waits for answers in all, connecting and retries "
-                     "included; starts again at each answer")
+                     "how long a command waits for answers in all, name lookups, connecting and "
+                     "retries included; starts again at each answer")
           ->envname("GROUPCHAT_TIMEOUT")
           ->check(CLI::Range(0.1, 3600.0))
           ->type_name("SECONDS")
@@ -219,6 +219,8 @@ int main(int argc, char** argv) {
   // tries of that long each, as before there was a budget; else the default.
   int budget_ms = static_cast<int>(timeout_s * 1000.0 + 0.5);
   if (timeout_opt->count() == 0 && timeout_ms_opt->count() > 0) budget_ms = timeout_ms * tries;
+  // A name service that does not answer takes no more than the budget either.
+  gc::set_resolve_timeout_ms(budget_ms);
   gc::ZmqTransport transport(budget_ms, tries, timeout_ms);
   gc::TransportSecurity sec;
   {

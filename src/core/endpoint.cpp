@@ -5,7 +5,16 @@
 #include <netinet/in.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <system_error>
+#include <thread>
 
 namespace gc {
 
@@ -100,12 +109,11 @@ Result<Endpoint> parse_connect_endpoint(std::string_view text) {
   return ep;
 }
 
-Result<uint32_t> resolve_ipv4_host(std::string_view host) {
+namespace {
+
+// The resolver's answer for one name, as getaddrinfo gives it (blocking).
+Result<uint32_t> lookup_ipv4(const std::string& name) {
   using R = Result<uint32_t>;
-  if (auto ip = parse_ipv4_host(host)) return *ip;
-  const std::string name(host.substr(0, 255));
-  if (host.empty() || host.size() > 253 || host == "*")
-    return R::error("'" + name + "' is not a host name");
   addrinfo hints{};
   hints.ai_family = AF_INET;
   hints.ai_socktype = SOCK_STREAM;
@@ -129,6 +137,96 @@ Result<uint32_t> resolve_ipv4_host(std::string_view host) {
   freeaddrinfo(found);
   if (!have) return R::error("the host name '" + name + "' has no IPv4 address");
   return ip;
+}
+
+std::atomic<int> resolve_timeout_ms{0};
+
+// A lookup running in a thread of its own, which outlives a wait that ended.
+struct Lookup {
+  std::mutex mutex;
+  std::condition_variable done_cv;
+  std::optional<Result<uint32_t>> result;
+};
+
+std::mutex lookups_mutex;
+// Names being looked up, so that a name whose lookup outlasted one wait is
+// not looked up again in parallel. Bounded: past it, a name waits alone.
+std::map<std::string, std::shared_ptr<Lookup>>& running_lookups() {
+  static auto* running = new std::map<std::string, std::shared_ptr<Lookup>>();
+  return *running;
+}
+constexpr size_t kMaxRunningLookups = 64;
+
+Result<uint32_t> lookup_ipv4_within(const std::string& name, int timeout_ms) {
+  std::shared_ptr<Lookup> lookup;
+  bool start = false;
+  {
+    std::lock_guard<std::mutex> lock(lookups_mutex);
+    auto& running = running_lookups();
+    if (auto it = running.find(name); it != running.end()) {
+      lookup = it->second;
+    } else {
+      lookup = std::make_shared<Lookup>();
+      start = true;
+      if (running.size() < kMaxRunningLookups) running.emplace(name, lookup);
+    }
+  }
+  if (start) {
+    try {
+      std::thread([lookup, name] {
+        Result<uint32_t> r = lookup_ipv4(name);
+        {
+          std::lock_guard<std::mutex> lock(lookups_mutex);
+          auto& running = running_lookups();
+          if (auto it = running.find(name); it != running.end() && it->second == lookup)
+            running.erase(it);
+        }
+        std::lock_guard<std::mutex> lock(lookup->mutex);
+        lookup->result = std::move(r);
+        lookup->done_cv.notify_all();
+      }).detach();
+    } catch (const std::system_error&) {
+      // No thread to be had: look up here, unbounded, as without a bound.
+      std::lock_guard<std::mutex> lock(lookups_mutex);
+      running_lookups().erase(name);
+      return lookup_ipv4(name);
+    }
+  }
+  std::unique_lock<std::mutex> lock(lookup->mutex);
+  if (!lookup->done_cv.wait_for(lock, std::chrono::milliseconds(timeout_ms),
+                                [&] { return lookup->result.has_value(); })) {
+    const int tenths = (timeout_ms + 99) / 100;
+    return Result<uint32_t>::error("the host name '" + name + "' did not resolve within " +
+                                   std::to_string(tenths / 10) +
+                                   (tenths % 10 ? "." + std::to_string(tenths % 10) : "") +
+                                   " s (the name service did not answer)");
+  }
+  return *lookup->result;
+}
+
+}  // namespace
+
+void set_resolve_timeout_ms(int ms) {
+  resolve_timeout_ms.store(std::max(0, ms));
+}
+
+Result<uint32_t> resolve_ipv4_host(std::string_view host) {
+  using R = Result<uint32_t>;
+  if (auto ip = parse_ipv4_host(host)) return *ip;
+  const std::string name(host.substr(0, 255));
+  if (host.empty() || host.size() > 253 || host == "*")
+    return R::error("'" + name + "' is not a host name");
+  // RFC 6761: names under "invalid" get a negative answer at once, without
+  // asking the name service (no query leaves the machine for them).
+  std::string lower = name;
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (!lower.empty() && lower.back() == '.') lower.pop_back();
+  if (lower == "invalid" || (lower.size() > 8 && lower.ends_with(".invalid")))
+    return R::error("the host name '" + name + "' does not resolve (no such host)");
+  if (const int bound = resolve_timeout_ms.load(); bound > 0)
+    return lookup_ipv4_within(name, bound);
+  return lookup_ipv4(name);
 }
 
 Result<std::string> resolved_address(const Endpoint& endpoint) {

@@ -51,9 +51,16 @@ std::string ipv4_text(uint32_t ip);
 // IPv4 unless told otherwise): an address in any spelling parse_ipv4_host
 // reads, else the first address the resolver (getaddrinfo, AF_INET) gives.
 // The error says the name does not resolve, and why ("Name or service not
-// known", ...). A resolver that cannot answer blocks for as long as its own
-// timeouts (resolv.conf); a name under ".invalid" never resolves, at once.
+// known", ...). A resolver that cannot answer takes as long as its own
+// timeouts (resolv.conf), unless set_resolve_timeout_ms bounds the wait.
+// A name under ".invalid" is not looked up: it never resolves (RFC 6761).
 Result<uint32_t> resolve_ipv4_host(std::string_view host);
+// Bounds every later resolve_ipv4_host of this process to ms milliseconds
+// (0: no bound, the default). The lookup goes on in a thread of its own when
+// the wait ends, and a later call for the same name waits for that lookup
+// instead of starting another. Error: "the host name 'x' did not resolve
+// within N s (the name service did not answer)".
+void set_resolve_timeout_ms(int ms);
 // An address with its host resolved: "a.b.c.d:port". The one form of a
 // server's address that every spelling of it shares ("localhost:5560",
 // "127.1:5560", "tcp://127.0.0.1:5560", a host name of it).

@@ -75,6 +75,32 @@ TEST(EndpointTest, ANameThatDoesNotResolveSaysSo) {
   EXPECT_NE(b.error().find("does not resolve"), std::string::npos) << b.error();
   EXPECT_FALSE(resolve_ipv4_host("*"));
   EXPECT_FALSE(resolve_ipv4_host(""));
+  for (const char* s : {"INVALID", "x.y.Invalid.", "invalid."}) {
+    auto r = resolve_ipv4_host(s);
+    ASSERT_FALSE(r) << s;
+    EXPECT_NE(r.error().find("does not resolve (no such host)"), std::string::npos) << r.error();
+  }
+}
+
+// With a bound, a lookup runs in a thread of its own; names the hosts file
+// knows answer as without one, and a second lookup of the same name after the
+// first has ended starts afresh. (A name service that does not answer is
+// tested with the real client in tests/integration/test_dns.py.)
+TEST(EndpointTest, BoundedLookupsAnswerAsUnbounded) {
+  set_resolve_timeout_ms(5000);
+  for (int i = 0; i < 3; ++i) {
+    auto a = resolve_ipv4_host("localhost");
+    ASSERT_TRUE(a) << a.error();
+    EXPECT_EQ(ipv4_text(*a), "127.0.0.1");
+  }
+  auto n = resolve_ipv4_host("nohost.invalid");
+  ASSERT_FALSE(n);
+  EXPECT_NE(n.error().find("does not resolve"), std::string::npos) << n.error();
+  EXPECT_EQ(ipv4_text(*resolve_ipv4_host("10.1.2.3")), "10.1.2.3");
+  set_resolve_timeout_ms(0);
+  auto b = resolve_ipv4_host("localhost");
+  ASSERT_TRUE(b) << b.error();
+  EXPECT_EQ(ipv4_text(*b), "127.0.0.1");
 }
 
 }  // namespace
