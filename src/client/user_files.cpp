@@ -1,9 +1,6 @@
 #include "client/user_files.hpp"
 
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -14,6 +11,7 @@
 #include <random>
 #include <sstream>
 
+#include "core/atomic_file.hpp"
 #include "protocol/json_parse.hpp"
 #include "protocol/limits.hpp"
 
@@ -105,34 +103,6 @@ std::string errno_text(int err) {
   return std::strerror(err);
 }
 
-// Writes text to a fresh temporary file beside `target`; returns its path or
-// an error text.
-std::optional<std::string> write_temp(const fs::path& target, const std::string& text,
-                                      fs::path& tmp, unsigned mode = 0600) {
-  tmp = target;
-  tmp += ".tmp." + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) return "cannot create " + tmp.string() + ": " + errno_text(errno);
-  size_t off = 0;
-  while (off < text.size()) {
-    ssize_t n = ::write(fd, text.data() + off, text.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int e = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return "cannot write " + tmp.string() + ": " + errno_text(e);
-    }
-    off += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    int e = errno;
-    ::unlink(tmp.c_str());
-    return "cannot write " + tmp.string() + ": " + errno_text(e);
-  }
-  return std::nullopt;
-}
-
 std::string serialize(const std::string& uuid, const std::string& name) {
   nlohmann::json j = {{"user_uuid", uuid}};
   if (!name.empty()) j["name"] = name;
@@ -203,13 +173,7 @@ std::vector<std::string> load_joined_groups(const fs::path& file, const std::str
 
 std::optional<std::string> replace_file(const fs::path& target, const std::string& text,
                                         unsigned mode) {
-  fs::path tmp;
-  if (auto err = write_temp(target, text, tmp, mode)) return err;
-  if (::rename(tmp.c_str(), target.c_str()) != 0) {
-    int e = errno;
-    ::unlink(tmp.c_str());
-    return "cannot replace " + target.string() + ": " + errno_text(e);
-  }
+  if (auto failure = write_file_atomically(target, text, {.mode = mode})) return failure->message;
   return std::nullopt;
 }
 
@@ -270,35 +234,22 @@ Identity load_identity(const IdentityOptions& options) {
     }
     stored_uuid = generate_uuid_v4();
     if (options.name) stored_name = *options.name;
-    fs::path tmp;
-    if (auto err = write_temp(*file, serialize(stored_uuid, stored_name), tmp)) {
-      id.user_uuid = stored_uuid;
-      in_memory(*err);
-      return id;
-    }
     // link() fails if another process created the file first; then its id wins,
     // so two first runs at once still agree on one identity.
-    if (::link(tmp.c_str(), file->c_str()) != 0) {
-      int e = errno;
-      ::unlink(tmp.c_str());
-      if (e != EEXIST || read_identity(*file, stored_uuid, stored_name, why) != ReadState::ok) {
+    if (auto failure = write_file_atomically(*file, serialize(stored_uuid, stored_name),
+                                             {.keep_existing = true})) {
+      if (failure->err != EEXIST ||
+          read_identity(*file, stored_uuid, stored_name, why) != ReadState::ok) {
         id.user_uuid = stored_uuid;
-        in_memory(e == EEXIST ? why : "cannot create " + file->string() + ": " + errno_text(e));
+        in_memory(failure->err == EEXIST ? why : failure->message);
         return id;
       }
-    } else {
-      ::unlink(tmp.c_str());
     }
   }
 
   // The file holds our identity now; store a changed display name.
   if (options.name && *options.name != stored_name) {
-    fs::path tmp;
-    auto err = write_temp(*file, serialize(stored_uuid, *options.name), tmp);
-    if (!err && ::rename(tmp.c_str(), file->c_str()) != 0) {
-      err = "cannot replace " + file->string() + ": " + errno_text(errno);
-      ::unlink(tmp.c_str());
-    }
+    auto err = replace_file(*file, serialize(stored_uuid, *options.name));
     if (err) id.warnings.push_back(*err + "; the name is used for this run only");
     stored_name = *options.name;
   }

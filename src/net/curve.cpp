@@ -1,10 +1,8 @@
 #include "net/curve.hpp"
 
-#include <fcntl.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <array>
 #include <cerrno>
@@ -12,6 +10,8 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+
+#include "core/atomic_file.hpp"
 
 namespace gc {
 
@@ -154,29 +154,13 @@ Result<CurveKeyPair> load_or_create_key_file(const fs::path& file, bool* created
       "# public key (printed by --public-key).\n"
       "public-key = {}\nsecret-key = {}\n",
       keys->public_key, keys->secret_key);
-  fs::path tmp = file;
-  tmp += fmt::format(".tmp{}", static_cast<long>(::getpid()));
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0)
-    return R::error(
-        fmt::format("cannot write the key file {}: {}", file.string(), std::strerror(errno)));
-  bool ok = ::fchmod(fd, 0600) == 0 &&
-            ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-            ::fsync(fd) == 0;
-  const int saved = errno;
-  ::close(fd);
-  // link(2) fails if another process made the file meanwhile: theirs is kept.
-  if (ok && ::link(tmp.c_str(), file.c_str()) != 0) {
-    const int link_errno = errno;
-    ::unlink(tmp.c_str());
-    if (link_errno == EEXIST) return load_key_file(file);
-    return R::error(
-        fmt::format("cannot write the key file {}: {}", file.string(), std::strerror(link_errno)));
+  // Made with link(2): if another process made the file meanwhile, theirs is kept.
+  if (auto failure = write_file_atomically(
+          file, text, {.mode = 0600, .exact_mode = true, .keep_existing = true})) {
+    if (failure->err == EEXIST) return load_key_file(file);
+    return R::error(fmt::format("cannot write the key file {}: {}", file.string(),
+                                std::strerror(failure->err)));
   }
-  ::unlink(tmp.c_str());
-  if (!ok)
-    return R::error(
-        fmt::format("cannot write the key file {}: {}", file.string(), std::strerror(saved)));
   if (created) *created = true;
   return keys;
 }

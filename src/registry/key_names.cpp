@@ -1,13 +1,12 @@
 #include "registry/key_names.hpp"
 
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 
+#include "core/atomic_file.hpp"
 #include "net/curve.hpp"
 #include "protocol/limits.hpp"
 
@@ -75,19 +74,10 @@ Status save_key_names(const fs::path& file, const std::string& header, const Key
   }
   std::string text = header;
   for (const auto& [key, name] : lines) text += key + " " + name + "\n";
-  fs::path tmp = file;
-  tmp += fmt::format(".tmp{}", static_cast<long>(::getpid()));
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0)
-    return Status::error(fmt::format("cannot write {}: {}", file.string(), std::strerror(errno)));
-  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-            ::fsync(fd) == 0;
-  const int saved = errno;
-  ::close(fd);
-  if (ok && ::rename(tmp.c_str(), file.c_str()) == 0) return Status::ok();
-  const int err = ok ? errno : saved;
-  ::unlink(tmp.c_str());
-  return Status::error(fmt::format("cannot write {}: {}", file.string(), std::strerror(err)));
+  if (auto failure = write_file_atomically(file, text, {.mode = 0600}))
+    return Status::error(
+        fmt::format("cannot write {}: {}", file.string(), std::strerror(failure->err)));
+  return Status::ok();
 }
 
 }  // namespace gc

@@ -103,7 +103,7 @@ TEST_F(IdentityTest, UnwritableIdentityFileFallsBackToMemoryWithAWarning) {
   // that place makes the write fail for root too, whom permissions do not stop.
   auto file = identity_file(opts());
   ASSERT_TRUE(file);
-  fs::create_directories(fs::path(file->string() + ".tmp." + std::to_string(::getpid())));
+  fs::create_directories(fs::path(file->string() + ".tmp" + std::to_string(::getpid())));
   auto id = load_identity(opts());
   EXPECT_FALSE(id.persisted);
   EXPECT_TRUE(is_canonical_uuid(id.user_uuid));
