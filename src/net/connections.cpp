@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "core/clock.hpp"
+#include "net/monitor_event.hpp"
 
 namespace gc {
 
@@ -170,17 +171,12 @@ ConnectionGuard::~ConnectionGuard() {
 }
 
 void ConnectionGuard::drain() {
-  while (true) {
-    zmq::message_t event, address;
-    if (!monitor_.recv(event, zmq::recv_flags::dontwait)) return;
-    if (event.more()) (void)monitor_.recv(address, zmq::recv_flags::none);
-    if (event.size() < 6) continue;
-    uint16_t kind;
-    uint32_t value;
-    std::memcpy(&kind, event.data(), 2);
-    std::memcpy(&value, static_cast<const char*>(event.data()) + 2, 4);
+  std::optional<MonitorEvent> event;
+  while (receive_monitor_event(monitor_, event)) {
+    if (!event) continue;
+    const uint32_t value = event->value;
     const int fd = static_cast<int>(value);
-    switch (kind) {
+    switch (event->kind) {
       case ZMQ_EVENT_ACCEPTED: {
         // A descriptor seen again: its earlier connection has ended.
         ledger_.on_closed(fd);

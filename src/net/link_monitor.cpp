@@ -3,7 +3,8 @@
 #include <fmt/format.h>
 
 #include <atomic>
-#include <cstring>
+
+#include "net/monitor_event.hpp"
 
 namespace gc {
 
@@ -36,16 +37,12 @@ void LinkMonitor::stop() {
 bool LinkMonitor::drain() {
   if (!monitor_) return false;
   bool any = false;
-  zmq::message_t frame;
-  // Each event is two frames: 6 bytes (uint16 event, uint32 value), then the endpoint.
-  for (int i = 0; i < 1000 && monitor_->recv(frame, zmq::recv_flags::dontwait); ++i) {
+  std::optional<MonitorEvent> event;
+  for (int i = 0; i < 1000 && receive_monitor_event(*monitor_, event); ++i) {
     any = true;
-    if (frame.size() >= 6) {
-      uint16_t event = 0;
-      uint32_t value = 0;
-      std::memcpy(&event, frame.data(), sizeof event);
-      std::memcpy(&value, static_cast<const char*>(frame.data()) + 2, sizeof value);
-      switch (event) {
+    if (event) {
+      const uint32_t value = event->value;
+      switch (event->kind) {
         case ZMQ_EVENT_CONNECTED:
           events_.connected = true;
           ++events_.connects;
@@ -85,8 +82,6 @@ bool LinkMonitor::drain() {
         default:
           break;
       }
-    }
-    while (frame.more() && monitor_->recv(frame, zmq::recv_flags::dontwait)) {
     }
   }
   return any;

@@ -17,27 +17,46 @@
 #include "core/endpoint.hpp"
 #include "core/stop_signal.hpp"
 #include "core/visible_text.hpp"
+#include "net/monitor_event.hpp"
 #include "net/poll.hpp"
 #include "net/router.hpp"
 #include "registry/key_names.hpp"
 
 namespace gc {
 
-// Records the connection state changes of one watching socket; the loop
-// drains them with check_event(0) so the monitor never blocks it.
-class RegistryServer::EndpointWatch : public zmq::monitor_t {
+// Records the connection state changes of one watching socket from libzmq's
+// monitor; the loop drains them without blocking.
+class RegistryServer::EndpointWatch {
  public:
-  std::vector<WatchEvent> events;
+  EndpointWatch(zmq::context_t& ctx, zmq::socket_t& watched, const std::string& endpoint)
+      : watched_(watched.handle()), monitor_(ctx, zmq::socket_type::pair) {
+    // HANDSHAKE_SUCCEEDED rather than CONNECTED: a ZeroMQ peer answered, not
+    // just some program holding the port.
+    if (zmq_socket_monitor(watched_, endpoint.c_str(),
+                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED) != 0)
+      throw zmq::error_t();
+    monitor_.set(zmq::sockopt::linger, 0);
+    monitor_.connect(endpoint);
+  }
+  ~EndpointWatch() { zmq_socket_monitor(watched_, nullptr, 0); }
+  EndpointWatch(const EndpointWatch&) = delete;
+  EndpointWatch& operator=(const EndpointWatch&) = delete;
+
+  // Appends the changes seen since the last call.
+  void drain(std::vector<WatchEvent>& events) {
+    std::optional<MonitorEvent> event;
+    while (receive_monitor_event(monitor_, event)) {
+      if (!event) continue;
+      if (event->kind == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+        events.push_back(WatchEvent::connected);
+      else if (event->kind == ZMQ_EVENT_DISCONNECTED)
+        events.push_back(WatchEvent::disconnected);
+    }
+  }
 
  private:
-  // HANDSHAKE_SUCCEEDED rather than CONNECTED: a ZeroMQ peer answered, not
-  // just some program holding the port.
-  void on_event_handshake_succeeded(const zmq_event_t&, const char*) override {
-    events.push_back(WatchEvent::connected);
-  }
-  void on_event_disconnected(const zmq_event_t&, const char*) override {
-    events.push_back(WatchEvent::disconnected);
-  }
+  void* watched_;
+  zmq::socket_t monitor_;
 };
 
 struct RegistryServer::Watcher {
@@ -317,10 +336,8 @@ void RegistryServer::start_watch(const std::string& address, const std::string& 
     // the holder of the key it registered with.
     if (!server_key.empty() && options_.keys)
       make_curve_client(watcher->socket, *options_.keys, server_key);
-    watcher->monitor = std::make_unique<EndpointWatch>();
-    watcher->monitor->init(watcher->socket,
-                           fmt::format("inproc://registry-watch-{}", ++watch_counter_),
-                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED);
+    watcher->monitor = std::make_unique<EndpointWatch>(
+        context_, watcher->socket, fmt::format("inproc://registry-watch-{}", ++watch_counter_));
     // Connecting and never sending is invisible to the group: a ROUTER only
     // sees a peer that stays silent, and the ZMTP pings are answered by libzmq.
     watcher->socket.connect(zmq_address(address));
@@ -334,11 +351,11 @@ void RegistryServer::start_watch(const std::string& address, const std::string& 
 
 void RegistryServer::drain_watch_events(int64_t now_ms) {
   std::vector<std::pair<std::string, WatchEvent>> events;
+  std::vector<WatchEvent> changes;
   for (auto& [address, watcher] : watchers_) {
-    while (watcher->monitor->check_event(0)) {
-    }
-    for (WatchEvent e : watcher->monitor->events) events.emplace_back(address, e);
-    watcher->monitor->events.clear();
+    changes.clear();
+    watcher->monitor->drain(changes);
+    for (WatchEvent e : changes) events.emplace_back(address, e);
   }
   for (const auto& [address, event] : events)
     apply(registry_.on_watch_event(address, event, now_ms));
