@@ -34,6 +34,17 @@ int write_all_and_close(int fd, std::string_view text, const AtomicWriteOptions&
   return err;
 }
 
+// Makes the new name durable: a rename or link is an entry of the directory,
+// which a power loss can lose unless the directory itself is synced. Best
+// effort: the file is in place whatever this says.
+void sync_directory_of(const fs::path& target) {
+  const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  (void)::fsync(fd);
+  ::close(fd);
+}
+
 }  // namespace
 
 std::optional<AtomicWriteError> write_file_atomically(const fs::path& target, std::string_view text,
@@ -52,6 +63,7 @@ std::optional<AtomicWriteError> write_file_atomically(const fs::path& target, st
     const int err = errno;
     ::unlink(tmp.c_str());
     if (rc != 0) return failed("cannot create", target, err);
+    sync_directory_of(target);
     return std::nullopt;
   }
   if (::rename(tmp.c_str(), target.c_str()) != 0) {
@@ -59,6 +71,7 @@ std::optional<AtomicWriteError> write_file_atomically(const fs::path& target, st
     ::unlink(tmp.c_str());
     return failed("cannot replace", target, err);
   }
+  sync_directory_of(target);
   return std::nullopt;
 }
 

@@ -2,7 +2,8 @@
 // Replacing a small file whole: the text goes to a temporary file beside the
 // target (TARGET.tmp<pid>), is synced, and only then takes the target's name,
 // so a reader sees the old file or the new one, never a part, and a failed
-// write leaves the old file as it was.
+// write leaves the old file as it was. The directory is synced after the
+// rename, so that the new name survives a power loss too.
 #include <filesystem>
 #include <optional>
 #include <string>
