@@ -173,7 +173,11 @@ std::vector<std::string> load_joined_groups(const fs::path& file, const std::str
 
 std::optional<std::string> replace_file(const fs::path& target, const std::string& text,
                                         unsigned mode) {
-  if (auto failure = write_file_atomically(target, text, {.mode = mode})) return failure->message;
+  // A private file gets exactly its mode, whatever the umask or a stale
+  // temporary file had; a public one (0644) leaves the umask its say.
+  if (auto failure =
+          write_file_atomically(target, text, {.mode = mode, .exact_mode = (mode & 077) == 0}))
+    return failure->message;
   return std::nullopt;
 }
 
@@ -237,7 +241,7 @@ Identity load_identity(const IdentityOptions& options) {
     // link() fails if another process created the file first; then its id wins,
     // so two first runs at once still agree on one identity.
     if (auto failure = write_file_atomically(*file, serialize(stored_uuid, stored_name),
-                                             {.keep_existing = true})) {
+                                             {.exact_mode = true, .keep_existing = true})) {
       if (failure->err != EEXIST ||
           read_identity(*file, stored_uuid, stored_name, why) != ReadState::ok) {
         id.user_uuid = stored_uuid;

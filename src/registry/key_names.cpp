@@ -74,7 +74,7 @@ Status save_key_names(const fs::path& file, const std::string& header, const Key
   }
   std::string text = header;
   for (const auto& [key, name] : lines) text += key + " " + name + "\n";
-  if (auto failure = write_file_atomically(file, text, {.mode = 0600}))
+  if (auto failure = write_file_atomically(file, text, {.mode = 0600, .exact_mode = true}))
     return Status::error(
         fmt::format("cannot write {}: {}", file.string(), std::strerror(failure->err)));
   return Status::ok();

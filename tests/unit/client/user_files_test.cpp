@@ -57,6 +57,36 @@ TEST_F(IdentityTest, FirstRunCreatesTheFileAndLaterRunsReuseIt) {
   EXPECT_EQ(second.user_uuid, first.user_uuid);
 }
 
+// The identity is the user's credential at an open group: it is 0600 even
+// when a temporary file of the same name was left behind world-writable
+// (open(2) keeps an existing file's mode), and a private file replaced is too.
+TEST_F(IdentityTest, PrivateFilesGetExactlyTheirModeWhateverWasThere) {
+  const std::string tmp_suffix = ".tmp" + std::to_string(static_cast<long>(::getpid()));
+  auto leave_stale = [&](const fs::path& target) {
+    fs::create_directories(target.parent_path());
+    const fs::path stale = target.string() + tmp_suffix;
+    std::ofstream(stale) << "stale";
+    ASSERT_EQ(::chmod(stale.c_str(), 0666), 0);
+  };
+  struct stat st {};
+  leave_stale(dir_ / "groupchat" / "identity");
+  auto id = load_identity(opts());
+  ASSERT_TRUE(id.persisted);
+  ASSERT_EQ(::stat(id.file.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  const fs::path priv = dir_ / "private", pub = dir_ / "public";
+  leave_stale(priv);
+  EXPECT_EQ(replace_file(priv, "p\n", 0600), std::nullopt);
+  ASSERT_EQ(::stat(priv.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  // A public file keeps to the mode asked less the umask.
+  const mode_t old_umask = ::umask(022);
+  EXPECT_EQ(replace_file(pub, "q\n", 0644), std::nullopt);
+  ::umask(old_umask);
+  ASSERT_EQ(::stat(pub.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0644u);
+}
+
 TEST_F(IdentityTest, NameIsStoredAndKept) {
   auto o = opts();
   o.name = "alice";
