@@ -1,6 +1,9 @@
 #include "client/user_files.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -181,8 +184,53 @@ std::optional<std::string> replace_file(const fs::path& target, const std::strin
   return std::nullopt;
 }
 
+namespace {
+
+// An exclusive lock on FILE.lock (flock), held while a file is read, changed
+// and written back, so that two clients updating it at once both count.
+class FileLock {
+ public:
+  // Waits up to about two seconds for a client that holds it.
+  explicit FileLock(const fs::path& file) {
+    const fs::path lock = file.string() + ".lock";
+    fd_ = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd_ < 0) {
+      error_ = fmt::format("cannot open {}: {}", lock.string(), std::strerror(errno));
+      return;
+    }
+    for (int tries = 0; tries < 200; ++tries) {
+      if (::flock(fd_, LOCK_EX | LOCK_NB) == 0) return;
+      if (errno != EWOULDBLOCK && errno != EINTR) break;
+      ::usleep(10'000);
+    }
+    error_ = fmt::format(
+        "{} is being changed by another user_client (its lock {} stayed taken); "
+        "try again",
+        file.string(), lock.string());
+    ::close(fd_);
+    fd_ = -1;
+  }
+  ~FileLock() {
+    if (fd_ >= 0) ::close(fd_);  // closing lets go of the lock
+  }
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+  const std::optional<std::string>& error() const { return error_; }
+
+ private:
+  int fd_ = -1;
+  std::optional<std::string> error_;
+};
+
+}  // namespace
+
 std::optional<std::string> store_joined_group(const fs::path& file, const std::string& user_uuid,
                                               const std::string& address, bool joined) {
+  std::error_code ec;
+  fs::create_directories(file.parent_path(), ec);
+  if (ec) return "cannot create " + file.parent_path().string() + ": " + ec.message();
+  FileLock lock(file);
+  if (lock.error()) return lock.error();
   auto j = read_groups_json(file);
   auto& list = j[user_uuid];
   if (!list.is_array()) list = nlohmann::json::array();
@@ -193,9 +241,6 @@ std::optional<std::string> store_joined_group(const fs::path& file, const std::s
   else
     list.erase(pos);
   if (list.empty()) j.erase(user_uuid);
-  std::error_code ec;
-  fs::create_directories(file.parent_path(), ec);
-  if (ec) return "cannot create " + file.parent_path().string() + ": " + ec.message();
   return replace_file(file, j.dump(2) + "\n");
 }
 

@@ -57,8 +57,9 @@ std::optional<std::filesystem::path> joined_groups_file(const IdentityOptions& o
 std::vector<std::string> load_joined_groups(const std::filesystem::path& file,
                                             const std::string& user_uuid);
 // Adds (joined) or removes (!joined) one group address for the user and
-// rewrites the file (temporary file + rename). Returns an error text, or
-// nullopt when stored.
+// rewrites the file (temporary file + rename), holding FILE.lock meanwhile so
+// that clients changing it at once do not undo each other. Returns an error
+// text, or nullopt when stored.
 std::optional<std::string> store_joined_group(const std::filesystem::path& file,
                                               const std::string& user_uuid,
                                               const std::string& address, bool joined);

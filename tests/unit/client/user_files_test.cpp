@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -193,6 +194,36 @@ TEST_F(IdentityTest, JoinedGroupsAreRememberedPerUserInJoinOrder) {
   EXPECT_FALSE(store_joined_group(file, "u", "127.0.0.1:6009", false));  // not there: fine
   EXPECT_EQ(load_joined_groups(file, "u"), (std::vector<std::string>{"127.0.0.1:6000"}));
   EXPECT_EQ(load_joined_groups(file, "v"), (std::vector<std::string>{"127.0.0.1:6000"}));
+}
+
+// Clients joining at once (four processes, ten groups each) lose none of
+// each other's groups: each change is made under the file's lock.
+TEST_F(IdentityTest, ClientsJoiningAtOnceKeepEveryGroup) {
+  auto file = *joined_groups_file(opts());
+  constexpr int kClients = 4, kGroups = 10;
+  std::vector<pid_t> children;
+  for (int c = 0; c < kClients; ++c) {
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      int failures = 0;
+      for (int g = 0; g < kGroups; ++g)
+        if (store_joined_group(file, "u",
+                               "127.0.0." + std::to_string(c + 1) + ":" + std::to_string(6000 + g),
+                               true))
+          ++failures;
+      ::_exit(failures == 0 ? 0 : 1);
+    }
+    children.push_back(pid);
+  }
+  for (pid_t pid : children) {
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  const auto groups = load_joined_groups(file, "u");
+  EXPECT_EQ(groups.size(), static_cast<size_t>(kClients * kGroups));
+  EXPECT_EQ(std::set<std::string>(groups.begin(), groups.end()).size(), groups.size());
 }
 
 TEST_F(IdentityTest, ACorruptGroupsFileIsAnEmptyList) {
