@@ -226,7 +226,9 @@ int main(int argc, char** argv) {
   {
     sec.registry = registry_address;
     sec.registry_key = trust->key;
-    sec.registry_key_source = trust->remembered ? "known_registries" : given_what;
+    sec.registry_key_source = trust->remembered
+                                  ? gc::KeySource::of(gc::KeySource::Kind::known_registries)
+                                  : gc::KeySource::given(given_what);
     if (known_file) sec.known_registries = *known_file;
     if (group_key_checked && group_ep)
       sec.group_keys[gc::canonical_address(*group_ep)] = *group_key_checked;

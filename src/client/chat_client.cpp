@@ -82,16 +82,18 @@ void ZmqTransport::secure(TransportSecurity security) {
     known_[canonical_group_address(security_.registry)] = {*security_.registry_key,
                                                            security_.registry_key_source};
   for (const auto& [address, key] : security_.group_keys)
-    known_[canonical_group_address(address)] = {key, "--group-key"};
+    known_[canonical_group_address(address)] = {key, KeySource::of(KeySource::Kind::group_key)};
 }
 
 void ZmqTransport::note_listed_groups(const std::vector<GroupEntry>& groups) {
   if (!security_.registry_key) return;  // only a curve registry's list proves anything
   for (const auto& g : groups) {
     const std::string at = canonical_group_address(g.address);
-    if (auto it = known_.find(at); it != known_.end() && it->second.source != "the registry's list")
+    if (auto it = known_.find(at);
+        it != known_.end() && !it->second.source.is(KeySource::Kind::registry_list))
       continue;  // --group-key, or the registry itself, is not overridden by a list
-    known_[at] = {g.curve ? g.public_key : std::string(), "the registry's list"};
+    known_[at] = {g.curve ? g.public_key : std::string(),
+                  KeySource::of(KeySource::Kind::registry_list)};
   }
 }
 
@@ -194,7 +196,8 @@ Result<std::string> ZmqTransport::request(const std::string& address, std::strin
     std::string text = describe(address, c.route, link);
     // A key learnt from the registry may be stale (the group has a new
     // one): the next request asks the registry again.
-    if (c.route.key_source == "the registry's list") known_.erase(canonical_group_address(address));
+    if (c.route.key_source.is(KeySource::Kind::registry_list))
+      known_.erase(canonical_group_address(address));
     clients_.erase(found);
     return Result<std::string>::error(std::move(text));
   }

@@ -15,6 +15,7 @@
 #include <vector>
 #include <zmq.hpp>
 
+#include "client/security.hpp"
 #include "core/result.hpp"
 #include "net/curve.hpp"
 #include "net/request_client.hpp"
@@ -61,7 +62,7 @@ std::string canonical_group_address(std::string_view address);
 struct TransportSecurity {
   std::string registry;                           // IP:PORT, canonical
   std::optional<std::string> registry_key;        // a curve registry's key; nullopt: open
-  std::string registry_key_source;                // "--server-key", "known_registries", ...
+  KeySource registry_key_source;                  // given, or known_registries
   std::filesystem::path known_registries;         // for advice on a changed key
   std::map<std::string, std::string> group_keys;  // --group-key, by canonical address
   // The user's key pair, loaded or made on first need.
@@ -73,7 +74,7 @@ struct TransportSecurity {
 // How one server is reached.
 struct ServerRoute {
   std::optional<CurveClientKeys> curve;  // nullopt: open
-  std::string key_source;                // where the server's key came from
+  KeySource key_source;                  // where the server's key came from
 };
 
 // The real transport: one RequestClient per address, kept for reuse (its
@@ -115,7 +116,7 @@ class ZmqTransport : public Transport {
   // The server key and its source for a canonical address, as known so far.
   struct KnownKey {
     std::string key;  // empty: open
-    std::string source;
+    KeySource source;
   };
 
   // The address libzmq is to connect to (the host resolved); an error when

@@ -163,6 +163,22 @@ Result<RegistryTrust> resolve_registry_trust(const std::optional<fs::path>& file
   return trust;
 }
 
+std::string KeySource::text() const {
+  switch (kind) {
+    case Kind::given:
+      return given_as;
+    case Kind::known_registries:
+      return "known_registries";
+    case Kind::group_key:
+      return "--group-key";
+    case Kind::registry_list:
+      return "the registry's list";
+    case Kind::none:
+      break;
+  }
+  return "no key";
+}
+
 namespace {
 
 // A curve server that did not complete the handshake for the key expected.
@@ -172,18 +188,18 @@ std::string proof_failed(const std::string& who, const LinkContext& c) {
         "{} did not prove it holds the key {} (the CURVE handshake failed): it is not the "
         "registry you know, or its key changed; if its operator confirms a new key, {}",
         who, c.server_key,
-        c.key_source == "known_registries"
+        c.key_source.is(KeySource::Kind::known_registries)
             ? fmt::format("remove the line for {} from {} and give the new key with "
                           "--server-key",
                           c.address, c.known_registries.string())
             : fmt::format("give that key with --server-key (the key here came from {})",
-                          c.key_source));
+                          c.key_source.text()));
   return fmt::format(
       "{} did not prove it holds the key {} (the CURVE handshake failed): it is not the group "
       "{}, or its key changed; {}",
       who, c.server_key,
-      c.key_source == "--group-key" ? "whose key you gave" : "the registry lists",
-      c.key_source == "--group-key"
+      c.key_source.is(KeySource::Kind::group_key) ? "whose key you gave" : "the registry lists",
+      c.key_source.is(KeySource::Kind::group_key)
           ? "check --group-key (the group's operator prints it with group_server --public-key)"
           : "try again (the registry lists a group's current key)");
 }
@@ -224,14 +240,15 @@ std::string describe_link_problem(const LinkEvents& link, const LinkContext& c) 
             "{} does not speak CURVE (an open server answered), but the registry you know there "
             "proves the key {} ({}): it is not the registry you know, or it now runs open; if "
             "its operator really made it open, remove the line for {} from {}",
-            who, c.server_key, c.key_source, c.address, c.known_registries.string());
+            who, c.server_key, c.key_source.text(), c.address, c.known_registries.string());
       return fmt::format(
           "{} does not speak CURVE (an open server answered) although {} gives it the key {}: "
           "{}",
-          who, c.key_source, c.server_key,
-          c.key_source == "--group-key" ? "reach it without --group-key"
-                                        : "it is not the group the registry lists, or it now "
-                                          "runs open");
+          who, c.key_source.text(), c.server_key,
+          c.key_source.is(KeySource::Kind::group_key)
+              ? "reach it without --group-key"
+              : "it is not the group the registry lists, or it now "
+                "runs open");
     case LinkProblem::nothing_listens:
     case LinkProblem::none:
       break;

@@ -60,16 +60,36 @@ Result<RegistryTrust> resolve_registry_trust(const std::optional<std::filesystem
                                              const std::optional<std::string>& given,
                                              std::string_view given_what);
 
+// Where a server's key came from: what decides how far it is trusted (a key
+// from the registry's list is asked for again when it fails) and how the
+// error words name it.
+struct KeySource {
+  enum class Kind {
+    none,              // no key: an open server
+    given,             // --server-key or GROUPCHAT_SERVER_KEY (given_as says which)
+    known_registries,  // remembered in the known_registries file
+    group_key,         // --group-key
+    registry_list,     // the curve registry's list of groups
+  };
+  Kind kind = Kind::none;
+  std::string given_as;
+
+  static KeySource given(std::string as) { return {Kind::given, std::move(as)}; }
+  static KeySource of(Kind kind) { return {kind, {}}; }
+  bool is(Kind k) const { return kind == k; }
+  // As the error words say it: "--server-key", "GROUPCHAT_SERVER_KEY",
+  // "known_registries", "--group-key", "the registry's list".
+  std::string text() const;
+};
+
 // What the client knows about a server it failed to reach, for the words.
 struct LinkContext {
   std::string address;  // IP:PORT
   bool registry = false;
   // The server's key we expected (curve), empty when we connected open.
   std::string server_key;
-  std::string my_key;  // our public key (curve)
-  // Where server_key came from: "--server-key", "GROUPCHAT_SERVER_KEY",
-  // "known_registries", "--group-key", "the registry's list".
-  std::string key_source;
+  std::string my_key;                      // our public key (curve)
+  KeySource key_source;                    // where server_key came from
   std::filesystem::path known_registries;  // for the advice on a changed registry key
 };
 

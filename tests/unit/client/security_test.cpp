@@ -145,7 +145,7 @@ TEST(LinkProblemWordsTest, EachFailedHandshakeSaysWhatFailedAndWhatToDo) {
   registry.registry = true;
   registry.server_key = "K" + std::string(39, 'k');
   registry.my_key = "M" + std::string(39, 'm');
-  registry.key_source = "known_registries";
+  registry.key_source = KeySource::of(KeySource::Kind::known_registries);
   registry.known_registries = "/home/u/.config/groupchat/known_registries";
   LinkEvents e;
   e.problem = LinkProblem::handshake_failed;
@@ -167,7 +167,7 @@ TEST(LinkProblemWordsTest, EachFailedHandshakeSaysWhatFailedAndWhatToDo) {
 
   group.server_key = registry.server_key;
   group.my_key = registry.my_key;
-  group.key_source = "--group-key";
+  group.key_source = KeySource::of(KeySource::Kind::group_key);
   e.problem = LinkProblem::key_refused;
   e.zap_status = 400;
   text = describe_link_problem(e, group);

@@ -87,7 +87,7 @@ TEST(TransportKeysTest, GroupsAreReachedAsACurveRegistryListsThemAskingOncePerUn
   TransportSecurity sec;
   sec.registry = registry.address();
   sec.registry_key = registry.key();
-  sec.registry_key_source = "--server-key";
+  sec.registry_key_source = KeySource::given("--server-key");
   sec.my_keys = [mine] { return Result<CurveKeyPair>(mine); };
   int proved = 0;
   sec.on_registry_proved = [&proved] { ++proved; };
@@ -131,7 +131,7 @@ TEST(TransportKeysTest, AGroupFoundByNameIsReachedWithoutAskingTheRegistryAgain)
   TransportSecurity sec;
   sec.registry = registry.address();
   sec.registry_key = registry.key();
-  sec.registry_key_source = "--server-key";
+  sec.registry_key_source = KeySource::given("--server-key");
   sec.my_keys = [mine] { return Result<CurveKeyPair>(mine); };
   transport.secure(sec);
 
@@ -162,7 +162,8 @@ TEST(TransportKeysTest, AGroupKeyGivenIsUsedWithoutAskingAndAnOpenRegistryIsNeve
   ASSERT_TRUE(given) << given.error();
   ASSERT_TRUE(given->curve.has_value());
   EXPECT_EQ(given->curve->server_public_key, group_key);
-  EXPECT_EQ(given->key_source, "--group-key");
+  EXPECT_TRUE(given->key_source.is(KeySource::Kind::group_key));
+  EXPECT_EQ(given->key_source.text(), "--group-key");
   auto other = transport.route("127.0.0.1:6002");
   ASSERT_TRUE(other) << other.error();
   EXPECT_FALSE(other->curve.has_value());
@@ -177,7 +178,7 @@ TEST(TransportKeysTest, ARegistryThatDoesNotProveItsKeyIsNamedAsSuch) {
   TransportSecurity sec;
   sec.registry = registry.address();
   sec.registry_key = wrong;
-  sec.registry_key_source = "known_registries";
+  sec.registry_key_source = KeySource::of(KeySource::Kind::known_registries);
   sec.known_registries = "/home/u/.config/groupchat/known_registries";
   sec.my_keys = [mine] { return Result<CurveKeyPair>(mine); };
   bool proved = false;
