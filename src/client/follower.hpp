@@ -51,8 +51,8 @@ class Follower {
   zmq::context_t& ctx_;
   std::string address_;
   FollowLink link_;
-  std::unique_ptr<LinkMonitor> monitor_;  // declared after socket_: closed first
   std::unique_ptr<zmq::socket_t> socket_;
+  std::unique_ptr<LinkMonitor> monitor_;  // declared after socket_: destroyed first
   FollowState state_;
   int reconnects_ = 0;
   int handshakes_seen_ = 0;      // on this connection, as told to state_

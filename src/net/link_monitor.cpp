@@ -27,7 +27,9 @@ LinkMonitor::LinkMonitor(zmq::context_t& ctx, zmq::socket_t& watched, const std:
   monitor_->connect(name);
 }
 
-LinkMonitor::~LinkMonitor() = default;
+LinkMonitor::~LinkMonitor() {
+  stop();
+}
 
 void LinkMonitor::stop() {
   if (watched_) zmq_socket_monitor(watched_, nullptr, 0);

@@ -39,6 +39,11 @@ class LinkMonitor {
   // Starts monitoring `watched` (before it connects); `tag` makes the inproc
   // endpoint unique in the context.
   LinkMonitor(zmq::context_t& ctx, zmq::socket_t& watched, const std::string& tag);
+  // Stops the monitoring, then closes this end. Destroy it before the watched
+  // socket: libzmq sends each event with a blocking send, so an event of a
+  // socket still monitored (its disconnection, its closing) sent after this
+  // end is gone blocks the context's I/O thread for good, and every
+  // connection of the context with it.
   ~LinkMonitor();
   LinkMonitor(const LinkMonitor&) = delete;
   LinkMonitor& operator=(const LinkMonitor&) = delete;
@@ -50,9 +55,8 @@ class LinkMonitor {
   const LinkEvents& events() const { return events_; }
   // Forgets what was seen (the next request starts afresh).
   void clear() { events_ = {}; }
-  // Ends the monitoring of the watched socket, for a socket that lives on
-  // after this monitor: libzmq would otherwise go on queueing its events
-  // for no reader. (A socket closed first needs no stop.)
+  // Ends the monitoring of the watched socket (the destructor does it too):
+  // after it, libzmq sends no more events to this end.
   void stop();
 
  private:

@@ -92,7 +92,8 @@ class RequestClient {
   std::string zmq_endpoint_;
   RequestOptions options_;
   std::unique_ptr<zmq::socket_t> socket_;
-  std::unique_ptr<LinkMonitor> monitor_;  // socket_'s connection events
+  // socket_'s connection events; declared after socket_: destroyed first
+  std::unique_ptr<LinkMonitor> monitor_;
   LinkEvents last_link_;
   RequestFailure last_failure_ = RequestFailure::none;
 };

@@ -44,9 +44,10 @@ RegistryLink::RegistryLink(zmq::context_t& ctx, RegistryLinkOptions options)
 }
 
 RegistryLink::~RegistryLink() {
-  // The socket first: a monitor outliving its socket needs no stop.
-  socket_.reset();
+  // The monitor first: it stops libzmq's monitoring while its own end is
+  // still open (net/link_monitor.hpp).
   monitor_.reset();
+  socket_.reset();
 }
 
 std::string RegistryLink::request_body(RegistryAction action, bool heartbeat_flag) const {
@@ -55,8 +56,8 @@ std::string RegistryLink::request_body(RegistryAction action, bool heartbeat_fla
 }
 
 void RegistryLink::new_socket(int64_t now_ms) {
-  socket_.reset();
   monitor_.reset();
+  socket_.reset();
   socket_ = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::dealer);
   socket_->set(zmq::sockopt::linger, 0);
   socket_->set(zmq::sockopt::heartbeat_ivl, kZmtpHeartbeatIvlMs);
@@ -90,8 +91,8 @@ void RegistryLink::send_request(bool reg, int64_t now_ms) {
     spdlog::debug("registry send failed: {}", e.what());
   }
   // Not even queued (cannot happen with a fresh socket): a new socket next time.
-  socket_.reset();
   monitor_.reset();
+  socket_.reset();
   register_next_ = reg;
   next_send_ms_ = now_ms + heartbeat_ms_;
 }
@@ -174,8 +175,8 @@ void RegistryLink::on_monitor(int64_t now_ms) {
     std::string why = handshake_error(ev);
     if (!accepted_once_) {
       fatal_ = std::move(why);
-      socket_.reset();
       monitor_.reset();
+      socket_.reset();
       return;
     }
     if (!handshake_warned_) {
@@ -365,8 +366,8 @@ void RegistryLink::unregister() {
     // Give a slow link a moment to take the request before the socket closes.
     socket_->set(zmq::sockopt::linger, 500);
   }
-  socket_.reset();
   monitor_.reset();
+  socket_.reset();
 }
 
 }  // namespace gc
