@@ -150,7 +150,10 @@ int GroupServer::run(int stop_fd, int reload_fd) {
     // Follows are swept on a timer; with none, nothing wakes the loop.
     if (subscriptions_.size() > 0) wake.at(next_follow_sweep_ms_);
     if (sync_due_ms_ >= 0) wake.at(sync_due_ms_);
-    if (!peers_.empty()) wake.at(next_peer_sweep_ms_);
+    // Peers are swept, and memory they gave up is trimmed, a second apart.
+    if (!peers_.empty() || trim_.pending(queued_->bytes.load(std::memory_order_relaxed) +
+                                         static_cast<int64_t>(parked_total_)))
+      wake.at(next_peer_sweep_ms_);
     // Messages not yet ended are looked for while there are connections.
     if (int64_t check = guard_->next_check_ms(); check >= 0) wake.at(check);
     zmq::socket_t* hb = link_ ? link_->socket() : nullptr;

@@ -70,10 +70,8 @@ zmq::message_t accounted_marker(size_t peer_charge, size_t total_charge,
 }
 
 bool TrimAfterDrop::maybe_trim(int64_t total_bytes, int64_t now_ms) {
-  constexpr int64_t kDrop = int64_t{16} << 20;
-  constexpr int64_t kIntervalMs = 1000;
   high_ = std::max(high_, total_bytes);
-  if (high_ - total_bytes < kDrop || now_ms - last_ms_ < kIntervalMs) return false;
+  if (high_ - total_bytes < kDropBytes || now_ms - last_ms_ < kIntervalMs) return false;
   malloc_trim(0);
   high_ = total_bytes;
   last_ms_ = now_ms;

@@ -105,15 +105,24 @@ zmq::message_t accounted_marker(size_t peer_charge, size_t total_charge,
                                 const std::shared_ptr<PeerAccount>& account);
 
 // Gives memory freed by peers back to the system (malloc_trim), at most once
-// per interval and only after the queued total dropped by a sizeable amount.
+// per interval and only after the queued total dropped by a MiB or more.
 class TrimAfterDrop {
  public:
   // Notes the current total (cheap: call it whenever the total may have grown).
   void observe(int64_t total_bytes) {
     if (total_bytes > high_) high_ = total_bytes;
   }
-  // Call now and then with the current total; returns true when it trimmed.
+  // Call now and then with the current total; returns true when it trimmed:
+  // when the total has dropped by kDropBytes since the highest seen, at most
+  // once a second.
   bool maybe_trim(int64_t total_bytes, int64_t now_ms);
+  // Whether memory was given up since the last trim: keep calling maybe_trim
+  // (a second apart) until it is false, also when no peer is left to wake
+  // the loop.
+  bool pending(int64_t total_bytes) const { return high_ - total_bytes >= kDropBytes; }
+
+  static constexpr int64_t kDropBytes = int64_t{1} << 20;
+  static constexpr int64_t kIntervalMs = 1000;
 
  private:
   int64_t high_ = 0;

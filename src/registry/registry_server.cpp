@@ -217,7 +217,9 @@ void RegistryServer::run(int stop_fd, int reload_fd) {
     NextWake wake(now);
     if (!watchers_.empty()) wake.within(options_.watch_poll_ms);
     if (auto deadline = registry_.next_deadline()) wake.at(*deadline);
-    if (!peers_.empty()) wake.at(next_peer_sweep_ms_);
+    // Peers are swept, and memory they gave up is trimmed, a second apart.
+    if (!peers_.empty() || trim_.pending(queued_->bytes.load(std::memory_order_relaxed)))
+      wake.at(next_peer_sweep_ms_);
     // Messages not yet ended are looked for while there are connections.
     if (int64_t check = guard_->next_check_ms(); check >= 0) wake.at(check);
     zmq::pollitem_t items[] = {{router_.handle(), 0, ZMQ_POLLIN, 0},

@@ -102,12 +102,19 @@ TEST(PeerMemoryTest, PolicyParksOverTheShareAndTheBudget) {
 
 TEST(PeerMemoryTest, TrimOnlyAfterADropAndNotTooOften) {
   TrimAfterDrop t;
-  EXPECT_FALSE(t.maybe_trim(int64_t{100} << 20, 5000));
-  EXPECT_FALSE(t.maybe_trim(int64_t{90} << 20, 5000));  // dropped 10 MiB only
-  EXPECT_TRUE(t.maybe_trim(int64_t{10} << 20, 5000));
-  EXPECT_FALSE(t.maybe_trim(int64_t{100} << 20, 5100));
-  EXPECT_FALSE(t.maybe_trim(0, 5500));  // within a second of the last
+  const int64_t mib = int64_t{1} << 20;
+  EXPECT_FALSE(t.maybe_trim(100 * mib, 5000));
+  EXPECT_FALSE(t.pending(100 * mib));
+  EXPECT_FALSE(t.maybe_trim(100 * mib - mib / 2, 5000));  // dropped half a MiB only
+  EXPECT_TRUE(t.pending(90 * mib));
+  EXPECT_TRUE(t.maybe_trim(90 * mib, 5000));
+  EXPECT_FALSE(t.pending(90 * mib));
+  EXPECT_FALSE(t.maybe_trim(100 * mib, 5100));
+  // The rest given up within the second: still due, trimmed a second later.
+  EXPECT_FALSE(t.maybe_trim(0, 5500));
+  EXPECT_TRUE(t.pending(0));
   EXPECT_TRUE(t.maybe_trim(0, 6000));
+  EXPECT_FALSE(t.pending(0));
 }
 
 TEST(ConnectionCounterTest, CapsPerAddressAndInAll) {
