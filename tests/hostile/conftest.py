@@ -31,7 +31,7 @@ _load_integration_conftest()
 from integration_conftest import (  # noqa: E402,F401  (re-exported for the tests)
     DEFAULT_TIMEOUT, PUBLIC_ID, Cluster, Keys, Proc, address_of, binary, cluster, chat, connect,
     curve_connect, curve_request, free_port, free_ports, join, json_lines, make_chat, public_id, request,
-    request_json, send, wait_json_lines,
+    request_json, send, start_on_every_address, wait_json_lines,
 )
 
 # What a well-behaved peer is given to get its answer after an attack.

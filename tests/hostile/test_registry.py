@@ -17,7 +17,8 @@ import time
 
 import zmq
 
-from conftest import (Proc, assert_registry_serves, free_port, request, request_json)
+from conftest import (Proc, assert_registry_serves, free_port, request, request_json,
+                      start_on_every_address)
 
 PEERS = os.path.join(os.path.dirname(__file__), "..", "peers")
 ATTACKER = "127.0.0.9"
@@ -67,25 +68,12 @@ def start_ref_group(cluster, name, reg):
     return p
 
 
-def registry_on_all_addresses(cluster, extra=(), tries=5):
-    """A registry bound to every address on a free port. Binding every address
-    also collides with a socket of another test that holds the port on some
-    other loopback address (free_port looks at 127.0.0.1 only), so a bind
-    refused as in use is tried on another port."""
-    for _ in range(tries):
-        port = free_port()
-        p = cluster.start("message_server", ["--bind", f"*:{port}", *extra])
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if p.find(r"serving on", "stderr", timeout=0.2):
-                p.port = port
-                p.address = f"127.0.0.1:{port}"
-                return p
-            if p.find(r"cannot bind .*Address already in use", "stderr"):
-                break
-        else:
-            p.wait_for(r"serving on", stream="stderr", timeout=0)  # fails, with what it printed
-    raise AssertionError(f"no port could be bound on every address in {tries} tries")
+def registry_on_all_addresses(cluster, extra=()):
+    p, port = start_on_every_address(
+        lambda port: cluster.start("message_server", ["--bind", f"*:{port}", *extra]), r"serving on")
+    p.port = port
+    p.address = f"127.0.0.1:{port}"
+    return p
 
 
 def test_the_registrys_own_address_is_refused_in_every_spelling(cluster):

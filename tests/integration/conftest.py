@@ -54,6 +54,27 @@ def free_ports(n):
             s.close()
 
 
+def start_on_every_address(start, ready, ready_stream="stderr", tries=5):
+    """Starts a server bound to every address on a free port: start(port)
+    returns its Proc, and a line matching `ready` on `ready_stream` says it
+    serves. Binding every address also collides with a socket of another test
+    that holds the port on some other loopback address (free_port looks at
+    127.0.0.1 only), so a bind refused as in use is tried on another port.
+    Returns (proc, port)."""
+    for _ in range(tries):
+        port = free_port()
+        p = start(port)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if p.find(ready, ready_stream, timeout=0.2):
+                return p, port
+            if p.find(r"cannot bind .*Address already in use", "stderr"):
+                break
+        else:
+            p.wait_for(ready, stream=ready_stream, timeout=0)  # fails, with what it printed
+    raise AssertionError(f"no port could be bound on every address in {tries} tries")
+
+
 class Proc:
     """A child process whose stdout and stderr lines are collected as they come."""
 

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 
-from conftest import Proc, binary, free_port, join, request_json, send
+from conftest import Proc, binary, free_port, join, request_json, send, start_on_every_address
 from delay_proxy import DelayProxy
 
 PEERS = os.path.join(os.path.dirname(__file__), "..", "peers")
@@ -105,24 +105,12 @@ def test_a_group_started_before_its_registry_serves_at_once_and_is_listed_later(
     assert messages(here.address, "alice") == ["before the registry"]
 
 
-def start_wildcard_group(cluster, registry, data_dir, advertise_host, tries=5):
-    """A group bound to 0.0.0.0 on a free port, advertising advertise_host:port.
-    Binding every address also collides with a socket of another test that
-    holds the port on some other loopback address (free_port looks at
-    127.0.0.1 only), so a bind refused as in use is tried on another port."""
-    for _ in range(tries):
-        port = free_port()
-        g = start_group(cluster, "wide", f"0.0.0.0:{port}", registry, data_dir,
-                        ["--advertise", f"{advertise_host}:{port}"])
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if g.find(r"^SUCCESS$", timeout=0.2):
-                return g, port
-            if g.find(r"cannot bind .*Address already in use", "stderr"):
-                break
-        else:
-            g.wait_for(r"^SUCCESS$", timeout=0)  # fails, with what the group printed
-    raise AssertionError(f"no port could be bound on 0.0.0.0 in {tries} tries")
+def start_wildcard_group(cluster, registry, data_dir, advertise_host):
+    """A group bound to 0.0.0.0 on a free port, advertising advertise_host:port."""
+    return start_on_every_address(
+        lambda port: start_group(cluster, "wide", f"0.0.0.0:{port}", registry, data_dir,
+                                 ["--advertise", f"{advertise_host}:{port}"]),
+        r"^SUCCESS$", ready_stream="stdout")
 
 
 def test_advertise_binds_one_address_and_lists_another(cluster, tmp_path):
