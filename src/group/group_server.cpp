@@ -151,9 +151,7 @@ int GroupServer::run(int stop_fd, int reload_fd) {
     if (subscriptions_.size() > 0) wake.at(next_follow_sweep_ms_);
     if (sync_due_ms_ >= 0) wake.at(sync_due_ms_);
     // Peers are swept, and memory they gave up is trimmed, a second apart.
-    if (!peers_.empty() || trim_.pending(queued_->bytes.load(std::memory_order_relaxed) +
-                                         static_cast<int64_t>(parked_total_)))
-      wake.at(next_peer_sweep_ms_);
+    if (!peers_.empty() || trim_.pending(held_bytes())) wake.at(next_peer_sweep_ms_);
     // Messages not yet ended are looked for while there are connections.
     if (int64_t check = guard_->next_check_ms(); check >= 0) wake.at(check);
     zmq::socket_t* hb = link_ ? link_->socket() : nullptr;
@@ -300,8 +298,7 @@ void GroupServer::serve_batch() {
     std::fflush(stdout);
   }
   deliver_events(n);
-  trim_.observe(queued_->bytes.load(std::memory_order_relaxed) +
-                static_cast<int64_t>(parked_total_));
+  trim_.observe(held_bytes());
 }
 
 void GroupServer::take(RoutedRequest& request, Peer& peer, size_t& n, size_t& built) {
@@ -402,8 +399,11 @@ void GroupServer::sweep_peers(int64_t now_ms) {
     }
     ++it;
   }
-  trim_.maybe_trim(
-      queued_->bytes.load(std::memory_order_relaxed) + static_cast<int64_t>(parked_total_), now_ms);
+  trim_.maybe_trim(held_bytes(), now_ms);
+}
+
+int64_t GroupServer::held_bytes() const {
+  return queued_->bytes.load(std::memory_order_relaxed) + static_cast<int64_t>(parked_total_);
 }
 
 void GroupServer::apply_follows(size_t n) {

@@ -134,6 +134,8 @@ class GroupServer {
   void close_peer(Peer& peer, std::string_view routing_id, const std::string& why);
   // Forgets peers with nothing queued, parked or followed; trims freed memory.
   void sweep_peers(int64_t now_ms);
+  // What the server holds for its peers: replies and pushes queued, requests parked.
+  int64_t held_bytes() const;
   // Sends the reply of requests_[i], charged to its peer.
   void reply(size_t i);
 
