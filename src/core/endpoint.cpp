@@ -16,6 +16,8 @@
 #include <system_error>
 #include <thread>
 
+#include "core/clock.hpp"
+
 namespace gc {
 
 std::string Endpoint::ip_port() const {
@@ -65,13 +67,17 @@ Result<Endpoint> parse_endpoint(std::string_view text) {
   return Endpoint{std::string(host), static_cast<uint16_t>(p)};
 }
 
+namespace {
+char ascii_lower(char c) {
+  return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+}
+}  // namespace
+
 std::optional<uint32_t> parse_ipv4_host(std::string_view host) {
-  auto lower = [](char c) {
-    return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  };
   constexpr std::string_view kLocalhost = "localhost";
-  if (host.size() == kLocalhost.size() && std::equal(host.begin(), host.end(), kLocalhost.begin(),
-                                                     [&](char a, char b) { return lower(a) == b; }))
+  if (host.size() == kLocalhost.size() &&
+      std::equal(host.begin(), host.end(), kLocalhost.begin(),
+                 [](char a, char b) { return ascii_lower(a) == b; }))
     return uint32_t{0x7f000001};
   // inet_aton stops at the first white space and ignores the rest: only a
   // whole host of the characters an IPv4 address can be written with is read.
@@ -188,18 +194,19 @@ Result<uint32_t> lookup_ipv4_within(const std::string& name, int timeout_ms) {
     } catch (const std::system_error&) {
       // No thread to be had: look up here, unbounded, as without a bound.
       std::lock_guard<std::mutex> lock(lookups_mutex);
-      running_lookups().erase(name);
+      auto& running = running_lookups();
+      if (auto it = running.find(name); it != running.end() && it->second == lookup)
+        running.erase(it);
       return lookup_ipv4(name);
     }
   }
   std::unique_lock<std::mutex> lock(lookup->mutex);
   if (!lookup->done_cv.wait_for(lock, std::chrono::milliseconds(timeout_ms),
                                 [&] { return lookup->result.has_value(); })) {
-    const int tenths = (timeout_ms + 99) / 100;
+    // The bound as the user gave it, to the tenth of a second.
     return Result<uint32_t>::error("the host name '" + name + "' did not resolve within " +
-                                   std::to_string(tenths / 10) +
-                                   (tenths % 10 ? "." + std::to_string(tenths % 10) : "") +
-                                   " s (the name service did not answer)");
+                                   describe_ms((int64_t{timeout_ms} + 99) / 100 * 100) +
+                                   " (the name service did not answer)");
   }
   return *lookup->result;
 }
@@ -219,8 +226,7 @@ Result<uint32_t> resolve_ipv4_host(std::string_view host) {
   // RFC 6761: names under "invalid" get a negative answer at once, without
   // asking the name service (no query leaves the machine for them).
   std::string lower = name;
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(lower.begin(), lower.end(), lower.begin(), ascii_lower);
   if (!lower.empty() && lower.back() == '.') lower.pop_back();
   if (lower == "invalid" || (lower.size() > 8 && lower.ends_with(".invalid")))
     return R::error("the host name '" + name + "' does not resolve (no such host)");

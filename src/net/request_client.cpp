@@ -11,12 +11,6 @@
 
 namespace gc {
 
-std::string describe_ms(int64_t ms) {
-  if (ms < 1000) return fmt::format("{} ms", ms);
-  if (ms % 1000 == 0) return fmt::format("{} s", ms / 1000);
-  return fmt::format("{:.1f} s", static_cast<double>(ms) / 1000.0);
-}
-
 RequestClient::RequestClient(zmq::context_t& ctx, std::string endpoint, RequestOptions options,
                              std::string shown)
     : ctx_(ctx), options_(std::move(options)) {

@@ -98,7 +98,4 @@ class RequestClient {
   RequestFailure last_failure_ = RequestFailure::none;
 };
 
-// "1.5 s", "10 s", "300 ms": a duration for an error message.
-std::string describe_ms(int64_t ms);
-
 }  // namespace gc
