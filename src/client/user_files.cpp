@@ -195,7 +195,7 @@ class FileLock {
     const fs::path lock = file.string() + ".lock";
     fd_ = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd_ < 0) {
-      error_ = fmt::format("cannot open {}: {}", lock.string(), std::strerror(errno));
+      error_ = fmt::format("cannot open {}: {}", lock.string(), errno_text(errno));
       return;
     }
     for (int tries = 0; tries < 200; ++tries) {
